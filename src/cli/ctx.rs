@@ -1,0 +1,252 @@
+//! Flags, environment and config resolved once into the settings every command reads, and the
+//! client built lazily, only by commands that talk to a store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use super::{GlobalArgs, UsageError, prompt};
+use crate::client::{Client, Credentials, Target};
+use crate::config::{self, Config, DEFAULT_PROFILE};
+use crate::env_vars;
+use crate::keyring::{self, Keyring};
+use crate::output::OutputFormat;
+use crate::secret::Secret;
+use crate::server::{self, AppState, Catalog};
+
+pub struct Ctx {
+    pub global: GlobalArgs,
+    pub profile: String,
+    pub config: Config,
+    client: OnceCell<Client>,
+}
+
+/// A cached access token as kept in the keyring.
+#[derive(Serialize, Deserialize)]
+struct CachedToken {
+    token: String,
+    expires_at: Timestamp,
+}
+
+impl Ctx {
+    /// `creating_profile`: the command (login) may name a profile that does not exist yet.
+    pub fn new(global: GlobalArgs, creating_profile: bool) -> anyhow::Result<Self> {
+        let config = Config::load()?;
+        let profile = global
+            .profile
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+        // Naming a profile that does not exist is a mistake, not a request for the local store.
+        if global.profile.is_some()
+            && !creating_profile
+            && global.url.is_none()
+            && !config.profiles.contains_key(&profile)
+        {
+            bail!(UsageError(format!(
+                "no profile named {profile:?} in {}; `keyward login --profile {profile} --url URL` creates it",
+                Config::path()?.display()
+            )));
+        }
+        Ok(Ctx {
+            global,
+            profile,
+            config,
+            client: OnceCell::new(),
+        })
+    }
+
+    pub fn json(&self) -> bool {
+        self.global.output == OutputFormat::Json
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.global.quiet
+    }
+
+    pub fn can_prompt(&self) -> bool {
+        prompt::can_prompt()
+    }
+
+    /// A message for people, on stderr; silent with `-q`.
+    pub fn say(&self, message: &str) {
+        if !self.global.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A warning on stderr, even with `-q`.
+    pub fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
+    /// The server URL in effect: `--url`/`KEYWARD_URL`, else the profile's; `None` means the
+    /// embedded local store.
+    pub fn server_url(&self) -> Option<String> {
+        self.global
+            .url
+            .clone()
+            .or_else(|| {
+                self.config
+                    .profiles
+                    .get(&self.profile)
+                    .map(|p| p.url.clone())
+            })
+            .map(|u| u.trim_end_matches('/').to_owned())
+    }
+
+    /// The client for the store in effect, built on first use.
+    pub async fn client(&self) -> anyhow::Result<&Client> {
+        self.client.get_or_try_init(|| self.build_client()).await
+    }
+
+    async fn build_client(&self) -> anyhow::Result<Client> {
+        let Some(url) = self.server_url() else {
+            return open_local().await;
+        };
+        check_url(&url, self.global.insecure_http)?;
+        let target = Target::Remote { url };
+        let client_id = std::env::var(env_vars::KEYWARD_CLIENT_ID)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                self.config
+                    .profiles
+                    .get(&self.profile)
+                    .and_then(|p| p.client_id.clone())
+            });
+        let Some(client_id) = client_id else {
+            return Ok(Client::new(target, None));
+        };
+        if let Some(secret) = env_secret() {
+            // Scripts and CI: nothing is read from or written to the keyring.
+            return Ok(Client::new(
+                target,
+                Some(Credentials {
+                    client_id,
+                    client_secret: secret,
+                }),
+            ));
+        }
+        let ring = Keyring::open().with_context(|| {
+            format!(
+                "cannot read the login secret of profile {:?} from the OS keyring",
+                self.profile
+            )
+        })?;
+        let secret = ring
+            .get(&keyring::secret_user(&self.profile, &client_id))
+            .context("cannot read the login secret from the OS keyring")?;
+        let Some(secret) = secret else {
+            return Ok(Client::new(target, None));
+        };
+        let token_user = keyring::token_user(&self.profile, &client_id);
+        let cached = ring
+            .get(&token_user)
+            .ok()
+            .flatten()
+            .and_then(|s| serde_json::from_str::<CachedToken>(&s).ok())
+            // A minute of margin, so a token does not expire mid-command.
+            .filter(|t| t.expires_at > Timestamp::now() + SignedDuration::from_secs(60))
+            .map(|t| t.token);
+        let sink: crate::client::TokenSink = Arc::new(move |token: &str, expires_in: i64| {
+            let cached = CachedToken {
+                token: token.to_owned(),
+                expires_at: Timestamp::now() + SignedDuration::from_secs(expires_in),
+            };
+            if let Ok(text) = serde_json::to_string(&cached) {
+                // Caching is an optimisation: a failure only costs a token exchange next time.
+                let _ = ring.set(&token_user, &text);
+            }
+        });
+        Ok(Client::new(
+            target,
+            Some(Credentials {
+                client_id,
+                client_secret: Secret::new(secret),
+            }),
+        )
+        .with_cached_token(cached, sink))
+    }
+}
+
+/// `KEYWARD_CLIENT_SECRET`, when set and not empty.
+pub fn env_secret() -> Option<Secret> {
+    std::env::var(env_vars::KEYWARD_CLIENT_SECRET)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
+}
+
+/// Refuses a URL keyward cannot or should not use: not http(s), or plain HTTP to a host that is
+/// not loopback (the client secret would cross the network in clear) unless allowed.
+pub fn check_url(url: &str, insecure_http: bool) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| {
+        UsageError(format!(
+            "{url:?} is not a URL; give one like https://keyward.example.com"
+        ))
+    })?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback || insecure_http {
+                Ok(())
+            } else {
+                Err(UsageError(format!(
+                    "refusing plain HTTP to {url}: secrets would cross the network in clear; use https, or --insecure-http if you must"
+                ))
+                .into())
+            }
+        }
+        other => Err(UsageError(format!(
+            "{url:?} uses {other}:, keyward speaks https (or http on loopback)"
+        ))
+        .into()),
+    }
+}
+
+/// The embedded store: the server's router over a SQLite file in the user's data directory.
+async fn open_local() -> anyhow::Result<Client> {
+    let dir = config::data_dir()?;
+    crate::fsutil::create_private_dir(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let path: PathBuf = dir.join("local.db");
+    let fresh = !path.exists();
+    if fresh {
+        // Private from its first byte; SQLite would create it with the umask's mode.
+        crate::fsutil::create_private_file(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    }
+    let (pepper, _) = server::config::load_or_create_pepper(&dir.join("pepper"))?;
+    let store = server::store::SqliteStore::open(&format!("sqlite:{}", path.display()))
+        .await
+        .with_context(|| format!("cannot open the local store {}", path.display()))?;
+    let state = Arc::new(AppState::new(Arc::new(store), pepper, Catalog::new(&[])?));
+    let os_user = env_vars::os_user();
+    if fresh || state.store.list_environments().await?.is_empty() {
+        server::dev::ensure_environment(
+            &state,
+            "default",
+            "The local store's first environment",
+            &format!("local:{os_user}"),
+        )
+        .await?;
+    }
+    Ok(Client::new(
+        Target::Local {
+            path,
+            router: server::router(state),
+            os_user,
+        },
+        None,
+    ))
+}

@@ -1,0 +1,110 @@
+//! `keyward keys create`.
+
+use std::collections::BTreeSet;
+
+use clap::Args;
+
+use super::reveal_secret;
+use crate::api::{CreateKey, KeyType};
+use crate::cli::time::{parse_date, parse_duration_from_now};
+use crate::cli::{Ctx, UsageError, prompt};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  keyward keys create --name ci-deploy --env production --permission orders:read
+  keyward keys create --name web --type public --expires-in 90d --no-store
+  SECRET=$(keyward keys create --name ci -q --no-store)")]
+pub struct CreateArgs {
+    /// Name, unique among keys that are not revoked (asked for on a terminal)
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// What the key is for
+    #[arg(long, default_value = "")]
+    pub description: String,
+
+    /// private: server-side, may get access tokens; public: only public-safe permissions
+    #[arg(long = "type", value_enum, default_value_t = KeyType::Private)]
+    pub key_type: KeyType,
+
+    /// Environment the key belongs to (repeatable); default: your only one
+    #[arg(long = "env", value_name = "ENV")]
+    pub environments: Vec<String>,
+
+    /// Permission to grant (repeatable); default: none, a key that only authenticates
+    #[arg(long = "permission", value_name = "PERMISSION")]
+    pub permissions: Vec<String>,
+
+    /// Allow use only from this IPv4/IPv6 CIDR (repeatable); default: any address
+    #[arg(long = "allow-ip", value_name = "CIDR")]
+    pub allowed_ips: Vec<String>,
+
+    /// Expire after this long, e.g. 90d, 12h, 6 months (at most 365 days; default 365 days)
+    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
+    pub expires_in: Option<String>,
+
+    /// Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z
+    #[arg(long, value_name = "DATE")]
+    pub expires_at: Option<String>,
+
+    /// Store the secret in the OS keyring without asking
+    #[arg(long, conflicts_with = "no_store")]
+    pub store: bool,
+
+    /// Do not store the secret and do not ask
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
+    let expires_at = match (&args.expires_in, &args.expires_at) {
+        (Some(d), _) => Some(parse_duration_from_now(d, "--expires-in")?),
+        (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
+        (None, None) => None,
+    };
+    let name = match args.name {
+        Some(n) => n,
+        None if ctx.can_prompt() => prompt::input("Name")?,
+        None => {
+            return Err(UsageError(
+                "keys create needs --name: a name for the key, unique among keys that are not revoked"
+                    .to_owned(),
+            )
+            .into());
+        }
+    };
+    let client = ctx.client().await?;
+    let mut environments: BTreeSet<String> = args.environments.into_iter().collect();
+    if environments.is_empty() && ctx.can_prompt() {
+        let reachable = client.environments().await?;
+        if reachable.len() > 1 {
+            let names: Vec<String> = reachable.into_iter().map(|e| e.name).collect();
+            let i = prompt::pick("Environment", &names)?;
+            environments.insert(names[i].clone());
+        }
+    }
+    let request = CreateKey {
+        name,
+        description: args.description,
+        key_type: Some(args.key_type),
+        environments,
+        permissions: args.permissions.into_iter().collect(),
+        allowed_ips: args.allowed_ips,
+        expires_at,
+    };
+    let created = client.create_key(&request).await?;
+    let store = match (args.store, args.no_store) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    reveal_secret(ctx, client, &created, store).await?;
+    ctx.say(&format!(
+        "Created key {} ({}) {}.",
+        created.key.name,
+        created.key.id,
+        client.target().describe()
+    ));
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! `keyward logout`: the profile's secret and cached token leave the keyring, and the profile
+//! leaves config.toml.
+
+use clap::Args;
+
+use super::Ctx;
+use crate::keyring::{self, Keyring};
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {}
+
+pub async fn run(ctx: &Ctx, _args: LogoutArgs) -> anyhow::Result<()> {
+    let Some(profile) = ctx.config.profiles.get(&ctx.profile) else {
+        ctx.say(&format!(
+            "Profile {:?} is not logged in; nothing to do.",
+            ctx.profile
+        ));
+        return Ok(());
+    };
+    if let Some(client_id) = &profile.client_id {
+        match Keyring::open() {
+            Ok(ring) => {
+                ring.delete(&keyring::secret_user(&ctx.profile, client_id))?;
+                ring.delete(&keyring::token_user(&ctx.profile, client_id))?;
+            }
+            Err(e) => ctx.warn(&format!("could not clear the OS keyring: {e}")),
+        }
+    }
+    let url = profile.url.clone();
+    let mut config = ctx.config.clone();
+    config.profiles.remove(&ctx.profile);
+    config.save()?;
+    ctx.say(&format!(
+        "Logged out of {url} (profile {:?} removed).",
+        ctx.profile
+    ));
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The clap tree: one folder per command group, one file per leaf command.
+
+mod ctx;
+mod envs;
+mod generate;
+mod keys;
+mod login;
+mod logout;
+mod permissions;
+mod prompt;
+mod secrets;
+mod server;
+mod time;
+mod whoami;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use ctx::Ctx;
+
+use crate::env_vars;
+use crate::output::{ColorChoice, OutputFormat};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  error
+  2  usage error or invalid input (a missing flag, a value the server refused)
+  3  not authenticated or not allowed
+  4  not found
+  5  conflict (a name already taken, a stale edit, a revoked key)
+  6  server unreachable
+
+With no profile or --url, keyward works on the embedded local store, a SQLite file in your data
+directory. `keyward whoami` tells which store or server is in use.";
+
+/// Manage API keys: generate, list, inspect and revoke them; each secret is shown once and can be
+/// kept in the OS keyring.
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes, each backed by its `KEYWARD_*` variable.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Profile in config.toml to use
+    #[arg(long, global = true, env = env_vars::KEYWARD_PROFILE, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Server URL (overrides the profile's); without one, the embedded local store is used
+    #[arg(long, global = true, env = env_vars::KEYWARD_URL, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Output for people (table) or scripts (json)
+    #[arg(long, global = true, env = env_vars::KEYWARD_OUTPUT, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// When to colour the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Answer yes to confirmations (needed for destructive commands without a terminal)
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+
+    /// Print only the essential value: the secret after create, ids after list
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// More detail on stderr (-v info, -vv debug)
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)
+    #[arg(long, global = true)]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to a keyward server with a private key's id and secret
+    Login(login::LoginArgs),
+    /// Forget the profile's login: its secret and cached token leave the keyring
+    Logout(logout::LogoutArgs),
+    /// Show who you are and which store or server is in use
+    Whoami(whoami::WhoamiArgs),
+    /// Create, list, show and revoke keys
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Secrets this machine keeps in the OS keyring
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
+    /// Environments keys belong to
+    #[command(subcommand)]
+    Envs(envs::EnvsCommand),
+    /// The permissions keys may hold
+    #[command(subcommand)]
+    Permissions(permissions::PermissionsCommand),
+    /// Run the Keyward API server
+    Server(server::ServerArgs),
+    /// Generate shell completions or man pages
+    #[command(hide = true, subcommand)]
+    Generate(generate::GenerateCommand),
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The server and the generators never read profiles or credentials.
+    match cli.command {
+        Command::Server(args) => return server::run(args, &cli.global).await,
+        Command::Generate(cmd) => return generate::run(cmd),
+        _ => {}
+    }
+    let ctx = Ctx::new(cli.global, matches!(cli.command, Command::Login(_)))?;
+    match cli.command {
+        Command::Login(args) => login::run(&ctx, args).await,
+        Command::Logout(args) => logout::run(&ctx, args).await,
+        Command::Whoami(args) => whoami::run(&ctx, args).await,
+        Command::Keys(cmd) => keys::run(&ctx, cmd).await,
+        Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
+        Command::Envs(cmd) => envs::run(&ctx, cmd).await,
+        Command::Permissions(cmd) => permissions::run(&ctx, cmd).await,
+        Command::Server(_) | Command::Generate(_) => unreachable!("dispatched above"),
+    }
+}
+
+/// A usage error of keyward's own (beyond what clap checks): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_clap_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,206 @@
+//! `keyward server`: run the Keyward API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::{GlobalArgs, UsageError};
+use crate::env_vars;
+use crate::output;
+use crate::secret::Pepper;
+use crate::server::config::{ServerConfig, load_or_create_pepper};
+use crate::server::{self, AppState, Catalog, MAX_KEY_LIFETIME_DAYS, dev, store::SqliteStore};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  keyward server --dev
+      Loopback, a throwaway in-memory database, sample environments and catalog; prints a
+      super-admin key once with the `keyward login` line to paste.
+  keyward server --database sqlite:/var/lib/keyward/keyward.db --pepper-file /etc/keyward/pepper --bootstrap
+      On an empty database, mints the first super-admin key, prints it once, and exits.
+  keyward server --config /etc/keyward/server.toml
+
+The pepper file keys every stored digest and lives outside the database: back it up and keep it
+private. It is created (random, mode 0600) if missing. Losing it invalidates every secret.")]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = env_vars::KEYWARD_LISTEN, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Database URL: sqlite:PATH (or a plain path to a SQLite file)
+    #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, [[permissions]]
+    #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// File holding the pepper that keys every digest
+    #[arg(long, env = env_vars::KEYWARD_PEPPER_FILE, value_name = "FILE")]
+    pub pepper_file: Option<PathBuf>,
+
+    /// Development server: loopback, throwaway database, sample data, a super-admin key printed once
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Mint the first super-admin key of an empty database, print it once, and exit
+    #[arg(long, conflicts_with = "dev")]
+    pub bootstrap: bool,
+}
+
+pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::default(),
+    };
+    let listen = args
+        .listen
+        .or(config.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        UsageError(format!(
+            "--listen {listen:?} is not an address; write it like 127.0.0.1:8080 or [::1]:8080"
+        ))
+    })?;
+    if args.dev && !addr.ip().is_loopback() {
+        bail!(UsageError(format!(
+            "--dev listens on loopback only, and {addr} is not loopback"
+        )));
+    }
+
+    let mut product = config.permissions.clone();
+    let database = args.database.or(config.database.clone());
+    let (database, pepper) = if args.dev {
+        product.extend(dev::sample_catalog());
+        let database = database.unwrap_or_else(|| "sqlite::memory:".to_owned());
+        (database, Pepper::random())
+    } else {
+        let Some(database) = database else {
+            bail!(UsageError(
+                "keyward server needs --database (or KEYWARD_DATABASE_URL, or `database` in --config); --dev runs on a throwaway one".to_owned()
+            ));
+        };
+        let Some(pepper_file) = args.pepper_file.or(config.pepper_file.clone()) else {
+            bail!(UsageError(
+                "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, or `pepper_file` in --config): the pepper is kept outside the database".to_owned()
+            ));
+        };
+        let (pepper, created) = load_or_create_pepper(&pepper_file)?;
+        if created {
+            eprintln!(
+                "Created the pepper file {}: back it up and keep it private; without it no secret can be checked.",
+                pepper_file.display()
+            );
+        }
+        (database, pepper)
+    };
+    let url = sqlite_url(&database)?;
+    let store = SqliteStore::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {database}"))?;
+    let mut state = AppState::new(Arc::new(store), pepper, Catalog::new(&product)?);
+    if let Some(days) = config.max_key_lifetime_days {
+        if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&days) {
+            bail!(
+                "max_key_lifetime_days must be between 1 and {MAX_KEY_LIFETIME_DAYS}, not {days}"
+            );
+        }
+        state.max_key_lifetime = jiff::SignedDuration::from_hours(24 * days);
+    }
+    let state = Arc::new(state);
+    let operator = format!("local:{}", env_vars::os_user());
+
+    if args.bootstrap {
+        let created = dev::mint_first_admin(&state, "super-admin", &operator).await?;
+        if global.output == output::OutputFormat::Json {
+            return output::print_json(&created);
+        }
+        output::print_line(&format!("client id: {}", created.key.id))?;
+        output::print_line(&output::secret_box(created.secret.expose()))?;
+        eprintln!(
+            "Minted the first super-admin key {} in {database}. Log in with:\n  keyward login --url <this server's URL> --client-id {}",
+            created.key.name, created.key.id
+        );
+        return Ok(());
+    }
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let base = format!("http://{local}");
+    if args.dev {
+        for (name, description) in dev::SAMPLE_ENVIRONMENTS {
+            dev::ensure_environment(&state, name, description, &operator).await?;
+        }
+        let created = dev::mint_first_admin(&state, "dev-super-admin", &operator).await?;
+        output::print_line(&format!(
+            "keyward dev server on {base} (throwaway database; sample environments and catalog)\n\
+             Super-admin key, shown once:\n  client id: {}\n  secret:    {}\n\
+             Log in with (paste the secret at the prompt):\n  keyward login --url {base} --client-id {}",
+            created.key.id,
+            created.secret.expose(),
+            created.key.id
+        ))?;
+    } else {
+        output::print_line(&format!("keyward server on {base}"))?;
+    }
+    tracing::info!(%local, "listening");
+    server::serve(listener, state, shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Accepts `sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:` or a plain file path; a new file is
+/// created private (0600) in a private directory.
+fn sqlite_url(database: &str) -> anyhow::Result<String> {
+    if database.contains(":memory:") {
+        return Ok(database.to_owned());
+    }
+    let path = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .unwrap_or(database);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.contains("://") {
+        bail!(UsageError(format!(
+            "--database {database:?}: this build of keyward stores keys in SQLite; give sqlite:PATH"
+        )));
+    }
+    let path = PathBuf::from(path);
+    if !path.exists() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::fsutil::create_private_dir(dir)?;
+        }
+        crate::fsutil::create_private_file(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    }
+    Ok(format!("sqlite:{}", path.display()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,374 @@
+//! The typed client of the Keyward API: one method per endpoint, no printing.
+//!
+//! Requests go either over HTTP to a server, or, for the embedded local store, straight into the
+//! server's own router in-process: the same handlers, the same rules, no socket.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use tower::ServiceExt;
+
+use crate::api::{
+    CreateEnvironment, CreateKey, Environment, Key, KeyWithSecret, ListKeys, Page, Permission,
+    Problem, TokenResponse, Whoami,
+};
+use crate::secret::Secret;
+use crate::server::LocalRoot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem.
+    #[error("{detail}")]
+    Api {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the server's answer could not be read: {0}")]
+    Decode(String),
+    #[error(
+        "not logged in to {url}: run `keyward login --url {url}`, or set KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET"
+    )]
+    NotLoggedIn { url: String },
+}
+
+pub type ClientResult<T> = Result<T, ClientError>;
+
+/// Where requests go.
+#[derive(Clone)]
+pub enum Target {
+    /// A server at this base URL (no trailing slash).
+    Remote { url: String },
+    /// The embedded store: the server's router over a SQLite file.
+    Local {
+        path: PathBuf,
+        router: axum::Router,
+        os_user: String,
+    },
+}
+
+impl Target {
+    /// Where a change lands, for the last line of human output.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Remote { url } => format!("on {url}"),
+            Target::Local { path, .. } => format!("in the local store at {}", path.display()),
+        }
+    }
+}
+
+/// How a remote client gets its bearer token.
+#[derive(Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// Called when the client obtains a new access token, so the CLI can cache it.
+pub type TokenSink = Arc<dyn Fn(&str, i64) + Send + Sync>;
+
+pub struct Client {
+    target: Target,
+    http: reqwest::Client,
+    credentials: Option<Credentials>,
+    token: Mutex<Option<String>>,
+    on_new_token: Option<TokenSink>,
+}
+
+struct Answer {
+    status: StatusCode,
+    body: bytes::Bytes,
+}
+
+impl Client {
+    pub fn new(target: Target, credentials: Option<Credentials>) -> Self {
+        Client {
+            target,
+            http: http_client(),
+            credentials,
+            token: Mutex::new(None),
+            on_new_token: None,
+        }
+    }
+
+    /// Starts with a cached token (refreshed from the credentials when the server refuses it).
+    pub fn with_cached_token(self, token: Option<String>, sink: TokenSink) -> Self {
+        Client {
+            token: Mutex::new(token),
+            on_new_token: Some(sink),
+            ..self
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    // --- endpoints -------------------------------------------------------------------------
+
+    /// `POST /v1/oauth/token` with HTTP Basic credentials.
+    pub async fn token(&self, credentials: &Credentials) -> ClientResult<TokenResponse> {
+        let form = b"grant_type=client_credentials".to_vec();
+        let mut headers = HeaderMap::new();
+        let basic = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!(
+                "{}:{}",
+                credentials.client_id,
+                credentials.client_secret.expose()
+            ),
+        );
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| ClientError::Api {
+                status: 400,
+                code: "invalid_client".to_owned(),
+                detail: "the client id or secret holds characters HTTP headers cannot carry"
+                    .to_owned(),
+            })?,
+        );
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let answer = self
+            .send(Method::POST, "/v1/oauth/token", headers, form)
+            .await?;
+        decode(answer)
+    }
+
+    pub async fn whoami(&self) -> ClientResult<Whoami> {
+        self.call(Method::GET, "/v1/whoami", None::<&()>).await
+    }
+
+    pub async fn permissions(&self) -> ClientResult<Vec<Permission>> {
+        self.call(Method::GET, "/v1/permissions", None::<&()>).await
+    }
+
+    pub async fn environments(&self) -> ClientResult<Vec<Environment>> {
+        self.call(Method::GET, "/v1/environments", None::<&()>)
+            .await
+    }
+
+    pub async fn create_environment(&self, req: &CreateEnvironment) -> ClientResult<Environment> {
+        self.call(Method::POST, "/v1/environments", Some(req)).await
+    }
+
+    pub async fn create_key(&self, req: &CreateKey) -> ClientResult<KeyWithSecret> {
+        self.call(Method::POST, "/v1/keys", Some(req)).await
+    }
+
+    pub async fn list_keys(&self, query: &ListKeys) -> ClientResult<Page<Key>> {
+        let qs = serde_urlencoded::to_string(query)
+            .map_err(|e| ClientError::Decode(format!("cannot encode the query: {e}")))?;
+        let path = if qs.is_empty() {
+            "/v1/keys".to_owned()
+        } else {
+            format!("/v1/keys?{qs}")
+        };
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn get_key(&self, id: &str) -> ClientResult<Key> {
+        self.call(
+            Method::GET,
+            &format!("/v1/keys/{}", segment(id)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn revoke_key(&self, id: &str) -> ClientResult<Key> {
+        self.call(
+            Method::POST,
+            &format!("/v1/keys/{}/revoke", segment(id)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    // --- plumbing --------------------------------------------------------------------------
+
+    /// An authenticated JSON call; on a refused cached token, gets a fresh one and retries once.
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> ClientResult<T> {
+        let bytes = match body {
+            Some(b) => serde_json::to_vec(b).map_err(|e| ClientError::Decode(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let mut fresh = false;
+        loop {
+            let mut headers = HeaderMap::new();
+            if body.is_some() {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            if let Target::Remote { url } = &self.target {
+                let token = self.bearer(url, fresh).await?;
+                let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|_| ClientError::Decode("malformed access token".to_owned()))?;
+                headers.insert(header::AUTHORIZATION, value);
+            }
+            let answer = self
+                .send(method.clone(), path, headers, bytes.clone())
+                .await?;
+            if answer.status == StatusCode::UNAUTHORIZED && !fresh && self.credentials.is_some() {
+                fresh = true;
+                continue;
+            }
+            return decode(answer);
+        }
+    }
+
+    /// The bearer token to send: the cached one, or a new one from the credentials.
+    async fn bearer(&self, url: &str, force_new: bool) -> ClientResult<String> {
+        let mut cached = self.token.lock().await;
+        if !force_new {
+            if let Some(t) = cached.as_ref() {
+                return Ok(t.clone());
+            }
+        }
+        let credentials = self.credentials.as_ref().ok_or(ClientError::NotLoggedIn {
+            url: url.to_owned(),
+        })?;
+        let answer = self.token(credentials).await?;
+        if let Some(sink) = &self.on_new_token {
+            sink(&answer.access_token, answer.expires_in);
+        }
+        *cached = Some(answer.access_token.clone());
+        Ok(answer.access_token)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> ClientResult<Answer> {
+        match &self.target {
+            Target::Remote { url } => {
+                let response = self
+                    .http
+                    .request(method, format!("{url}{path}"))
+                    .headers(headers)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| ClientError::Unreachable {
+                        url: url.clone(),
+                        reason: transport_reason(&e),
+                    })?;
+                let status = response.status();
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| ClientError::Unreachable {
+                        url: url.clone(),
+                        reason: transport_reason(&e),
+                    })?;
+                Ok(Answer { status, body })
+            }
+            Target::Local {
+                router, os_user, ..
+            } => {
+                let mut request = Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .body(Body::from(body))
+                    .map_err(|e| ClientError::Decode(e.to_string()))?;
+                *request.headers_mut() = headers;
+                request.extensions_mut().insert(LocalRoot {
+                    os_user: os_user.clone(),
+                });
+                let response = router
+                    .clone()
+                    .oneshot(request)
+                    .await
+                    .expect("the router never fails");
+                let status = response.status();
+                let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .map_err(|e| ClientError::Decode(e.to_string()))?;
+                Ok(Answer { status, body })
+            }
+        }
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    // One crypto provider for rustls, chosen here rather than by feature unification.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// A short, secret-free reason for a transport failure.
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "connection refused or host unreachable".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason = s.to_string();
+            source = s.source();
+        }
+        reason
+    }
+}
+
+/// Percent-encodes one path segment (ids are plain, names might not be).
+fn segment(s: &str) -> String {
+    url_escape(s)
+}
+
+fn url_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn decode<T: DeserializeOwned>(answer: Answer) -> ClientResult<T> {
+    if answer.status.is_success() {
+        return serde_json::from_slice(&answer.body)
+            .map_err(|e| ClientError::Decode(e.to_string()));
+    }
+    match serde_json::from_slice::<Problem>(&answer.body) {
+        Ok(p) => Err(ClientError::Api {
+            status: answer.status.as_u16(),
+            code: p.code,
+            detail: p.detail,
+        }),
+        Err(_) => Err(ClientError::Api {
+            status: answer.status.as_u16(),
+            code: "http_error".to_owned(),
+            detail: format!("the server answered {}", answer.status),
+        }),
+    }
+}

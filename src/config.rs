@@ -1,0 +1,72 @@
+//! The CLI's profiles: `config.toml` in the user's config directory, created 0600 in a 0700
+//! directory. A profile is a server URL and a client id, never a secret; secrets and cached
+//! tokens live in the OS keyring.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil;
+
+pub const DEFAULT_PROFILE: &str = "default";
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub url: String,
+    pub client_id: Option<String>,
+}
+
+/// `~/.config/keyward` (or the platform's equivalent).
+pub fn config_dir() -> anyhow::Result<PathBuf> {
+    dirs::config_dir()
+        .map(|d| d.join("keyward"))
+        .ok_or_else(|| anyhow!("cannot find a config directory: set HOME"))
+}
+
+/// `~/.local/share/keyward` (or the platform's equivalent): the embedded store lives here.
+pub fn data_dir() -> anyhow::Result<PathBuf> {
+    dirs::data_dir()
+        .map(|d| d.join("keyward"))
+        .ok_or_else(|| anyhow!("cannot find a data directory: set HOME"))
+}
+
+impl Config {
+    pub fn path() -> anyhow::Result<PathBuf> {
+        Ok(config_dir()?.join("config.toml"))
+    }
+
+    /// The config, or an empty one when the file does not exist yet.
+    pub fn load() -> anyhow::Result<Self> {
+        let path = Self::path()?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("{} is not a valid keyward config", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    pub fn save(&self) -> anyhow::Result<PathBuf> {
+        let path = Self::path()?;
+        save_to(self, &path)?;
+        Ok(path)
+    }
+}
+
+fn save_to(config: &Config, path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().expect("config.toml has a parent directory");
+    fsutil::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let text = toml::to_string(config).context("cannot serialise the config")?;
+    fsutil::write_private(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,40 @@
+//! Every environment variable keyward reads, in one place.
+
+pub const KEYWARD_URL: &str = "KEYWARD_URL";
+pub const KEYWARD_PROFILE: &str = "KEYWARD_PROFILE";
+pub const KEYWARD_CLIENT_ID: &str = "KEYWARD_CLIENT_ID";
+pub const KEYWARD_CLIENT_SECRET: &str = "KEYWARD_CLIENT_SECRET";
+pub const KEYWARD_OUTPUT: &str = "KEYWARD_OUTPUT";
+/// Which OS keyring to use: `auto` (default), `secret-service` or `keyutils`.
+pub const KEYWARD_KEYRING: &str = "KEYWARD_KEYRING";
+/// `keyward server`: database URL, pepper file, config file, listen address.
+pub const KEYWARD_DATABASE_URL: &str = "KEYWARD_DATABASE_URL";
+pub const KEYWARD_PEPPER_FILE: &str = "KEYWARD_PEPPER_FILE";
+pub const KEYWARD_SERVER_CONFIG: &str = "KEYWARD_SERVER_CONFIG";
+pub const KEYWARD_LISTEN: &str = "KEYWARD_LISTEN";
+/// Log filter (tracing-subscriber `EnvFilter` syntax), e.g. `keyward=debug`.
+pub const KEYWARD_LOG: &str = "KEYWARD_LOG";
+pub const NO_COLOR: &str = "NO_COLOR";
+pub const CI: &str = "CI";
+/// Read for the local root's name in the audit log.
+pub const USER: &str = "USER";
+pub const LOGNAME: &str = "LOGNAME";
+
+/// The OS user running keyward, for the audit log's `local:<user>` actor.
+pub fn os_user() -> String {
+    for var in [USER, LOGNAME] {
+        if let Ok(name) = std::env::var(var) {
+            if !name.is_empty() {
+                return name;
+            }
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return format!("uid-{}", meta.uid());
+        }
+    }
+    "unknown".to_owned()
+}

@@ -1,0 +1,40 @@
+//! The documented exit codes, and how an error chain maps to one.
+
+use crate::cli::UsageError;
+use crate::client::ClientError;
+use crate::server::dev::BootstrapError;
+
+pub const SUCCESS: u8 = 0;
+pub const ERROR: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const NOT_ALLOWED: u8 = 3;
+pub const NOT_FOUND: u8 = 4;
+pub const CONFLICT: u8 = 5;
+pub const UNREACHABLE: u8 = 6;
+
+/// The exit code for an error: the first cause in the chain that says something decides.
+pub fn code_for(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause.is::<UsageError>() {
+            return USAGE;
+        }
+        if let Some(BootstrapError::NotEmpty) = cause.downcast_ref::<BootstrapError>() {
+            return CONFLICT;
+        }
+        if let Some(e) = cause.downcast_ref::<ClientError>() {
+            return match e {
+                ClientError::Api { status, .. } => match status {
+                    400 | 422 => USAGE,
+                    401 | 403 => NOT_ALLOWED,
+                    404 => NOT_FOUND,
+                    409 | 412 => CONFLICT,
+                    _ => ERROR,
+                },
+                ClientError::Unreachable { .. } => UNREACHABLE,
+                ClientError::NotLoggedIn { .. } => NOT_ALLOWED,
+                ClientError::Decode(_) => ERROR,
+            };
+        }
+    }
+    ERROR
+}

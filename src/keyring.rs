@@ -1,0 +1,204 @@
+//! The OS keyring behind one small interface: macOS Keychain, Windows Credential Manager, Linux
+//! Secret Service, or the Linux kernel keyring (keyutils) where no Secret Service answers.
+//! There is no plaintext fallback: when no store works, callers are told so.
+//!
+//! Entries: service `keyward`, user `<profile>:<key id>` for a key's secret, and
+//! `<profile>:<key id>:token` for a cached access token.
+
+use std::sync::{Arc, OnceLock};
+
+#[allow(unused_imports)]
+use keyring_core::api::CredentialStoreApi;
+use keyring_core::{CredentialStore, Entry, Error as KrError};
+
+use crate::env_vars;
+
+const SERVICE: &str = "keyward";
+
+/// Why the keyring could not be used. Never carries a secret (keyring errors can carry the
+/// bytes they failed to decode, so only their kind is kept).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyringError(String);
+
+/// An opened OS keyring.
+#[derive(Clone)]
+pub struct Keyring {
+    name: &'static str,
+}
+
+impl Keyring {
+    /// Opens the platform's keyring (once per process). `KEYWARD_KEYRING` may name one.
+    pub fn open() -> Result<Keyring, KeyringError> {
+        static OPENED: OnceLock<Result<&'static str, KeyringError>> = OnceLock::new();
+        OPENED
+            .get_or_init(|| {
+                let wanted = std::env::var(env_vars::KEYWARD_KEYRING).unwrap_or_default();
+                let (name, store) = run_off_runtime(move || choose_store(&wanted))?;
+                keyring_core::set_default_store(store);
+                Ok(name)
+            })
+            .clone()
+            .map(|name| Keyring { name })
+    }
+
+    /// A person-readable name of the store in use.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn set(&self, user: &str, secret: &str) -> Result<(), KeyringError> {
+        let (user, secret) = (user.to_owned(), secret.to_owned());
+        run_off_runtime(move || {
+            Entry::new(SERVICE, &user)
+                .and_then(|e| e.set_password(&secret))
+                .map_err(|e| describe(&e))
+        })
+    }
+
+    /// The stored value, or `None` when there is no such entry.
+    pub fn get(&self, user: &str) -> Result<Option<String>, KeyringError> {
+        let user = user.to_owned();
+        run_off_runtime(
+            move || match Entry::new(SERVICE, &user).and_then(|e| e.get_password()) {
+                Ok(s) => Ok(Some(s)),
+                Err(KrError::NoEntry) => Ok(None),
+                Err(e) => Err(describe(&e)),
+            },
+        )
+    }
+
+    /// Deletes the entry; `false` when there was none.
+    pub fn delete(&self, user: &str) -> Result<bool, KeyringError> {
+        let user = user.to_owned();
+        run_off_runtime(move || {
+            match Entry::new(SERVICE, &user).and_then(|e| e.delete_credential()) {
+                Ok(()) => Ok(true),
+                Err(KrError::NoEntry) => Ok(false),
+                Err(e) => Err(describe(&e)),
+            }
+        })
+    }
+}
+
+pub fn secret_user(profile: &str, key_id: &str) -> String {
+    format!("{profile}:{key_id}")
+}
+
+pub fn token_user(profile: &str, key_id: &str) -> String {
+    format!("{profile}:{key_id}:token")
+}
+
+/// Keyring stores may block on their own event loops (Secret Service talks D-Bus); they run on a
+/// plain thread so they never nest inside the CLI's tokio runtime.
+fn run_off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("keyring thread panicked"))
+}
+
+fn describe(e: &KrError) -> KeyringError {
+    let what = match e {
+        KrError::PlatformFailure(p) | KrError::NoStorageAccess(p) => {
+            format!("the OS keyring failed: {p}")
+        }
+        KrError::NoEntry => "no such keyring entry".to_owned(),
+        KrError::BadEncoding(_) | KrError::BadDataFormat(..) => {
+            "the keyring entry does not hold text".to_owned()
+        }
+        KrError::NoDefaultStore => "no OS keyring is configured".to_owned(),
+        KrError::TooLong(attr, max) => format!("keyring {attr} longer than {max}"),
+        KrError::Invalid(attr, why) => format!("keyring {attr} {why}"),
+        _ => "the OS keyring refused the operation".to_owned(),
+    };
+    KeyringError(what)
+}
+
+type Store = Arc<CredentialStore>;
+
+#[cfg(target_os = "linux")]
+fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+    match wanted {
+        "secret-service" => secret_service(),
+        "keyutils" => keyutils(),
+        "" | "auto" => secret_service().or_else(|ss_err| {
+            keyutils().map_err(|ku_err| {
+                KeyringError(format!(
+                    "no OS keyring works here: Secret Service: {ss_err}; kernel keyring: {ku_err}"
+                ))
+            })
+        }),
+        other => Err(unknown(other, "auto, secret-service, keyutils")),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn secret_service() -> Result<(&'static str, Store), KeyringError> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        return Err(KeyringError(
+            "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".to_owned(),
+        ));
+    }
+    let store: Store = zbus_secret_service_keyring_store::Store::new().map_err(|e| describe(&e))?;
+    probe(&store)?;
+    Ok(("Secret Service", store))
+}
+
+#[cfg(target_os = "linux")]
+fn keyutils() -> Result<(&'static str, Store), KeyringError> {
+    let store: Store = linux_keyutils_keyring_store::Store::new().map_err(|e| describe(&e))?;
+    probe(&store)?;
+    Ok(("Linux kernel keyring", store))
+}
+
+#[cfg(target_os = "macos")]
+fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+    match wanted {
+        "" | "auto" | "keychain" => {
+            let store: Store =
+                apple_native_keyring_store::keychain::Store::new().map_err(|e| describe(&e))?;
+            Ok(("macOS Keychain", store))
+        }
+        other => Err(unknown(other, "auto, keychain")),
+    }
+}
+
+#[cfg(target_os = "windows")]
+fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+    match wanted {
+        "" | "auto" | "windows" => {
+            let store: Store =
+                windows_native_keyring_store::Store::new().map_err(|e| describe(&e))?;
+            Ok(("Windows Credential Manager", store))
+        }
+        other => Err(unknown(other, "auto, windows")),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+fn choose_store(_wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+    Err(KeyringError(
+        "keyward knows no OS keyring on this platform".to_owned(),
+    ))
+}
+
+#[allow(dead_code)]
+fn unknown(value: &str, valid: &str) -> KeyringError {
+    KeyringError(format!(
+        "{}={value:?} is not a keyring keyward knows; use one of: {valid}",
+        env_vars::KEYWARD_KEYRING
+    ))
+}
+
+/// A store can be created and still not work (a locked or absent Secret Service, a session
+/// keyring that refuses writes): write and delete a probe entry to find out now rather than
+/// mid-command.
+#[cfg(target_os = "linux")]
+fn probe(store: &Store) -> Result<(), KeyringError> {
+    let entry = store
+        .build(SERVICE, "keyward-probe", None)
+        .map_err(|e| describe(&e))?;
+    entry.set_password("probe").map_err(|e| describe(&e))?;
+    match entry.delete_credential() {
+        Ok(()) | Err(KrError::NoEntry) => Ok(()),
+        Err(e) => Err(describe(&e)),
+    }
+}

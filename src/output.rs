@@ -1,0 +1,200 @@
+//! Rendering for the two audiences: tables for people, the API's own JSON for scripts. Data goes
+//! to stdout; messages go to stderr through [`Ctx::say`](crate::cli::Ctx::say).
+
+use std::io::{IsTerminal, Write};
+
+use comfy_table::{ContentArrangement, Table, presets};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::api::Key;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Tables fitted to the terminal, for people.
+    Table,
+    /// The API's objects, for scripts.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Whether to colour stdout: `--color` wins, then `NO_COLOR`, then whether stdout is a terminal.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os(crate::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Writes `value` as pretty JSON and a newline to stdout.
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Writes a line to stdout.
+pub fn print_line(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    Ok(())
+}
+
+fn new_table() -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    // Fit the terminal; when stdout is no terminal, COLUMNS (if set) still bounds the width.
+    if !std::io::stdout().is_terminal() {
+        if let Some(width) = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            table.set_width(width);
+        }
+    }
+    table
+}
+
+/// The table as text, without the preset's leading space and trailing padding on each line.
+fn render(table: &Table) -> String {
+    table
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(&l).trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn day(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d").to_string()
+}
+
+fn minute(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn set_list(items: &std::collections::BTreeSet<String>) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One row per key.
+pub fn keys_table(keys: &[Key]) -> String {
+    let mut table = new_table();
+    table.set_header([
+        "NAME",
+        "ID",
+        "TYPE",
+        "STATUS",
+        "ENVIRONMENTS",
+        "EXPIRES",
+        "HINT",
+    ]);
+    for k in keys {
+        table.add_row([
+            k.name.clone(),
+            k.id.clone(),
+            k.key_type.as_str().to_owned(),
+            k.status.as_str().to_owned(),
+            set_list(&k.environments),
+            day(k.expires_at),
+            k.hint.clone(),
+        ]);
+    }
+    render(&table)
+}
+
+/// Field and value, one per row.
+pub fn key_details(k: &Key) -> String {
+    let rows: Vec<(&str, String)> = vec![
+        ("Name", k.name.clone()),
+        ("ID", k.id.clone()),
+        (
+            "Description",
+            if k.description.is_empty() {
+                "-".to_owned()
+            } else {
+                k.description.clone()
+            },
+        ),
+        ("Type", k.key_type.as_str().to_owned()),
+        ("Status", k.status.as_str().to_owned()),
+        ("Environments", set_list(&k.environments)),
+        ("Permissions", set_list(&k.permissions)),
+        (
+            "Allowed IPs",
+            if k.allowed_ips.is_empty() {
+                "any".to_owned()
+            } else {
+                k.allowed_ips.join(", ")
+            },
+        ),
+        ("Hint", k.hint.clone()),
+        (
+            "Created",
+            format!("{} by {}", minute(k.created_at), k.created_by),
+        ),
+        ("Updated", minute(k.updated_at)),
+        ("Expires", minute(k.expires_at)),
+        (
+            "Last used",
+            match (&k.last_used_at, &k.last_used_ip) {
+                (Some(at), Some(ip)) => format!("{} from {ip}", minute(*at)),
+                (Some(at), None) => minute(*at),
+                _ => "never".to_owned(),
+            },
+        ),
+        ("Version", k.version.to_string()),
+    ];
+    pairs(rows.into_iter().map(|(f, v)| [f.to_owned(), v]).collect())
+}
+
+/// Field and value rows without a header.
+pub fn pairs(rows: Vec<[String; 2]>) -> String {
+    let mut table = new_table();
+    for row in rows {
+        table.add_row(row);
+    }
+    render(&table)
+}
+
+/// Rows of two or more columns with a header, for the small lists (environments, permissions).
+pub fn simple_table<const N: usize>(header: [&str; N], rows: Vec<[String; N]>) -> String {
+    let mut table = new_table();
+    table.set_header(header);
+    for row in rows {
+        table.add_row(row);
+    }
+    render(&table)
+}
+
+/// The one-time secret in a box, with the warning that it cannot be shown again.
+pub fn secret_box(secret: &str) -> String {
+    let warning = "Copy it now: keyward will not show this secret again.";
+    let inner = secret.chars().count().max(warning.len()) + 2;
+    let bar = "─".repeat(inner);
+    let pad = |s: &str| format!("│ {s:<width$} │", width = inner - 2);
+    [
+        format!("┌{bar}┐"),
+        pad(secret),
+        pad(""),
+        pad(warning),
+        format!("└{bar}┘"),
+    ]
+    .join("\n")
+}

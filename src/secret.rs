@@ -1,0 +1,224 @@
+//! Secrets and their digests: the one place that knows the `kw_sk_` / `kw_pk_` format.
+//!
+//! A secret is the prefix, 43 base62 characters from the OS random source (about 256 bits) and a
+//! 6-character base62 CRC32 of everything before it, so a mistyped secret is caught without a
+//! database look-up and secret scanners can recognise one.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub const PRIVATE_PREFIX: &str = "kw_sk_";
+pub const PUBLIC_PREFIX: &str = "kw_pk_";
+/// Prefix of the opaque bearer tokens the token endpoint hands out.
+pub const TOKEN_PREFIX: &str = "kw_at_";
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const RANDOM_LEN: usize = 43;
+const CHECKSUM_LEN: usize = 6;
+/// Total length of a generated secret after its 6-character prefix.
+pub const BODY_LEN: usize = RANDOM_LEN + CHECKSUM_LEN;
+
+/// A secret in memory. `Debug` never shows it; use [`Secret::expose`] where the value is needed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// Generates a new secret with the given prefix (`kw_sk_`, `kw_pk_`, `kw_at_`).
+    pub fn generate(prefix: &str) -> Self {
+        let mut s = String::with_capacity(prefix.len() + BODY_LEN);
+        s.push_str(prefix);
+        s.push_str(&random_base62(RANDOM_LEN));
+        let sum = crc32fast::hash(s.as_bytes());
+        s.push_str(&base62_fixed(u64::from(sum), CHECKSUM_LEN));
+        Secret(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The part that may be shown again later: the prefix and the last four characters.
+    pub fn hint(&self) -> String {
+        let s = &self.0;
+        let prefix = if s.starts_with(PRIVATE_PREFIX) || s.starts_with(PUBLIC_PREFIX) {
+            &s[..PRIVATE_PREFIX.len()]
+        } else {
+            ""
+        };
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("{prefix}…{tail}")
+    }
+}
+
+/// Why a string is not a well-formed keyward secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("a keyward secret starts with kw_sk_ or kw_pk_")]
+    Prefix,
+    #[error("a keyward secret has 49 characters from 0-9A-Za-z after its prefix")]
+    Shape,
+    #[error("the secret's checksum does not match: it was probably mistyped or cut short")]
+    Checksum,
+}
+
+/// Checks a `kw_sk_` / `kw_pk_` secret's shape and checksum without any look-up.
+pub fn check_format(s: &str) -> Result<(), FormatError> {
+    let body = s
+        .strip_prefix(PRIVATE_PREFIX)
+        .or_else(|| s.strip_prefix(PUBLIC_PREFIX))
+        .ok_or(FormatError::Prefix)?;
+    check_body(s, body)
+}
+
+/// Checks an access token's shape and checksum.
+pub fn check_token_format(s: &str) -> Result<(), FormatError> {
+    let body = s.strip_prefix(TOKEN_PREFIX).ok_or(FormatError::Prefix)?;
+    check_body(s, body)
+}
+
+fn check_body(whole: &str, body: &str) -> Result<(), FormatError> {
+    if body.len() != BODY_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(FormatError::Shape);
+    }
+    let (signed, sum) = whole.split_at(whole.len() - CHECKSUM_LEN);
+    let expected = base62_fixed(u64::from(crc32fast::hash(signed.as_bytes())), CHECKSUM_LEN);
+    if expected.as_bytes().ct_eq(sum.as_bytes()).into() {
+        Ok(())
+    } else {
+        Err(FormatError::Checksum)
+    }
+}
+
+/// `n` characters of base62 drawn uniformly from the OS random source (rejection sampling keeps
+/// every character equally likely).
+pub fn random_base62(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        getrandom::fill(&mut buf).expect("the OS random source failed");
+        for &b in &buf {
+            // 248 = 4 * 62: bytes at or above it would bias the first characters.
+            if b < 248 && out.len() < n {
+                out.push(BASE62[usize::from(b % 62)] as char);
+            }
+        }
+    }
+    out
+}
+
+/// `value` in base62, most significant digit first, left-padded with `0` to `width`.
+fn base62_fixed(mut value: u64, width: usize) -> String {
+    let mut digits = vec![b'0'; width];
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    String::from_utf8(digits).expect("base62 digits are ASCII")
+}
+
+/// The server-side secret that keys the HMAC of every stored digest. Lives outside the database.
+#[derive(Clone)]
+pub struct Pepper(Vec<u8>);
+
+impl fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pepper(<redacted>)")
+    }
+}
+
+impl Pepper {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Pepper(bytes)
+    }
+
+    pub fn random() -> Self {
+        let mut bytes = vec![0u8; 32];
+        getrandom::fill(&mut bytes).expect("the OS random source failed");
+        Pepper(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// HMAC-SHA256(pepper, secret): what the database keeps instead of the secret.
+    pub fn digest(&self, secret: &str) -> Vec<u8> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// Compares two digests in constant time.
+pub fn digests_equal(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_pass_their_own_check() {
+        for prefix in [PRIVATE_PREFIX, PUBLIC_PREFIX] {
+            let s = Secret::generate(prefix);
+            assert_eq!(s.expose().len(), prefix.len() + BODY_LEN);
+            assert_eq!(check_format(s.expose()), Ok(()));
+        }
+    }
+
+    #[test]
+    fn one_changed_character_fails_the_checksum() {
+        let s = Secret::generate(PRIVATE_PREFIX);
+        let mut bytes = s.expose().as_bytes().to_vec();
+        bytes[10] = if bytes[10] == b'a' { b'b' } else { b'a' };
+        let typo = String::from_utf8(bytes).unwrap();
+        assert_eq!(check_format(&typo), Err(FormatError::Checksum));
+    }
+
+    #[test]
+    fn shape_and_prefix_are_checked() {
+        assert_eq!(check_format("kw_xx_abc"), Err(FormatError::Prefix));
+        assert_eq!(check_format("kw_sk_short"), Err(FormatError::Shape));
+    }
+
+    #[test]
+    fn checksum_is_crc32_in_padded_base62() {
+        // CRC32("a") = 0xE8B7BE43 = 3904355907; in base62 that is 4GEHKN, already 6 digits.
+        assert_eq!(base62_fixed(0xE8B7BE43, 6), "4GEHKN");
+        assert_eq!(base62_fixed(61, 6), "00000z");
+    }
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let s = Secret::generate(PRIVATE_PREFIX);
+        assert!(!format!("{s:?}").contains(&s.expose()[6..]));
+    }
+
+    #[test]
+    fn hint_is_prefix_and_last_four() {
+        let s = Secret::new(format!("kw_sk_{}", "a".repeat(45) + "WXYZ"));
+        assert_eq!(s.hint(), "kw_sk_…WXYZ");
+    }
+}

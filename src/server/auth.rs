@@ -1,0 +1,165 @@
+//! Who is calling: the [`Principal`] extractor, and the request's source and id for the audit log.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use jiff::Timestamp;
+
+use super::error::{ApiError, ApiResult};
+use super::{AppState, SharedState};
+use crate::api::{KeyStatus, PERM_ADMIN};
+use crate::secret;
+
+/// Put into a request's extensions by the embedded client only: the caller is the local root,
+/// the OS user running the CLI. A request from the network can never carry it.
+#[derive(Debug, Clone)]
+pub struct LocalRoot {
+    pub os_user: String,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// `key:<id>` or `local:<os user>`: the audit log's `actor`.
+    pub actor: String,
+    pub key_id: Option<String>,
+    pub key_name: Option<String>,
+    pub permissions: BTreeSet<String>,
+    /// `None`: every environment.
+    pub environments: Option<BTreeSet<String>>,
+    pub token_expires_at: Option<Timestamp>,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.permissions.contains(PERM_ADMIN)
+    }
+
+    pub fn holds(&self, permission: &str) -> bool {
+        self.is_admin() || self.permissions.contains(permission)
+    }
+
+    /// 403 unless the caller holds `permission`.
+    pub fn require(&self, permission: &str) -> ApiResult<()> {
+        if self.holds(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs the {permission} permission, which the caller does not hold"
+            )))
+        }
+    }
+
+    pub fn reaches(&self, environment: &str) -> bool {
+        self.environments
+            .as_ref()
+            .is_none_or(|envs| envs.contains(environment))
+    }
+
+    /// A key is visible only when every environment it belongs to is within the caller's.
+    pub fn sees(&self, key_environments: &BTreeSet<String>) -> bool {
+        key_environments.iter().all(|e| self.reaches(e))
+    }
+}
+
+impl FromRequestParts<SharedState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ApiResult<Self> {
+        if let Some(root) = parts.extensions.get::<LocalRoot>() {
+            return Ok(Principal {
+                actor: format!("local:{}", root.os_user),
+                key_id: None,
+                key_name: None,
+                permissions: BTreeSet::from([PERM_ADMIN.to_owned()]),
+                environments: None,
+                token_expires_at: None,
+            });
+        }
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+            "send Authorization: Bearer <access token>; get one from POST /v1/oauth/token",
+        ))?;
+        authenticate_token(state, token).await
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principal> {
+    const REFUSED: ApiError =
+        ApiError::Unauthenticated("the access token is invalid or expired; get a new one");
+    if secret::check_token_format(token).is_err() {
+        return Err(REFUSED);
+    }
+    let digest = state.pepper.digest(token);
+    let now = state.now();
+    let record = state.store.get_token(&digest).await?.ok_or(REFUSED)?;
+    if record.expires_at <= now {
+        return Err(REFUSED);
+    }
+    // The key's state is checked on every request, so disabling or revoking it stops its
+    // tokens at once.
+    let key = state.store.get_key(&record.key_id).await?.ok_or(REFUSED)?;
+    if key.status_at(now) != KeyStatus::Active {
+        return Err(REFUSED);
+    }
+    let admin = key.permissions.contains(PERM_ADMIN);
+    Ok(Principal {
+        actor: format!("key:{}", key.id),
+        key_id: Some(key.id),
+        key_name: Some(key.name),
+        permissions: key.permissions,
+        environments: (!admin).then_some(key.environments),
+        token_expires_at: Some(record.expires_at),
+    })
+}
+
+/// Where a request came from and its id, for audit events.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct RequestId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestMeta {
+            source_ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string()),
+            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        })
+    }
+}
+
+/// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = format!("req_{}", secret::random_base62(16));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let _enter = span.enter();
+    tracing::debug!("request received");
+    drop(_enter);
+    let mut response = next.run(req).await;
+    tracing::debug!(request_id = %id, status = response.status().as_u16(), "request answered");
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

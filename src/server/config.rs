@@ -1,0 +1,124 @@
+//! The server's configuration file (`--config FILE`, TOML), its permission catalog, and the
+//! pepper file that keys every digest and is kept outside the database.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::api::{BUILTIN_PERMISSIONS, Permission};
+use crate::secret::Pepper;
+
+/// `keyward server --config FILE`. Every field may also be given as a flag, which wins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+    pub pepper_file: Option<PathBuf>,
+    /// Lower than 365 to shorten the longest a key may live.
+    pub max_key_lifetime_days: Option<i64>,
+    #[serde(default)]
+    pub permissions: Vec<CatalogEntry>,
+}
+
+/// One of the product's own permissions, from `[[permissions]]` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntry {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// May a public key hold it?
+    #[serde(default)]
+    pub public_safe: bool,
+}
+
+impl ServerConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the server config {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid keyward server config", path.display()))
+    }
+}
+
+/// The permissions a key may hold: the built-ins and the product's catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    entries: BTreeMap<String, Permission>,
+}
+
+impl Catalog {
+    pub fn new(product: &[CatalogEntry]) -> anyhow::Result<Self> {
+        let mut entries: BTreeMap<String, Permission> = BUILTIN_PERMISSIONS
+            .iter()
+            .map(|(name, description)| {
+                let p = Permission {
+                    name: (*name).to_owned(),
+                    description: (*description).to_owned(),
+                    public_safe: false,
+                    builtin: true,
+                };
+                ((*name).to_owned(), p)
+            })
+            .collect();
+        for e in product {
+            if let Err(why) = super::validate::permission_name(&e.name) {
+                bail!("catalog permission {:?}: {why}", e.name);
+            }
+            if entries.contains_key(&e.name) {
+                bail!(
+                    "catalog permission {:?} is listed twice or is built in",
+                    e.name
+                );
+            }
+            entries.insert(
+                e.name.clone(),
+                Permission {
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    public_safe: e.public_safe,
+                    builtin: false,
+                },
+            );
+        }
+        Ok(Catalog { entries })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Permission> {
+        self.entries.get(name)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Permission> {
+        self.entries.values()
+    }
+}
+
+/// Reads the pepper from `path`, creating it (random, mode 0600) when it does not exist yet.
+/// Returns whether it was created, so the caller can tell the operator to keep it safe.
+pub fn load_or_create_pepper(path: &Path) -> anyhow::Result<(Pepper, bool)> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok((Pepper::new(bytes), false)),
+        Ok(_) => bail!(
+            "the pepper file {} holds fewer than 32 bytes; it is not a keyward pepper",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read the pepper file {}", path.display()));
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fsutil::create_private_dir(dir)?;
+    }
+    let pepper = Pepper::random();
+    let mut file = crate::fsutil::create_private_file(path)
+        .with_context(|| format!("cannot create the pepper file {}", path.display()))?;
+    file.write_all(pepper.as_bytes())?;
+    file.sync_all()?;
+    Ok((pepper, true))
+}

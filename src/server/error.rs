@@ -1,0 +1,140 @@
+//! The one error type of the API. It renders as RFC 9457 problem+json with a stable `code`, and
+//! never carries database text or secrets: internal causes are logged by kind, not shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::api::Problem;
+use crate::server::store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401: no valid bearer token.
+    Unauthenticated(&'static str),
+    /// 401 on the token endpoint (RFC 6749 `invalid_client`): unknown id or wrong secret alike.
+    InvalidClient,
+    /// 400 on the token endpoint: a known client that may not use this grant (a public key).
+    UnauthorizedClient(String),
+    /// 400 on the token endpoint: not `grant_type=client_credentials`.
+    UnsupportedGrantType,
+    /// 403: authenticated but not allowed.
+    Forbidden(String),
+    /// 404: no such thing, or not visible to this caller (the two answer alike).
+    NotFound(&'static str),
+    /// 409 with a specific code.
+    Conflict { code: &'static str, detail: String },
+    /// 422: a well-formed request whose values break a rule.
+    Invalid { code: &'static str, detail: String },
+    /// 400: the request itself is malformed.
+    BadRequest(String),
+    /// 500: logged, never explained to the caller.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, String, Option<&'static str>) {
+        use ApiError::*;
+        match self {
+            Unauthenticated(d) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                (*d).to_owned(),
+                None,
+            ),
+            InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client id or wrong client secret".to_owned(),
+                Some("invalid_client"),
+            ),
+            UnauthorizedClient(d) => (
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                d.clone(),
+                Some("unauthorized_client"),
+            ),
+            UnsupportedGrantType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only grant_type=client_credentials is supported".to_owned(),
+                Some("unsupported_grant_type"),
+            ),
+            Forbidden(d) => (StatusCode::FORBIDDEN, "forbidden", d.clone(), None),
+            NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such {what}"),
+                None,
+            ),
+            Conflict { code, detail } => (StatusCode::CONFLICT, code, detail.clone(), None),
+            Invalid { code, detail } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, code, detail.clone(), None)
+            }
+            BadRequest(d) => (StatusCode::BAD_REQUEST, "bad_request", d.clone(), None),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed; the request id in its log says more".to_owned(),
+                None,
+            ),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(rule) => ApiError::Conflict {
+                code: "conflict",
+                detail: format!("conflicts with an existing {rule}"),
+            },
+            StoreError::Database(source) => ApiError::Internal(source.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            // Database text goes to the log only, never to the caller.
+            tracing::error!(%cause, "request failed");
+        }
+        let (status, code, detail, error) = self.parts();
+        let problem = Problem {
+            type_uri: format!("https://keyward.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            code: code.to_owned(),
+            detail,
+            error: error.map(str::to_owned),
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem always serialises");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = if error.is_some() {
+                "Basic realm=\"keyward\""
+            } else {
+                "Bearer realm=\"keyward\""
+            };
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,46 @@
+//! Minting a key: a fresh id and secret, and the record that keeps only the secret's digest.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use crate::api::{KeyStatus, KeyType};
+use crate::secret::{self, Pepper, Secret};
+use crate::server::store::KeyRecord;
+
+/// What a new key is made of, already validated.
+pub struct NewKey {
+    pub name: String,
+    pub description: String,
+    pub key_type: KeyType,
+    pub environments: BTreeSet<String>,
+    pub permissions: BTreeSet<String>,
+    pub allowed_ips: Vec<String>,
+    pub expires_at: Timestamp,
+    pub created_by: String,
+}
+
+/// Returns the record to store and the secret to show once.
+pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Secret) {
+    let secret = Secret::generate(new.key_type.secret_prefix());
+    let record = KeyRecord {
+        id: format!("key_{}", secret::random_base62(16)),
+        name: new.name,
+        description: new.description,
+        key_type: new.key_type,
+        environments: new.environments,
+        permissions: new.permissions,
+        allowed_ips: new.allowed_ips,
+        status: KeyStatus::Active,
+        created_at: now,
+        created_by: new.created_by,
+        updated_at: now,
+        expires_at: new.expires_at,
+        last_used_at: None,
+        last_used_ip: None,
+        hint: secret.hint(),
+        version: 1,
+        secret_digest: Some(pepper.digest(secret.expose())),
+    };
+    (record, secret)
+}

@@ -1,0 +1,62 @@
+//! `GET/POST /v1/environments`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::Body;
+use crate::api::{CreateEnvironment, Environment, PERM_ADMIN};
+use crate::server::SharedState;
+use crate::server::auth::{Principal, RequestMeta};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::store::{AuditEvent, StoreError};
+use crate::server::validate;
+
+/// The environments the caller reaches.
+pub async fn list(
+    State(state): State<SharedState>,
+    caller: Principal,
+) -> ApiResult<Json<Vec<Environment>>> {
+    let all = state.store.list_environments().await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|e| caller.reaches(&e.name))
+            .collect(),
+    ))
+}
+
+/// Super admins only.
+pub async fn create(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Body(req): Body<CreateEnvironment>,
+) -> ApiResult<(StatusCode, Json<Environment>)> {
+    caller.require(PERM_ADMIN)?;
+    validate::environment_name(&req.name)
+        .map_err(|d| ApiError::invalid("invalid_environment", d))?;
+    let now = state.now();
+    let env = Environment {
+        name: req.name,
+        description: req.description,
+        created_at: now,
+    };
+    let audit = AuditEvent {
+        at: now,
+        actor: caller.actor.clone(),
+        action: "environment.create",
+        key_id: None,
+        environment: Some(env.name.clone()),
+        source_ip: meta.source_ip,
+        request_id: meta.request_id,
+        outcome: "success",
+    };
+    match state.store.create_environment(&env, &audit).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(env))),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
+            code: "environment_exists",
+            detail: format!("environment {:?} already exists", env.name),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,149 @@
+//! The storage interface. Handlers speak only to [`Store`]; each backend (SQLite now, PostgreSQL
+//! next) lives in its own module and nothing outside it knows which database is underneath.
+
+mod sqlite;
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::api::{Environment, Key, KeyStatus, KeyType};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the string names the rule (`name`, `environment`, ...).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error("database error")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A key row as stored. `status` is never `Expired`: that is derived from `expires_at`.
+#[derive(Clone)]
+pub struct KeyRecord {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub key_type: KeyType,
+    pub environments: BTreeSet<String>,
+    pub permissions: BTreeSet<String>,
+    pub allowed_ips: Vec<String>,
+    pub status: KeyStatus,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub updated_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub hint: String,
+    pub version: i64,
+    pub secret_digest: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRecord {
+    /// The status a caller sees at `now`: an active key past its expiry is `Expired`.
+    pub fn status_at(&self, now: Timestamp) -> KeyStatus {
+        match self.status {
+            KeyStatus::Active if self.expires_at <= now => KeyStatus::Expired,
+            s => s,
+        }
+    }
+
+    pub fn to_api(&self, now: Timestamp) -> Key {
+        Key {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            key_type: self.key_type,
+            environments: self.environments.clone(),
+            permissions: self.permissions.clone(),
+            allowed_ips: self.allowed_ips.clone(),
+            status: self.status_at(now),
+            created_at: self.created_at,
+            created_by: self.created_by.clone(),
+            updated_at: self.updated_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            last_used_ip: self.last_used_ip.clone(),
+            hint: self.hint.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// An access token row: only its digest is kept.
+#[derive(Clone)]
+pub struct TokenRecord {
+    pub digest: Vec<u8>,
+    pub key_id: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// One audit event, written in the same transaction as the change it records.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: &'static str,
+    pub key_id: Option<String>,
+    pub environment: Option<String>,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+    pub outcome: &'static str,
+}
+
+/// Filters of `GET /v1/keys`, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct KeyFilter {
+    pub q: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<KeyStatus>,
+    pub key_type: Option<KeyType>,
+    pub environment: Option<String>,
+    pub permission: Option<String>,
+    /// Only keys whose environments all lie in this set (a scoped caller); `None` sees all.
+    pub within_environments: Option<BTreeSet<String>>,
+    /// Position after which to start: `(created_at, id)` of the previous page's last key.
+    pub after: Option<(Timestamp, String)>,
+    pub limit: u32,
+    /// For the derived `expired` status.
+    pub now: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn list_environments(&self) -> StoreResult<Vec<Environment>>;
+    async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()>;
+
+    async fn count_keys(&self) -> StoreResult<i64>;
+    async fn insert_key(&self, key: &KeyRecord, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>>;
+    async fn list_keys(&self, filter: &KeyFilter) -> StoreResult<Vec<KeyRecord>>;
+    /// Marks the key revoked, forgets its secret digest and deletes its access tokens.
+    async fn revoke_key(&self, id: &str, at: Timestamp, audit: &AuditEvent) -> StoreResult<()>;
+
+    async fn insert_token(&self, token: &TokenRecord, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>>;
+
+    /// An audit event that goes with no change (a failed authentication, say).
+    async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
+}

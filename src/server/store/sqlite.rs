@@ -1,0 +1,386 @@
+//! The SQLite backend: one file, WAL, `synchronous=FULL`, migrations embedded in the binary.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::{AuditEvent, KeyFilter, KeyRecord, Store, StoreError, StoreResult, TokenRecord};
+use crate::api::{Environment, KeyStatus, KeyType};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite:PATH` or `sqlite::memory:`)
+    /// and brings its schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(db)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // An in-memory database lives as long as its one connection.
+        let max = if url.contains(":memory:") { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            let msg = d.message();
+            if msg.contains("keys.name") {
+                return StoreError::Conflict("name");
+            }
+            if msg.contains("environments.name") {
+                return StoreError::Conflict("environment");
+            }
+            return StoreError::Conflict("unique");
+        }
+    }
+    StoreError::Database(Box::new(e))
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MAX)
+}
+
+fn split_set(s: Option<String>) -> BTreeSet<String> {
+    s.unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
+     k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
+     k.hint, k.version, k.secret_digest, \
+     (SELECT group_concat(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
+     (SELECT group_concat(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms \
+     FROM keys k";
+
+fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<KeyRecord> {
+    let key_type = match row.try_get::<String, _>("key_type").map_err(db)?.as_str() {
+        "public" => KeyType::Public,
+        _ => KeyType::Private,
+    };
+    let status = match row.try_get::<String, _>("status").map_err(db)?.as_str() {
+        "disabled" => KeyStatus::Disabled,
+        "revoked" => KeyStatus::Revoked,
+        _ => KeyStatus::Active,
+    };
+    let allowed: String = row.try_get("allowed_ips").map_err(db)?;
+    Ok(KeyRecord {
+        id: row.try_get("id").map_err(db)?,
+        name: row.try_get("name").map_err(db)?,
+        description: row.try_get("description").map_err(db)?,
+        key_type,
+        environments: split_set(row.try_get("envs").map_err(db)?),
+        permissions: split_set(row.try_get("perms").map_err(db)?),
+        allowed_ips: allowed
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        status,
+        created_at: ts(row.try_get("created_at").map_err(db)?),
+        created_by: row.try_get("created_by").map_err(db)?,
+        updated_at: ts(row.try_get("updated_at").map_err(db)?),
+        expires_at: ts(row.try_get("expires_at").map_err(db)?),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")
+            .map_err(db)?
+            .map(ts),
+        last_used_ip: row.try_get("last_used_ip").map_err(db)?,
+        hint: row.try_get("hint").map_err(db)?,
+        version: row.try_get("version").map_err(db)?,
+        secret_digest: row.try_get("secret_digest").map_err(db)?,
+    })
+}
+
+async fn insert_audit<'c, E>(exec: E, a: &AuditEvent) -> StoreResult<()>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor, action, key_id, environment, source_ip, request_id, outcome) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(ms(a.at))
+    .bind(&a.actor)
+    .bind(a.action)
+    .bind(&a.key_id)
+    .bind(&a.environment)
+    .bind(&a.source_ip)
+    .bind(&a.request_id)
+    .bind(a.outcome)
+    .execute(exec)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
+        let rows =
+            sqlx::query("SELECT name, description, created_at FROM environments ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Environment {
+                    name: r.try_get("name").map_err(db)?,
+                    description: r.try_get("description").map_err(db)?,
+                    created_at: ts(r.try_get("created_at").map_err(db)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("INSERT INTO environments (name, description, created_at) VALUES (?, ?, ?)")
+            .bind(&env.name)
+            .bind(&env.description)
+            .bind(ms(env.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn count_keys(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM keys")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn insert_key(&self, k: &KeyRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
+             created_by, updated_at, expires_at, hint, version, secret_digest) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.id)
+        .bind(&k.name)
+        .bind(&k.description)
+        .bind(k.key_type.as_str())
+        .bind(k.allowed_ips.join(","))
+        .bind(k.status.as_str())
+        .bind(ms(k.created_at))
+        .bind(&k.created_by)
+        .bind(ms(k.updated_at))
+        .bind(ms(k.expires_at))
+        .bind(&k.hint)
+        .bind(k.version)
+        .bind(&k.secret_digest)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        for env in &k.environments {
+            sqlx::query("INSERT INTO key_environments (key_id, environment) VALUES (?, ?)")
+                .bind(&k.id)
+                .bind(env)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        for perm in &k.permissions {
+            sqlx::query("INSERT INTO key_permissions (key_id, permission) VALUES (?, ?)")
+                .bind(&k.id)
+                .bind(perm)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>> {
+        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE k.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn list_keys(&self, f: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(KEY_COLUMNS);
+        qb.push(" WHERE 1 = 1");
+        if let Some(name) = &f.name {
+            qb.push(" AND k.name = ")
+                .push_bind(name.clone())
+                .push(" AND k.status <> 'revoked'");
+        }
+        if let Some(q) = &f.q {
+            let pattern = format!(
+                "%{}%",
+                q.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            qb.push(" AND (");
+            for (i, col) in ["k.name", "k.description", "k.hint", "k.allowed_ips"]
+                .iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push(*col)
+                    .push(" LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            qb.push(")");
+        }
+        match f.status {
+            None => {}
+            Some(KeyStatus::Expired) => {
+                qb.push(" AND k.status = 'active' AND k.expires_at <= ")
+                    .push_bind(ms(f.now));
+            }
+            Some(KeyStatus::Active) => {
+                qb.push(" AND k.status = 'active' AND k.expires_at > ")
+                    .push_bind(ms(f.now));
+            }
+            Some(s) => {
+                qb.push(" AND k.status = ").push_bind(s.as_str());
+            }
+        }
+        if let Some(t) = f.key_type {
+            qb.push(" AND k.key_type = ").push_bind(t.as_str());
+        }
+        if let Some(env) = &f.environment {
+            qb.push(" AND EXISTS (SELECT 1 FROM key_environments e WHERE e.key_id = k.id AND e.environment = ")
+                .push_bind(env.clone())
+                .push(")");
+        }
+        if let Some(perm) = &f.permission {
+            qb.push(" AND EXISTS (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = ")
+                .push_bind(perm.clone())
+                .push(")");
+        }
+        if let Some(within) = &f.within_environments {
+            qb.push(" AND NOT EXISTS (SELECT 1 FROM key_environments e WHERE e.key_id = k.id");
+            if !within.is_empty() {
+                qb.push(" AND e.environment NOT IN (");
+                let mut sep = qb.separated(", ");
+                for env in within {
+                    sep.push_bind(env.clone());
+                }
+                qb.push(")");
+            }
+            qb.push(")");
+        }
+        if let Some((at, id)) = &f.after {
+            qb.push(" AND (k.created_at > ")
+                .push_bind(ms(*at))
+                .push(" OR (k.created_at = ")
+                .push_bind(ms(*at))
+                .push(" AND k.id > ")
+                .push_bind(id.clone())
+                .push("))");
+        }
+        qb.push(" ORDER BY k.created_at, k.id LIMIT ")
+            .push_bind(i64::from(f.limit));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_key(&self, id: &str, at: Timestamp, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "UPDATE keys SET status = 'revoked', secret_digest = NULL, updated_at = ?, \
+             version = version + 1 WHERE id = ? AND status <> 'revoked'",
+        )
+        .bind(ms(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM access_tokens WHERE key_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn insert_token(&self, t: &TokenRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO access_tokens (digest, key_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&t.digest)
+        .bind(&t.key_id)
+        .bind(ms(t.created_at))
+        .bind(ms(t.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT digest, key_id, created_at, expires_at FROM access_tokens WHERE digest = ?",
+        )
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(TokenRecord {
+                digest: r.try_get("digest").map_err(db)?,
+                key_id: r.try_get("key_id").map_err(db)?,
+                created_at: ts(r.try_get("created_at").map_err(db)?),
+                expires_at: ts(r.try_get("expires_at").map_err(db)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
+        insert_audit(&self.pool, audit).await
+    }
+}

@@ -1,0 +1,112 @@
+//! Rules for names and values that arrive in requests. Each returns a sentence saying what would
+//! be right, which the API hands back in its problem `detail`.
+
+use ipnet::IpNet;
+
+/// Key names: 1–64 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit, and not `key_…`
+/// (that is how ids look, and the CLI accepts either).
+pub fn key_name(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    let ok_start = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric());
+    if name.is_empty() || name.len() > 64 || !ok_chars || !ok_start {
+        return Err(format!(
+            "key name {name:?} is not allowed: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        ));
+    }
+    if name.starts_with("key_") {
+        return Err(format!(
+            "key name {name:?} is not allowed: names starting with 'key_' look like key ids"
+        ));
+    }
+    Ok(())
+}
+
+/// Environment names: 1–32 of `a-z 0-9 _ -`, starting with a letter or digit.
+pub fn environment_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "environment name {name:?} is not allowed: use 1 to 32 lowercase letters, digits, '_' or '-'"
+        ))
+    }
+}
+
+/// Permission names: `resource:action` (lowercase letters, digits, `_`, `-`, `.`), or `admin`.
+pub fn permission_name(name: &str) -> Result<(), String> {
+    let part = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
+            })
+    };
+    let ok = name == crate::api::PERM_ADMIN
+        || (name.len() <= 64
+            && name
+                .split_once(':')
+                .is_some_and(|(r, a)| part(r) && part(a)));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "permission {name:?} is not a permission name: use resource:action, for example orders:read"
+        ))
+    }
+}
+
+/// Parses an allowlist entry: a CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address, and
+/// returns it in canonical form (host bits cleared).
+pub fn cidr(entry: &str) -> Result<IpNet, String> {
+    let parsed = entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from));
+    match parsed {
+        Ok(net) => Ok(net.trunc()),
+        Err(_) => Err(format!(
+            "allowed IP {entry:?} is not an IPv4 or IPv6 address or CIDR, for example 203.0.113.0/24 or 2001:db8::/32"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(key_name("ci-deploy.prod_1").is_ok());
+        assert!(key_name("").is_err());
+        assert!(key_name("-x").is_err());
+        assert!(key_name("has space").is_err());
+        assert!(key_name("key_abc").is_err());
+        assert!(key_name(&"a".repeat(65)).is_err());
+        assert!(environment_name("production").is_ok());
+        assert!(environment_name("Prod").is_err());
+        assert!(permission_name("orders:read").is_ok());
+        assert!(permission_name("admin").is_ok());
+        assert!(permission_name("orders").is_err());
+        assert!(permission_name("Orders:Read").is_err());
+    }
+
+    #[test]
+    fn cidrs_are_canonical() {
+        assert_eq!(cidr("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(cidr("2001:db8::1").unwrap().to_string(), "2001:db8::1/128");
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("nope").is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! The index of secrets this machine keeps in the OS keyring: which key, under which profile,
+//! from which store. Keyrings cannot all be searched, so keyward keeps this list itself, next to
+//! config.toml (0600). It holds ids and names, never a secret.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::config;
+use crate::fsutil;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSecret {
+    /// The keyring user is `<profile>:<key_id>`.
+    pub profile: String,
+    pub key_id: String,
+    pub name: String,
+    /// The server URL, or the local store's path.
+    pub origin: String,
+    pub stored_at: Timestamp,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Index {
+    #[serde(default, rename = "secret")]
+    pub secrets: Vec<StoredSecret>,
+}
+
+impl Index {
+    fn path() -> anyhow::Result<PathBuf> {
+        Ok(config::config_dir()?.join("secrets.toml"))
+    }
+
+    pub fn load() -> anyhow::Result<Self> {
+        let path = Self::path()?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).with_context(|| {
+                format!("{} is not a valid keyward secrets index", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    pub fn save(&self) -> anyhow::Result<()> {
+        let path = Self::path()?;
+        let dir = path.parent().expect("the index has a parent directory");
+        fsutil::create_private_dir(dir)?;
+        let text = toml::to_string(self).context("cannot serialise the secrets index")?;
+        fsutil::write_private(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Adds or replaces the entry for `(profile, key_id)`.
+    pub fn upsert(&mut self, entry: StoredSecret) {
+        self.secrets
+            .retain(|s| !(s.profile == entry.profile && s.key_id == entry.key_id));
+        self.secrets.push(entry);
+    }
+
+    /// The entry of `profile` whose id or name is `key`.
+    pub fn find(&self, profile: &str, key: &str) -> Option<&StoredSecret> {
+        let of_profile = || self.secrets.iter().filter(|s| s.profile == profile);
+        of_profile()
+            .find(|s| s.key_id == key)
+            .or_else(|| of_profile().find(|s| s.name == key))
+    }
+
+    pub fn remove(&mut self, profile: &str, key_id: &str) {
+        self.secrets
+            .retain(|s| !(s.profile == profile && s.key_id == key_id));
+    }
+}
