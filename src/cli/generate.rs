@@ -58,7 +58,10 @@ fn collect(
         .render(&mut buf)
         .context("cannot render a man page")?;
     pages.push((format!("{name}.1"), buf));
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         collect(sub, &format!("{name}-{}", sub.get_name()), pages)?;
     }
     Ok(())

@@ -45,10 +45,16 @@ impl AppState {
         }
     }
 
-    /// The time rules are judged against.
+    /// The time rules are judged against, in the millisecond precision the store keeps, so
+    /// that an answer and a later read of the same key agree.
     pub fn now(&self) -> Timestamp {
-        Timestamp::now()
+        millis(Timestamp::now())
     }
+}
+
+/// `t` truncated to whole milliseconds.
+pub fn millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }
 
 pub type SharedState = Arc<AppState>;

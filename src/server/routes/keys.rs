@@ -188,7 +188,7 @@ fn check_expiry(
                 state.max_key_lifetime.as_hours() / 24
             ),
         )),
-        Some(at) => Ok(at),
+        Some(at) => Ok(crate::server::millis(at)),
     }
 }
 

@@ -1,0 +1,141 @@
+//! A canary secret: it must appear in exactly one response (the create that minted it) and
+//! nowhere else: not the SQLite files, not the server's trace log, not any other response, not
+//! config.toml.
+
+use crate::harness::{Server, TestEnv, all_bytes_under, contains, http};
+
+#[test]
+fn a_created_secret_appears_in_exactly_one_response() {
+    let mut env = TestEnv::new();
+    let db_dir = env.dir.path().join("db");
+    std::fs::create_dir_all(&db_dir).unwrap();
+    let server = Server::dev(&env, Some(&db_dir.join("keyward.db")), "trace");
+
+    // Log in so that config.toml exists and the CLI's own state is in play.
+    let login = env
+        .keyward()
+        .args([
+            "login",
+            "--url",
+            &server.url,
+            "--client-id",
+            &server.admin_id,
+        ])
+        .write_stdin(server.admin_secret.clone())
+        .output()
+        .unwrap();
+    assert!(login.status.success());
+    env.set("KEYWARD_LOG", "trace");
+
+    let mut responses: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut run = |env: &TestEnv, args: &[&str]| {
+        let out = env.keyward().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        responses.push((format!("{args:?} stdout"), out.stdout.clone()));
+        responses.push((format!("{args:?} stderr"), out.stderr));
+        out.stdout
+    };
+    let created = run(
+        &env,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "canary",
+            "--env",
+            "production",
+            "--output",
+            "json",
+            "--no-store",
+            "-vvv",
+        ],
+    );
+    let created: serde_json::Value = serde_json::from_slice(&created).unwrap();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    for args in [
+        vec!["keys", "list", "--output", "json"],
+        vec!["keys", "list"],
+        vec!["keys", "show", "canary", "--output", "json"],
+        vec!["keys", "show", "canary"],
+        vec!["whoami", "--output", "json"],
+        vec!["envs", "list"],
+        vec!["permissions", "list"],
+        vec!["keys", "revoke", "canary", "--yes", "--output", "json"],
+        vec!["keys", "list", "--search", "canary"],
+    ] {
+        run(&env, &args);
+    }
+    // Raw responses of the API around the key, including the token endpoint refusing it.
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let token = token.unwrap();
+    for path in [
+        format!("/v1/keys/{id}"),
+        "/v1/keys".to_owned(),
+        "/v1/audit".to_owned(),
+    ] {
+        let r = server.get_with_token(&path, &token);
+        responses.push((path, r.body));
+    }
+    let refused = http(
+        server.authority(),
+        "POST",
+        "/v1/oauth/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("grant_type=client_credentials&client_id={id}&client_secret={secret}").as_bytes(),
+    );
+    assert_eq!(refused.status, 401);
+    responses.push(("refused token exchange".into(), refused.body));
+
+    let carrying: Vec<&String> = responses
+        .iter()
+        .filter(|(_, bytes)| contains(bytes, &secret))
+        .map(|(what, _)| what)
+        .collect();
+    assert_eq!(carrying.len(), 1, "the secret appeared in: {carrying:?}");
+    assert!(carrying[0].contains("create"), "{carrying:?}");
+
+    // Not in the database files (the main file, its WAL and shared memory).
+    let db_files = all_bytes_under(&db_dir);
+    assert!(db_files.len() >= 2, "expected the database and its WAL");
+    for (path, bytes) in &db_files {
+        assert!(
+            !contains(bytes, &secret),
+            "secret found in {}",
+            path.display()
+        );
+        // Nor the part after the prefix, in case of some re-encoding.
+        assert!(
+            !contains(bytes, &secret[6..]),
+            "secret body found in {}",
+            path.display()
+        );
+    }
+    // Not in the server's log at trace level, which did log the requests.
+    let log = server.log_text();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log is at trace level"
+    );
+    assert!(log.contains("/v1/keys"), "the log recorded the requests");
+    assert!(
+        !log.contains(&secret[6..]),
+        "secret found in the server log"
+    );
+    // Not in config.toml or anything else under the config and data directories.
+    for (path, bytes) in all_bytes_under(env.dir.path()) {
+        if path.starts_with(&db_dir) || path == server.log {
+            continue;
+        }
+        assert!(
+            !contains(&bytes, &secret[6..]),
+            "secret found in {}",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! The whole slice end to end, against a server and on the embedded store.
+
+use serde_json::Value;
+
+use crate::harness::{Server, TestEnv, assert_secret_format};
+
+fn create(env: &TestEnv, name: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["keys", "create", "--name", name, "--no-store"];
+    args.extend_from_slice(extra);
+    env.json(&args)
+}
+
+#[test]
+fn server_flow_login_create_list_show_revoke() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+
+    // Log in with the dev super-admin key; the secret arrives on stdin, never in argv.
+    let out = env
+        .keyward()
+        .args([
+            "login",
+            "--url",
+            &server.url,
+            "--client-id",
+            &server.admin_id,
+        ])
+        .write_stdin(format!("{}\n", server.admin_secret))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whoami = env.json(&["whoami"]);
+    assert_eq!(whoami["key_id"], server.admin_id.as_str());
+    assert_eq!(whoami["url"], server.url.as_str());
+
+    // Create: the secret has the documented format and checksum.
+    let created = create(
+        &env,
+        "ci-deploy",
+        &["--env", "staging", "--permission", "orders:read"],
+    );
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_secret_format(&secret, "kw_sk_");
+    assert_eq!(created["environments"], serde_json::json!(["staging"]));
+    assert_eq!(created["permissions"], serde_json::json!(["orders:read"]));
+    assert_eq!(created["status"], "active");
+
+    // List shows it, without the secret.
+    let listed = env.ok(&["keys", "list", "--output", "json"]);
+    assert!(listed.contains(&id));
+    assert!(!listed.contains(&secret));
+    let table = env.ok(&["keys", "list"]);
+    assert!(table.contains("ci-deploy"));
+    assert!(!table.contains(&secret));
+
+    // Show by name and by id.
+    let by_name = env.json(&["keys", "show", "ci-deploy"]);
+    assert_eq!(by_name["id"], id.as_str());
+    let by_id = env.json(&["keys", "show", &id]);
+    assert_eq!(by_id["name"], "ci-deploy");
+    assert!(by_id.get("secret").is_none());
+
+    // The key works until revoked: it gets a token and the token works.
+    let (status, token) = server.token(&id, &secret);
+    assert_eq!(status, 200);
+    let token = token.unwrap();
+    assert_eq!(server.get_with_token("/v1/whoami", &token).status, 200);
+
+    // Revoke; then neither the secret nor the earlier token works.
+    let revoked = env.json(&["keys", "revoke", "ci-deploy", "--yes"]);
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(server.token(&id, &secret).0, 401);
+    assert_eq!(server.get_with_token("/v1/whoami", &token).status, 401);
+    // The CLI, given that secret, is refused too: exit 3.
+    let mut as_revoked = TestEnv::new();
+    as_revoked
+        .set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &id)
+        .set("KEYWARD_CLIENT_SECRET", &secret);
+    as_revoked.fails(&["whoami"], 3);
+
+    // The tombstone stays listable; revoking again is idempotent.
+    let again = env.json(&["keys", "revoke", &id, "--yes"]);
+    assert_eq!(again["status"], "revoked");
+    let tombstones = env.json(&["keys", "list", "--status", "revoked"]);
+    assert_eq!(tombstones["items"][0]["id"], id.as_str());
+
+    // Logout forgets the profile.
+    env.ok(&["logout"]);
+    env.unset("KEYWARD_URL");
+    let config = std::fs::read_to_string(env.config_dir().join("config.toml")).unwrap();
+    assert!(!config.contains(&server.admin_id));
+}
+
+#[test]
+fn embedded_store_flow_create_list_show_revoke() {
+    let env = TestEnv::new();
+    // No profile, no URL: the embedded store.
+    let whoami = env.json(&["whoami"]);
+    assert_eq!(whoami["principal"], "local:tester");
+    assert!(whoami["store"].as_str().unwrap().contains("local store"));
+
+    let created = create(&env, "first", &[]);
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_secret_format(&secret, "kw_sk_");
+    assert_eq!(created["environments"], serde_json::json!(["default"]));
+    assert_eq!(created["created_by"], "local:tester");
+
+    let listed = env.json(&["keys", "list"]);
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+    assert!(!serde_json::to_string(&listed).unwrap().contains(&secret));
+    assert_eq!(env.json(&["keys", "show", "first"])["id"], id.as_str());
+
+    // The embedded store is the server's own implementation: a server opened on the same file
+    // and pepper accepts the key's secret, and refuses it once the CLI has revoked the key.
+    let db = env.data_dir().join("local.db");
+    let pepper = env.data_dir().join("pepper");
+    let server = Server::start(
+        &env,
+        &[
+            "--database",
+            &format!("sqlite:{}", db.display()),
+            "--pepper-file",
+            &pepper.display().to_string(),
+        ],
+    );
+    let (status, token) = server.token(&id, &secret);
+    assert_eq!(status, 200);
+    let token = token.unwrap();
+    assert_eq!(server.get_with_token("/v1/whoami", &token).status, 200);
+
+    let stderr = {
+        let out = env
+            .keyward()
+            .args(["keys", "revoke", "first", "--yes"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // Human output says where the change happened.
+    assert!(
+        stderr.contains(&format!("in the local store at {}", db.display())),
+        "{stderr}"
+    );
+    assert_eq!(env.json(&["keys", "show", &id])["status"], "revoked");
+    assert_eq!(server.token(&id, &secret).0, 401);
+    assert_eq!(server.get_with_token("/v1/whoami", &token).status, 401);
+}
+
+#[test]
+fn bootstrap_mints_the_first_super_admin_once() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("prod.db");
+    let pepper = env.dir.path().join("secrets").join("pepper");
+    let args = [
+        "server",
+        "--database",
+        &format!("sqlite:{}", db.display()),
+        "--pepper-file",
+        &pepper.display().to_string(),
+        "--bootstrap",
+        "--output",
+        "json",
+    ];
+    let first: Value = serde_json::from_str(&env.ok(&args)).unwrap();
+    assert_secret_format(first["secret"].as_str().unwrap(), "kw_sk_");
+    assert_eq!(first["permissions"], serde_json::json!(["admin"]));
+    // The pepper was created private, outside the database.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pepper).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A second bootstrap is a conflict: exit 5, nothing minted.
+    let err = env.fails(&args, 5);
+    assert!(err.contains("already holds keys"), "{err}");
+
+    // The minted key logs in to a server on that database.
+    let server = Server::start(
+        &env,
+        &[
+            "--database",
+            &format!("sqlite:{}", db.display()),
+            "--pepper-file",
+            &pepper.display().to_string(),
+        ],
+    );
+    let (status, _) = server.token(
+        first["id"].as_str().unwrap(),
+        first["secret"].as_str().unwrap(),
+    );
+    assert_eq!(status, 200);
+}

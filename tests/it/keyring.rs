@@ -1,0 +1,131 @@
+//! Storing a new secret in the OS keyring, for real, on both Linux stores; and saying so plainly
+//! when no store works.
+
+use std::process::Command;
+
+use crate::harness::{BIN, TestEnv};
+
+#[test]
+fn kernel_keyring_stores_and_returns_a_new_secret() {
+    let env = TestEnv::new();
+    let out = env
+        .keyward()
+        .args(["keys", "create", "--name", "kept", "--store"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let secret = crate::harness::find_secret(&stdout);
+    assert!(stderr.contains("Linux kernel keyring"), "{stderr}");
+
+    assert_eq!(env.ok(&["secrets", "get", "kept"]).trim(), secret);
+    let listed = env.ok(&["secrets", "list"]);
+    assert!(listed.contains("kept") && !listed.contains(&secret));
+
+    // It is really in the kernel keyring: keyctl finds it in this session.
+    let found = Command::new("keyctl")
+        .args([
+            "search",
+            "@s",
+            "user",
+            &format!("keyring:local:{}@keyward", id_of(&env, "kept")),
+        ])
+        .output()
+        .expect("keyctl is installed (package keyutils)");
+    assert!(
+        found.status.success(),
+        "keyctl search: {}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+
+    env.ok(&["secrets", "delete", "kept"]);
+    env.fails(&["secrets", "get", "kept"], 4);
+}
+
+fn id_of(env: &TestEnv, name: &str) -> String {
+    env.json(&["keys", "show", name])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Runs a shell script inside a fresh D-Bus session with an unlocked gnome-keyring Secret
+/// Service, with the test environment exported.
+fn in_secret_service_session(env: &TestEnv, script: &str) -> std::process::Output {
+    let mut full = String::from(
+        "set -e\necho -n test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null\n",
+    );
+    full.push_str(script);
+    Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", &full])
+        .env_clear()
+        .envs(env.vars())
+        .env("KEYWARD", BIN)
+        .env("KEYWARD_KEYRING", "secret-service")
+        .current_dir(env.dir.path())
+        .output()
+        .expect("dbus-run-session is installed (package dbus)")
+}
+
+#[test]
+fn secret_service_stores_and_returns_a_new_secret() {
+    let env = TestEnv::new();
+    let out = in_secret_service_session(
+        &env,
+        r#"
+        "$KEYWARD" keys create --name gnome --store > created.txt 2> created.err
+        "$KEYWARD" secrets get gnome > got.txt
+        secret-tool lookup service keyward username "local:$("$KEYWARD" keys show gnome -q)" > lookup.txt
+        "#,
+    );
+    let read = |name: &str| std::fs::read_to_string(env.dir.path().join(name)).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        read("created.err")
+    );
+    let (created, created_err, got) = (read("created.txt"), read("created.err"), read("got.txt"));
+    let secret = crate::harness::find_secret(&created);
+    assert!(created_err.contains("Secret Service"), "{created_err}");
+    assert_eq!(got.trim(), secret);
+    // It is really in the Secret Service: another client (secret-tool) reads it back.
+    assert_eq!(read("lookup.txt").trim(), secret);
+}
+
+#[test]
+fn with_no_working_store_the_cli_says_so_and_still_shows_the_secret() {
+    let mut env = TestEnv::new();
+    // Secret Service asked for, and no D-Bus session: no store works.
+    env.set("KEYWARD_KEYRING", "secret-service");
+    let out = env
+        .keyward()
+        .args(["keys", "create", "--name", "nowhere", "--store", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    crate::harness::assert_secret_format(stdout.trim(), "kw_sk_");
+    assert!(stderr.contains("could not be stored"), "{stderr}");
+    assert!(stderr.contains("D-Bus"), "{stderr}");
+    assert!(
+        !stderr.contains(stdout.trim()),
+        "the secret is not repeated in the error"
+    );
+    // Nothing was written in plaintext instead.
+    for (path, bytes) in crate::harness::all_bytes_under(env.dir.path()) {
+        assert!(
+            !crate::harness::contains(&bytes, &stdout.trim()[6..]),
+            "secret found in {}",
+            path.display()
+        );
+    }
+    // The key exists; the secret was shown once and that is all.
+    assert_eq!(env.json(&["keys", "show", "nowhere"])["status"], "active");
+}

@@ -1,0 +1,45 @@
+//! Without a terminal nothing waits for input: a missing value is a usage error naming the
+//! flag, and a destructive command without --yes refuses.
+
+use crate::harness::TestEnv;
+
+#[test]
+fn create_without_name_exits_2_naming_the_flag() {
+    let env = TestEnv::new();
+    let err = env.fails(&["keys", "create"], 2);
+    assert!(err.contains("--name"), "{err}");
+    // Nothing was created.
+    assert_eq!(env.json(&["keys", "list"])["items"], serde_json::json!([]));
+}
+
+#[test]
+fn create_with_ci_set_never_prompts() {
+    let mut env = TestEnv::new();
+    env.set("CI", "true");
+    let err = env.fails(&["keys", "create"], 2);
+    assert!(err.contains("--name"), "{err}");
+}
+
+#[test]
+fn revoke_without_yes_refuses_with_exit_2_and_changes_nothing() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "keepme", "--no-store", "-q"]);
+    let err = env.fails(&["keys", "revoke", "keepme"], 2);
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(env.json(&["keys", "show", "keepme"])["status"], "active");
+}
+
+#[test]
+fn login_without_client_id_exits_2_naming_the_flag() {
+    let env = TestEnv::new();
+    let err = env.fails(&["login", "--url", "http://127.0.0.1:9"], 2);
+    assert!(err.contains("--client-id"), "{err}");
+}
+
+#[test]
+fn create_without_a_terminal_never_stores_unless_told() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "unstored", "-q"]);
+    let listed = env.ok(&["secrets", "list", "-q"]);
+    assert_eq!(listed.trim(), "");
+}

@@ -1,0 +1,198 @@
+//! What scripts read (JSON: the API objects with their documented fields) and what people read
+//! (tables that fit 80 columns).
+
+use crate::harness::{Server, TestEnv};
+
+const KEY_FIELDS: [&str; 17] = [
+    "id",
+    "name",
+    "description",
+    "type",
+    "environments",
+    "permissions",
+    "allowed_ips",
+    "status",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "expires_at",
+    "last_used_at",
+    "last_used_ip",
+    "hint",
+    "version",
+    "environments",
+];
+
+fn assert_key_object(v: &serde_json::Value) {
+    let obj = v.as_object().expect("a JSON object");
+    for field in KEY_FIELDS {
+        assert!(obj.contains_key(field), "missing {field} in {v}");
+    }
+    assert!(obj["hint"].as_str().unwrap().starts_with("kw_sk_…"));
+    assert_eq!(obj["version"], 1);
+    // Times are RFC 3339.
+    assert!(
+        obj["created_at"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .is_ok()
+    );
+}
+
+#[test]
+fn json_of_create_list_and_show_is_the_api_object() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    let created = env.json(&[
+        "keys",
+        "create",
+        "--name",
+        "json-key",
+        "--description",
+        "for scripts",
+        "--env",
+        "production",
+        "--env",
+        "staging",
+        "--permission",
+        "orders:read",
+        "--allow-ip",
+        "10.1.2.3/8",
+        "--allow-ip",
+        "2001:db8::1",
+        "--expires-in",
+        "90d",
+        "--no-store",
+    ]);
+    assert_key_object(&created);
+    assert!(created["secret"].as_str().unwrap().starts_with("kw_sk_"));
+    assert_eq!(created["type"], "private");
+    assert_eq!(created["description"], "for scripts");
+    assert_eq!(
+        created["environments"],
+        serde_json::json!(["production", "staging"])
+    );
+    // CIDRs are stored canonical.
+    assert_eq!(
+        created["allowed_ips"],
+        serde_json::json!(["10.0.0.0/8", "2001:db8::1/128"])
+    );
+    let expires: jiff::Timestamp = created["expires_at"].as_str().unwrap().parse().unwrap();
+    let days = (expires - jiff::Timestamp::now()).get_seconds() / 86_400;
+    assert!((89..=90).contains(&days), "{days}");
+
+    let shown = env.json(&["keys", "show", "json-key"]);
+    assert_key_object(&shown);
+    assert!(shown.get("secret").is_none());
+    let mut created_without_secret = created.clone();
+    created_without_secret
+        .as_object_mut()
+        .unwrap()
+        .remove("secret");
+    assert_eq!(shown, created_without_secret);
+
+    let listed = env.json(&["keys", "list", "--search", "scripts"]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0], shown);
+    assert!(listed.get("next_cursor").is_some());
+
+    // -q: only the essential values.
+    let ids = env.ok(&["keys", "list", "-q"]);
+    assert!(ids.lines().any(|l| l == shown["id"].as_str().unwrap()));
+}
+
+#[test]
+fn tables_fit_80_columns() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "a-rather-long-key-name-for-the-table",
+        "--description",
+        "A description long enough to need wrapping in a narrow terminal, surely",
+        "--env",
+        "production",
+        "--env",
+        "staging",
+        "--env",
+        "development",
+        "--permission",
+        "orders:read",
+        "--permission",
+        "catalog:read",
+        "--no-store",
+    ]);
+    for args in [
+        vec!["keys", "list"],
+        vec!["keys", "show", "a-rather-long-key-name-for-the-table"],
+        vec!["whoami"],
+        vec!["envs", "list"],
+        vec!["permissions", "list"],
+    ] {
+        let out = env.ok(&args);
+        assert!(!out.trim().is_empty());
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{args:?}: line wider than 80 columns:\n{line}"
+            );
+        }
+    }
+    let list = env.ok(&["keys", "list"]);
+    assert!(list.contains("NAME") && list.contains("STATUS"));
+}
+
+#[test]
+fn a_public_key_gets_the_public_prefix_and_no_token() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    let created = env.json(&[
+        "keys",
+        "create",
+        "--name",
+        "web",
+        "--type",
+        "public",
+        "--env",
+        "production",
+        "--permission",
+        "catalog:read",
+        "--no-store",
+    ]);
+    let secret = created["secret"].as_str().unwrap();
+    crate::harness::assert_secret_format(secret, "kw_pk_");
+    let (status, token) = server.token(created["id"].as_str().unwrap(), secret);
+    assert_eq!(status, 400);
+    assert!(token.is_none());
+}
+
+#[test]
+fn responses_carrying_a_secret_are_not_cached() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let resp = crate::harness::http(
+        server.authority(),
+        "POST",
+        "/v1/oauth/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            server.admin_id, server.admin_secret
+        )
+        .as_bytes(),
+    );
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    // Errors are problem+json with a stable code.
+    let bad = crate::harness::http(server.authority(), "GET", "/v1/keys", &[], b"");
+    assert_eq!(bad.status, 401);
+    assert_eq!(bad.header("content-type"), Some("application/problem+json"));
+    let problem: serde_json::Value = serde_json::from_slice(&bad.body).unwrap();
+    assert_eq!(problem["code"], "unauthenticated");
+}
