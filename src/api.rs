@@ -147,7 +147,7 @@ mod secret_string {
 pub struct ListKeys {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
-    /// Exact name, among keys that are not revoked.
+    /// Exact name: at most one key that is not revoked, and any number of revoked tombstones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

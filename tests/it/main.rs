@@ -9,3 +9,4 @@ mod harness;
 mod keyring;
 mod no_terminal;
 mod output;
+mod pty;

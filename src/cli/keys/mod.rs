@@ -55,11 +55,20 @@ async fn resolve(ctx: &Ctx, client: &Client, key: Option<String>) -> anyhow::Res
     let page = client
         .list_keys(&ListKeys {
             name: Some(key.clone()),
-            limit: Some(1),
+            limit: Some(1000),
             ..ListKeys::default()
         })
         .await?;
-    match page.items.into_iter().next() {
+    // The live key of that name, else the newest revoked one (names are reused after revoke).
+    let live = page
+        .items
+        .iter()
+        .position(|k| k.status != crate::api::KeyStatus::Revoked);
+    let chosen = match live {
+        Some(i) => page.items.into_iter().nth(i),
+        None => page.items.into_iter().last(),
+    };
+    match chosen {
         Some(k) => Ok(k.id),
         None => Err(ClientError::Api {
             status: 404,

@@ -245,9 +245,7 @@ impl Store for SqliteStore {
         let mut qb = QueryBuilder::<Sqlite>::new(KEY_COLUMNS);
         qb.push(" WHERE 1 = 1");
         if let Some(name) = &f.name {
-            qb.push(" AND k.name = ")
-                .push_bind(name.clone())
-                .push(" AND k.status <> 'revoked'");
+            qb.push(" AND k.name = ").push_bind(name.clone());
         }
         if let Some(q) = &f.q {
             let pattern = format!(

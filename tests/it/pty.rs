@@ -1,0 +1,194 @@
+//! Interactive prompts through a real pseudo-terminal: what a person at a terminal sees and types.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use crate::harness::{BIN, Server, TestEnv};
+
+/// `keyward` running on the slave side of a pseudo-terminal.
+struct Terminal {
+    child: Child,
+    master: std::fs::File,
+    output: Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+}
+
+impl Terminal {
+    fn spawn(env: &TestEnv, args: &[&str]) -> Terminal {
+        let (mut master_fd, mut slave_fd) = (-1, -1);
+        // SAFETY: openpty writes two fds into the given pointers; the rest may be null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master_fd,
+                &mut slave_fd,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both fds were just opened and are owned here alone.
+        let (master, slave) = unsafe {
+            (
+                OwnedFd::from_raw_fd(master_fd),
+                OwnedFd::from_raw_fd(slave_fd),
+            )
+        };
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_clear()
+            .envs(env.vars())
+            .env("TERM", "xterm")
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn keyward on a pty");
+        let master = std::fs::File::from(master);
+        let mut reader = master.try_clone().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let _ = master.as_raw_fd();
+        Terminal {
+            child,
+            master,
+            output: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until the screen shows `text`.
+    fn expect(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !String::from_utf8_lossy(&self.seen).contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(chunk) => self.seen.extend(chunk),
+                Err(_) => panic!(
+                    "never saw {text:?}; the terminal showed:\n{}",
+                    String::from_utf8_lossy(&self.seen)
+                ),
+            }
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+        self.master.flush().unwrap();
+    }
+
+    /// Waits for exit and returns the code and everything the terminal showed.
+    fn finish(mut self) -> (i32, String) {
+        let status = self.child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while let Ok(chunk) = self
+            .output
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.extend(chunk);
+        }
+        (
+            status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&self.seen).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn on_a_terminal_missing_name_is_asked_and_the_keyring_offer_is_made() {
+    let env = TestEnv::new();
+    let mut term = Terminal::spawn(&env, &["keys", "create"]);
+    term.expect("Name");
+    term.send("from-the-prompt\r");
+    term.expect("will not show this secret again");
+    term.expect("Store this secret in the OS keyring");
+    term.send("y");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("Stored in the Linux kernel keyring"),
+        "{screen}"
+    );
+    let secret = crate::harness::find_secret(&screen);
+    assert_eq!(
+        env.ok(&["secrets", "get", "from-the-prompt"]).trim(),
+        secret
+    );
+}
+
+#[test]
+fn declining_the_offer_stores_nothing() {
+    let env = TestEnv::new();
+    let mut term = Terminal::spawn(&env, &["keys", "create", "--name", "declined"]);
+    term.expect("Store this secret in the OS keyring");
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("Stored in"), "{screen}");
+    env.fails(&["secrets", "get", "declined"], 4);
+}
+
+#[test]
+fn revoke_asks_before_it_acts() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "asked", "--no-store", "-q"]);
+    let mut term = Terminal::spawn(&env, &["keys", "revoke", "asked"]);
+    term.expect("This cannot be undone");
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(env.json(&["keys", "show", "asked"])["status"], "active");
+
+    let mut term = Terminal::spawn(&env, &["keys", "revoke", "asked"]);
+    term.expect("This cannot be undone");
+    term.send("y");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(env.json(&["keys", "show", "asked"])["status"], "revoked");
+}
+
+#[test]
+fn login_reads_the_secret_from_a_hidden_prompt() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let mut term = Terminal::spawn(
+        &env,
+        &[
+            "login",
+            "--url",
+            &server.url,
+            "--client-id",
+            &server.admin_id,
+        ],
+    );
+    term.expect("Client secret");
+    term.send(&format!("{}\r", server.admin_secret));
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Logged in"), "{screen}");
+    // Hidden: what was typed never appeared on the screen.
+    assert!(!screen.contains(&server.admin_secret[6..]), "{screen}");
+    assert_eq!(env.json(&["whoami"])["key_id"], server.admin_id.as_str());
+}
