@@ -95,18 +95,7 @@ fn mistyped_and_wrong_client_secrets() {
     let env = TestEnv::new();
     let server = Server::dev(&env, None, "info");
     let login = |secret: &str, code: i32| {
-        let out = env
-            .keyward()
-            .args([
-                "login",
-                "--url",
-                &server.url,
-                "--client-id",
-                &server.admin_id,
-            ])
-            .write_stdin(secret.to_owned())
-            .output()
-            .unwrap();
+        let out = env.login_output(&server, &server.admin_id, secret);
         assert_eq!(
             out.status.code(),
             Some(code),

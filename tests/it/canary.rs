@@ -12,19 +12,7 @@ fn a_created_secret_appears_in_exactly_one_response() {
     let server = Server::dev(&env, Some(&db_dir.join("keyward.db")), "trace");
 
     // Log in so that config.toml exists and the CLI's own state is in play.
-    let login = env
-        .keyward()
-        .args([
-            "login",
-            "--url",
-            &server.url,
-            "--client-id",
-            &server.admin_id,
-        ])
-        .write_stdin(server.admin_secret.clone())
-        .output()
-        .unwrap();
-    assert!(login.status.success());
+    env.login_as_admin(&server);
     env.set("KEYWARD_LOG", "trace");
 
     let mut responses: Vec<(String, Vec<u8>)> = Vec::new();

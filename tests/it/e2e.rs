@@ -16,23 +16,7 @@ fn server_flow_login_create_list_show_revoke() {
     let server = Server::dev(&env, None, "info");
 
     // Log in with the dev super-admin key; the secret arrives on stdin, never in argv.
-    let out = env
-        .keyward()
-        .args([
-            "login",
-            "--url",
-            &server.url,
-            "--client-id",
-            &server.admin_id,
-        ])
-        .write_stdin(format!("{}\n", server.admin_secret))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.login_as_admin(&server);
     let whoami = env.json(&["whoami"]);
     assert_eq!(whoami["key_id"], server.admin_id.as_str());
     assert_eq!(whoami["url"], server.url.as_str());

@@ -125,6 +125,30 @@ impl TestEnv {
         String::from_utf8(out.stderr).unwrap()
     }
 
+    /// `keyward login` to `server` as `client_id`, the secret piped on stdin.
+    pub fn login_output(
+        &self,
+        server: &Server,
+        client_id: &str,
+        secret: &str,
+    ) -> std::process::Output {
+        self.keyward()
+            .args(["login", "--url", &server.url, "--client-id", client_id])
+            .write_stdin(format!("{secret}\n"))
+            .output()
+            .unwrap()
+    }
+
+    /// Logs in as the dev super admin; panics unless it works.
+    pub fn login_as_admin(&self, server: &Server) {
+        let out = self.login_output(server, &server.admin_id, &server.admin_secret);
+        assert!(
+            out.status.success(),
+            "login: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs keyward and parses its stdout as JSON.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = vec!["--output", "json"];
