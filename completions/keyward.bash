@@ -130,14 +130,29 @@ _keyward() {
             keyward__subcmd__help__subcmd__keys,create)
                 cmd="keyward__subcmd__help__subcmd__keys__subcmd__create"
                 ;;
+            keyward__subcmd__help__subcmd__keys,disable)
+                cmd="keyward__subcmd__help__subcmd__keys__subcmd__disable"
+                ;;
+            keyward__subcmd__help__subcmd__keys,edit)
+                cmd="keyward__subcmd__help__subcmd__keys__subcmd__edit"
+                ;;
+            keyward__subcmd__help__subcmd__keys,enable)
+                cmd="keyward__subcmd__help__subcmd__keys__subcmd__enable"
+                ;;
             keyward__subcmd__help__subcmd__keys,list)
                 cmd="keyward__subcmd__help__subcmd__keys__subcmd__list"
                 ;;
             keyward__subcmd__help__subcmd__keys,revoke)
                 cmd="keyward__subcmd__help__subcmd__keys__subcmd__revoke"
                 ;;
+            keyward__subcmd__help__subcmd__keys,rotate)
+                cmd="keyward__subcmd__help__subcmd__keys__subcmd__rotate"
+                ;;
             keyward__subcmd__help__subcmd__keys,show)
                 cmd="keyward__subcmd__help__subcmd__keys__subcmd__show"
+                ;;
+            keyward__subcmd__help__subcmd__keys,verify)
+                cmd="keyward__subcmd__help__subcmd__keys__subcmd__verify"
                 ;;
             keyward__subcmd__help__subcmd__permissions,list)
                 cmd="keyward__subcmd__help__subcmd__permissions__subcmd__list"
@@ -154,6 +169,15 @@ _keyward() {
             keyward__subcmd__keys,create)
                 cmd="keyward__subcmd__keys__subcmd__create"
                 ;;
+            keyward__subcmd__keys,disable)
+                cmd="keyward__subcmd__keys__subcmd__disable"
+                ;;
+            keyward__subcmd__keys,edit)
+                cmd="keyward__subcmd__keys__subcmd__edit"
+                ;;
+            keyward__subcmd__keys,enable)
+                cmd="keyward__subcmd__keys__subcmd__enable"
+                ;;
             keyward__subcmd__keys,help)
                 cmd="keyward__subcmd__keys__subcmd__help"
                 ;;
@@ -166,11 +190,26 @@ _keyward() {
             keyward__subcmd__keys,revoke)
                 cmd="keyward__subcmd__keys__subcmd__revoke"
                 ;;
+            keyward__subcmd__keys,rotate)
+                cmd="keyward__subcmd__keys__subcmd__rotate"
+                ;;
             keyward__subcmd__keys,show)
                 cmd="keyward__subcmd__keys__subcmd__show"
                 ;;
+            keyward__subcmd__keys,verify)
+                cmd="keyward__subcmd__keys__subcmd__verify"
+                ;;
             keyward__subcmd__keys__subcmd__help,create)
                 cmd="keyward__subcmd__keys__subcmd__help__subcmd__create"
+                ;;
+            keyward__subcmd__keys__subcmd__help,disable)
+                cmd="keyward__subcmd__keys__subcmd__help__subcmd__disable"
+                ;;
+            keyward__subcmd__keys__subcmd__help,edit)
+                cmd="keyward__subcmd__keys__subcmd__help__subcmd__edit"
+                ;;
+            keyward__subcmd__keys__subcmd__help,enable)
+                cmd="keyward__subcmd__keys__subcmd__help__subcmd__enable"
                 ;;
             keyward__subcmd__keys__subcmd__help,help)
                 cmd="keyward__subcmd__keys__subcmd__help__subcmd__help"
@@ -181,8 +220,14 @@ _keyward() {
             keyward__subcmd__keys__subcmd__help,revoke)
                 cmd="keyward__subcmd__keys__subcmd__help__subcmd__revoke"
                 ;;
+            keyward__subcmd__keys__subcmd__help,rotate)
+                cmd="keyward__subcmd__keys__subcmd__help__subcmd__rotate"
+                ;;
             keyward__subcmd__keys__subcmd__help,show)
                 cmd="keyward__subcmd__keys__subcmd__help__subcmd__show"
+                ;;
+            keyward__subcmd__keys__subcmd__help,verify)
+                cmd="keyward__subcmd__keys__subcmd__help__subcmd__verify"
                 ;;
             keyward__subcmd__permissions,help)
                 cmd="keyward__subcmd__permissions__subcmd__help"
@@ -671,7 +716,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__help__subcmd__keys)
-            opts="create list show revoke"
+            opts="create list show edit disable enable rotate revoke verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +730,48 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__help__subcmd__keys__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__keys__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__keys__subcmd__edit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__keys__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -726,7 +813,35 @@ _keyward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        keyward__subcmd__help__subcmd__keys__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         keyward__subcmd__help__subcmd__keys__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__keys__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -881,7 +996,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help create list ls show revoke help"
+            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help create list ls show edit disable enable rotate revoke verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,7 +1026,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__create)
-            opts="-y -q -v -h --name --description --type --env --permission --allow-ip --expires-in --expires-at --store --no-store --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --name --description --type --env --permission --allow-ip --expires-in --expires-at --secret-stdin --secret-file --store --no-store --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -949,6 +1064,140 @@ _keyward() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__disable)
+            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__edit)
+            opts="-y -q -v -h --name --description --env --permission --no-permissions --allow-ip --any-ip --expires-in --expires-at --if-version --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permission)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__enable)
+            opts="-y -q -v -h --expires-in --expires-at --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --expires-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -973,7 +1222,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__help)
-            opts="create list show revoke help"
+            opts="create list show edit disable enable rotate revoke verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -987,6 +1236,48 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__help__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__help__subcmd__edit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__help__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1042,6 +1333,20 @@ _keyward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        keyward__subcmd__keys__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         keyward__subcmd__keys__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1056,8 +1361,22 @@ _keyward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        keyward__subcmd__keys__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         keyward__subcmd__keys__subcmd__list)
-            opts="-y -q -v -h --status --type --env --permission --search --limit --all --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --sort --limit --all --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1081,6 +1400,18 @@ _keyward() {
                     ;;
                 --search)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expiring-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unused-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "created newest expires name" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -1140,6 +1471,48 @@ _keyward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        keyward__subcmd__keys__subcmd__rotate)
+            opts="-y -q -v -h --grace --expires-in --expires-at --store --no-store --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         keyward__subcmd__keys__subcmd__show)
             opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1147,6 +1520,48 @@ _keyward() {
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__verify)
+            opts="-y -q -v -h --permission --env --ip --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --permission)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -84,24 +84,29 @@ complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s q -l quiet -d
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -l profile -d 'Profile in config.toml to use' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
 json\t'The API\'s objects, for scripts'"
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -l color -d 'When to colour the output' -r -f -a "auto\t''
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -f -a "create" -d 'Create a key; its secret is shown once'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -f -a "list" -d 'List keys, newest last'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -f -a "ls" -d 'List keys, newest last'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -f -a "show" -d 'Show one key'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "create" -d 'Create a key; its secret is shown once'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "list" -d 'List keys, newest last'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "ls" -d 'List keys, newest last'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "show" -d 'Show one key'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "edit" -d 'Edit a key\'s name, description, environments, permissions, allowed IPs or expiry'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "disable" -d 'Disable a key: it and its tokens stop at once, until enabled again'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "enable" -d 'Enable a disabled or expired key'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l name -d 'Name, unique among keys that are not revoked (asked for on a terminal)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l description -d 'What the key is for' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l type -d 'private: server-side, may get access tokens; public: only public-safe permissions' -r -f -a "private\t'Server-side secret; may exchange for access tokens and hold any permission'
@@ -111,6 +116,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l allow-ip -d 'Allow use only from this IPv4/IPv6 CIDR (repeatable); default: any address' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Expire after this long, e.g. 90d, 12h, 6 months (at most 365 days; default 365 days)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l secret-file -d 'Use the secret in this file instead of generating one' -r -F
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -118,6 +124,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Use the secret on standard input instead of generating one'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l store -d 'Store the secret in the OS keyring without asking'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l no-store -d 'Do not store the secret and do not ask'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
@@ -134,6 +141,12 @@ public\t'Safe to embed in clients; only public-safe permissions, never a token'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l env -d 'Only keys in this environment' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l permission -d 'Only keys holding this permission' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l search -d 'Text to find in name, description, hint or allowed IPs' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l expiring-within -d 'Only keys that expire within this long, e.g. 30d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l unused-for -d 'Only keys not used for this long (never-used keys too), e.g. 90d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l sort -d 'Order of the list' -r -f -a "created\t'Oldest first'
+newest\t'Newest first'
+expires\t'Soonest to expire first'
+name\t'By name'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l limit -d 'At most this many keys (1–1000)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -157,6 +170,12 @@ public\t'Safe to embed in clients; only public-safe permissions, never a token'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l env -d 'Only keys in this environment' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l permission -d 'Only keys holding this permission' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l search -d 'Text to find in name, description, hint or allowed IPs' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l expiring-within -d 'Only keys that expire within this long, e.g. 30d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l unused-for -d 'Only keys not used for this long (never-used keys too), e.g. 90d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l sort -d 'Order of the list' -r -f -a "created\t'Oldest first'
+newest\t'Newest first'
+expires\t'Soonest to expire first'
+name\t'By name'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many keys (1–1000)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -183,6 +202,71 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l name -d 'New name' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l description -d 'New description' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l env -d 'Environments (repeatable; replaces the list)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l permission -d 'Permissions (repeatable; replaces the list)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l allow-ip -d 'Allowed CIDRs (repeatable; replaces the list)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-in -d 'New expiry, this long from now (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-at -d 'New expiry at this date or time' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l if-version -d 'Apply only if the key is still at this version' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l no-permissions -d 'Remove every permission'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l any-ip -d 'Allow every address (clears the allowlist)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-in -d 'A new expiry, this long from now (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-at -d 'A new expiry at this date or time' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l grace -d 'How long the old secret keeps working, e.g. 30m, 1d (default 0; at most 7d)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-in -d 'A new expiry for the key, this long from now' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-at -d 'A new expiry at this date or time' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l store -d 'Store the new secret in the OS keyring without asking'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l no-store -d 'Do not store the new secret and do not ask'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -195,10 +279,30 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l permission -d 'The permission the service needs' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l env -d 'The environment the service runs in' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l ip -d 'The address the request came from' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a key; its secret is shown once'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List keys, newest last'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one key'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Edit a key\'s name, description, environments, permissions, allowed IPs or expiry'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Disable a key: it and its tokens stop at once, until enabled again'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Enable a disabled or expired key'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -439,7 +543,12 @@ complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_see
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "create" -d 'Create a key; its secret is shown once'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "list" -d 'List keys, newest last'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show one key'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "edit" -d 'Edit a key\'s name, description, environments, permissions, allowed IPs or expiry'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "disable" -d 'Disable a key: it and its tokens stop at once, until enabled again'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "enable" -d 'Enable a disabled or expired key'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "get" -d 'Print a stored secret on stdout'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "list" -d 'List the secrets stored on this machine (never their values)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "delete" -d 'Remove a stored secret from the keyring (the key itself is untouched)'

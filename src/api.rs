@@ -117,15 +117,138 @@ pub struct CreateKey {
     /// Absent: one year from now.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// Bring your own secret instead of a generated one: long and random enough, and if it
+    /// starts with `kw_`, a valid keyward secret. Absent: keyward generates one.
+    #[serde(
+        default,
+        with = "opt_secret_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secret: Option<Secret>,
 }
 
-/// The answer to create (and later rotate): the key and its secret, shown this once.
+/// `PATCH /v1/keys/{id}` (with `If-Match`): only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeSet<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<BTreeSet<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl EditKey {
+    pub fn is_empty(&self) -> bool {
+        *self == EditKey::default()
+    }
+}
+
+/// `POST /v1/keys/{id}/enable`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableKey {
+    /// A new expiry; an expired key enabled without one gets the longest allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The longest a rotated-out secret may keep working.
+pub const MAX_ROTATION_GRACE_SECS: u64 = 7 * 24 * 3600;
+
+/// `POST /v1/keys/{id}/rotate`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// How long the old secret keeps working (default 0: it stops at once; at most 7 days).
+    #[serde(default)]
+    pub grace_seconds: u64,
+    /// A new expiry for the key, within the maximum; absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// `POST /v1/verify`: is this presented key good for this use?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    #[serde(with = "secret_string")]
+    pub key: Secret,
+    /// The permission the service needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// The environment the service runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The address the service saw the request come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    Invalid,
+    Expired,
+    Disabled,
+    Revoked,
+    IpNotAllowed,
+    PermissionDenied,
+    EnvironmentDenied,
+}
+
+/// The answer of verify. For `INVALID` it is exactly `{"valid":false,"code":"INVALID"}`, whether
+/// the key is unknown or the secret wrong.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub code: VerifyCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<KeyType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeSet<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<BTreeSet<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl VerifyResponse {
+    pub fn invalid() -> Self {
+        VerifyResponse {
+            valid: false,
+            code: VerifyCode::Invalid,
+            key_id: None,
+            name: None,
+            key_type: None,
+            environments: None,
+            permissions: None,
+            expires_at: None,
+        }
+    }
+}
+
+/// The answer to create and rotate: the key and its secret, shown this once. `secret` is null
+/// when the caller brought their own, and on an Idempotency-Key replay (no secret is kept to
+/// replay it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyWithSecret {
     #[serde(flatten)]
     pub key: Key,
-    #[serde(with = "secret_string")]
-    pub secret: Secret,
+    #[serde(with = "opt_secret_string")]
+    pub secret: Option<Secret>,
 }
 
 mod secret_string {
@@ -139,6 +262,23 @@ mod secret_string {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Secret, D::Error> {
         String::deserialize(de).map(Secret::new)
+    }
+}
+
+mod opt_secret_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::secret::Secret;
+
+    pub fn serialize<S: Serializer>(s: &Option<Secret>, ser: S) -> Result<S::Ok, S::Error> {
+        match s {
+            Some(s) => ser.serialize_some(s.expose()),
+            None => ser.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Secret>, D::Error> {
+        Ok(Option::<String>::deserialize(de)?.map(Secret::new))
     }
 }
 
@@ -158,6 +298,15 @@ pub struct ListKeys {
     pub environment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
+    /// Keys that expire before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_before: Option<Timestamp>,
+    /// Keys not used since this time (never-used keys included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unused_since: Option<Timestamp>,
+    /// `created_at` (default), `-created_at`, `expires_at` or `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]

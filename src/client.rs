@@ -14,8 +14,8 @@ use tokio::sync::Mutex;
 use tower::ServiceExt;
 
 use crate::api::{
-    CreateEnvironment, CreateKey, Environment, Key, KeyWithSecret, ListKeys, Page, Permission,
-    Problem, TokenResponse, Whoami,
+    CreateEnvironment, CreateKey, EditKey, EnableKey, Environment, Key, KeyWithSecret, ListKeys,
+    Page, Permission, Problem, RotateKey, TokenResponse, VerifyRequest, VerifyResponse, Whoami,
 };
 use crate::secret::Secret;
 use crate::server::LocalRoot;
@@ -30,7 +30,13 @@ pub enum ClientError {
         detail: String,
     },
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        url: String,
+        reason: String,
+        /// The request may have reached the server (a timeout or a cut connection), so a retry
+        /// must be idempotent.
+        maybe_delivered: bool,
+    },
     #[error("the server's answer could not be read: {0}")]
     Decode(String),
     #[error(
@@ -50,6 +56,7 @@ pub enum Target {
     Local {
         path: PathBuf,
         router: axum::Router,
+        state: crate::server::SharedState,
         os_user: String,
     },
 }
@@ -70,6 +77,8 @@ pub struct Credentials {
     pub client_id: String,
     pub client_secret: Secret,
 }
+
+const IDEMPOTENCY_KEY: header::HeaderName = header::HeaderName::from_static("idempotency-key");
 
 /// Called when the client obtains a new access token, so the CLI can cache it.
 pub type TokenSink = Arc<dyn Fn(&str, i64) + Send + Sync>;
@@ -161,8 +170,73 @@ impl Client {
         self.call(Method::POST, "/v1/environments", Some(req)).await
     }
 
-    pub async fn create_key(&self, req: &CreateKey) -> ClientResult<KeyWithSecret> {
-        self.call(Method::POST, "/v1/keys", Some(req)).await
+    /// Creates a key under `idempotency_key`; a request that may have reached the server but
+    /// got no answer is sent again with the same key, so it never mints two.
+    pub async fn create_key(
+        &self,
+        req: &CreateKey,
+        idempotency_key: &str,
+    ) -> ClientResult<KeyWithSecret> {
+        let headers = [(IDEMPOTENCY_KEY, idempotency_key.to_owned())];
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .call_with(Method::POST, "/v1/keys", Some(req), &headers)
+                .await
+            {
+                Err(ClientError::Unreachable {
+                    maybe_delivered: true,
+                    ..
+                }) if attempt < 3 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `PATCH /v1/keys/{id}` based on `version` (sent as `If-Match`).
+    pub async fn edit_key(&self, id: &str, version: i64, edit: &EditKey) -> ClientResult<Key> {
+        let headers = [(header::IF_MATCH, format!("\"{version}\""))];
+        self.call_with(
+            Method::PATCH,
+            &format!("/v1/keys/{}", segment(id)),
+            Some(edit),
+            &headers,
+        )
+        .await
+    }
+
+    pub async fn disable_key(&self, id: &str) -> ClientResult<Key> {
+        self.call(
+            Method::POST,
+            &format!("/v1/keys/{}/disable", segment(id)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn enable_key(&self, id: &str, req: &EnableKey) -> ClientResult<Key> {
+        self.call(
+            Method::POST,
+            &format!("/v1/keys/{}/enable", segment(id)),
+            Some(req),
+        )
+        .await
+    }
+
+    pub async fn rotate_key(&self, id: &str, req: &RotateKey) -> ClientResult<KeyWithSecret> {
+        self.call(
+            Method::POST,
+            &format!("/v1/keys/{}/rotate", segment(id)),
+            Some(req),
+        )
+        .await
+    }
+
+    pub async fn verify(&self, req: &VerifyRequest) -> ClientResult<VerifyResponse> {
+        self.call(Method::POST, "/v1/verify", Some(req)).await
     }
 
     pub async fn list_keys(&self, query: &ListKeys) -> ClientResult<Page<Key>> {
@@ -196,12 +270,22 @@ impl Client {
 
     // --- plumbing --------------------------------------------------------------------------
 
-    /// An authenticated JSON call; on a refused cached token, gets a fresh one and retries once.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
+    ) -> ClientResult<T> {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// An authenticated JSON call; on a refused cached token, gets a fresh one and retries once.
+    async fn call_with<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        extra_headers: &[(header::HeaderName, String)],
     ) -> ClientResult<T> {
         let bytes = match body {
             Some(b) => serde_json::to_vec(b).map_err(|e| ClientError::Decode(e.to_string()))?,
@@ -215,6 +299,11 @@ impl Client {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
+            }
+            for (name, value) in extra_headers {
+                let value = HeaderValue::from_str(value)
+                    .map_err(|_| ClientError::Decode(format!("bad {name} header value")))?;
+                headers.insert(name.clone(), value);
             }
             if let Target::Remote { url } = &self.target {
                 let token = self.bearer(url, fresh).await?;
@@ -271,6 +360,7 @@ impl Client {
                     .map_err(|e| ClientError::Unreachable {
                         url: url.clone(),
                         reason: transport_reason(&e),
+                        maybe_delivered: !e.is_connect(),
                     })?;
                 let status = response.status();
                 let body = response
@@ -279,11 +369,15 @@ impl Client {
                     .map_err(|e| ClientError::Unreachable {
                         url: url.clone(),
                         reason: transport_reason(&e),
+                        maybe_delivered: true,
                     })?;
                 Ok(Answer { status, body })
             }
             Target::Local {
-                router, os_user, ..
+                router,
+                state,
+                os_user,
+                ..
             } => {
                 let mut request = Request::builder()
                     .method(method)
@@ -303,6 +397,8 @@ impl Client {
                 let body = axum::body::to_bytes(response.into_body(), usize::MAX)
                     .await
                     .map_err(|e| ClientError::Decode(e.to_string()))?;
+                // No background task outlives a CLI command: write last-used times now.
+                crate::server::flush_last_used(state).await;
                 Ok(Answer { status, body })
             }
         }

@@ -19,6 +19,9 @@ pub const CI: &str = "CI";
 /// Read for the local root's name in the audit log.
 pub const USER: &str = "USER";
 pub const LOGNAME: &str = "LOGNAME";
+/// The editor of `keyward keys edit` with no flags: `VISUAL`, then `EDITOR`, then `vi`.
+pub const VISUAL: &str = "VISUAL";
+pub const EDITOR: &str = "EDITOR";
 
 /// The OS user running keyward, for the audit log's `local:<user>` actor.
 pub fn os_user() -> String {

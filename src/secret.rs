@@ -170,6 +170,71 @@ impl Pepper {
     }
 }
 
+impl Pepper {
+    /// A one-way fingerprint of a digest, kept after revoke so verify can answer REVOKED. It is
+    /// not the digest and cannot be used to authenticate.
+    pub fn fingerprint(&self, digest: &[u8]) -> Vec<u8> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"keyward-revoked\0");
+        mac.update(digest);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// The least a brought secret must have: 32 characters and about 128 bits of entropy.
+pub const MIN_BROUGHT_LEN: usize = 32;
+const MAX_BROUGHT_LEN: usize = 512;
+const MIN_BROUGHT_BITS: f64 = 128.0;
+
+/// Checks a secret someone brought instead of a generated one. A `kw_…` secret must be a valid
+/// keyward secret; anything else must be long and varied enough to be hard to guess. The
+/// estimate is the string's Shannon entropy per character times its length, where the length
+/// counts only as many positions as the string has distinct three-character runs, so a repeated
+/// pattern (`abcdabcd…`) is judged by its period, not its length.
+pub fn check_brought(s: &str) -> Result<(), String> {
+    if s.starts_with("kw_") {
+        return check_format(s).map_err(|e| e.to_string());
+    }
+    if !(MIN_BROUGHT_LEN..=MAX_BROUGHT_LEN).contains(&s.len()) {
+        return Err(format!(
+            "a brought secret must be {MIN_BROUGHT_LEN} to {MAX_BROUGHT_LEN} characters long; this one has {}",
+            s.chars().count()
+        ));
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "a brought secret may hold only printable ASCII characters, no spaces".to_owned(),
+        );
+    }
+    let bits = estimated_bits(s);
+    if bits < MIN_BROUGHT_BITS {
+        return Err(format!(
+            "the brought secret is too predictable (about {bits:.0} bits of entropy; at least {MIN_BROUGHT_BITS:.0} are needed): use a random one"
+        ));
+    }
+    Ok(())
+}
+
+fn estimated_bits(s: &str) -> f64 {
+    let mut counts = [0usize; 256];
+    for b in s.bytes() {
+        counts[usize::from(b)] += 1;
+    }
+    let n = s.len() as f64;
+    let trigrams: std::collections::HashSet<&[u8]> = s.as_bytes().windows(3).collect();
+    let effective_len = (trigrams.len() + 2).min(s.len()) as f64;
+    let per_char: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_char * effective_len
+}
+
 /// Compares two digests in constant time.
 pub fn digests_equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
@@ -214,6 +279,50 @@ mod tests {
     fn debug_never_shows_the_value() {
         let s = Secret::generate(PRIVATE_PREFIX);
         assert!(!format!("{s:?}").contains(&s.expose()[6..]));
+    }
+
+    #[test]
+    fn brought_secrets_must_be_long_and_random() {
+        assert!(check_brought(&random_base62(40)).is_ok());
+        assert!(check_brought("short").unwrap_err().contains("32"));
+        assert!(
+            check_brought(&"a".repeat(64))
+                .unwrap_err()
+                .contains("predictable")
+        );
+        assert!(
+            check_brought(&"abcd".repeat(16))
+                .unwrap_err()
+                .contains("predictable")
+        );
+        assert!(
+            check_brought(&"0123456789abcdef".repeat(3))
+                .unwrap_err()
+                .contains("predictable")
+        );
+        // 64 random hex digits (`openssl rand -hex 32`) are fine.
+        let hex: String = random_base62(400)
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            .take(64)
+            .collect();
+        assert_eq!(hex.len(), 64);
+        assert!(check_brought(&hex).is_ok(), "{hex}");
+        assert!(check_brought(&format!("with space {}", random_base62(40))).is_err());
+        // A kw_ secret must pass the checksum.
+        let good = Secret::generate(PRIVATE_PREFIX);
+        assert!(check_brought(good.expose()).is_ok());
+        let mut bad = good.expose().to_owned();
+        bad.replace_range(8..9, if &bad[8..9] == "a" { "b" } else { "a" });
+        assert!(check_brought(&bad).unwrap_err().contains("checksum"));
+    }
+
+    #[test]
+    fn fingerprints_are_not_digests() {
+        let pepper = Pepper::random();
+        let d = pepper.digest("kw_sk_x");
+        assert_ne!(pepper.fingerprint(&d), d);
+        assert_eq!(pepper.fingerprint(&d), pepper.fingerprint(&d));
     }
 
     #[test]

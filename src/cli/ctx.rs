@@ -244,7 +244,8 @@ async fn open_local() -> anyhow::Result<Client> {
     Ok(Client::new(
         Target::Local {
             path,
-            router: server::router(state),
+            router: server::router(state.clone()),
+            state,
             os_user,
         },
         None,

@@ -111,6 +111,14 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         }
         state.max_key_lifetime = jiff::SignedDuration::from_hours(24 * days);
     }
+    state.trusted_proxies = config
+        .trusted_proxies
+        .iter()
+        .map(|p| {
+            crate::server::parse_cidr(p)
+                .map_err(|why| anyhow::anyhow!("trusted_proxies in the server config: {why}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let state = Arc::new(state);
     let operator = format!("local:{}", env_vars::os_user());
 
@@ -120,7 +128,11 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             return output::print_json(&created);
         }
         output::print_line(&format!("client id: {}", created.key.id))?;
-        output::print_line(&output::secret_box(created.secret.expose()))?;
+        let secret = created
+            .secret
+            .as_ref()
+            .expect("a minted key has a generated secret");
+        output::print_line(&output::secret_box(secret.expose()))?;
         eprintln!(
             "Minted the first super-admin key {} in {database}. Log in with:\n  keyward login --url <this server's URL> --client-id {}",
             created.key.name, created.key.id
@@ -143,7 +155,11 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
              Super-admin key, shown once:\n  client id: {}\n  secret:    {}\n\
              Log in with (paste the secret at the prompt):\n  keyward login --url {base} --client-id {}",
             created.key.id,
-            created.secret.expose(),
+            created
+                .secret
+                .as_ref()
+                .expect("a minted key has a generated secret")
+                .expose(),
             created.key.id
         ))?;
     } else {

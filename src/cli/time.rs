@@ -21,6 +21,31 @@ pub fn parse_duration_from_now(text: &str, flag: &str) -> Result<Timestamp, Usag
         .map_err(|_| bad())
 }
 
+/// A duration in whole seconds (`0`, `30m`, `2d`), for grace periods and windows.
+pub fn parse_seconds(text: &str, flag: &str) -> Result<u64, UsageError> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    let bad = || {
+        UsageError(format!(
+            "{flag} {text:?} is not a duration; write it like 0, 30m, 12h or 7d"
+        ))
+    };
+    let span: Span = text.trim().parse().map_err(|_| bad())?;
+    if span.is_negative() {
+        return Err(bad());
+    }
+    let now = Zoned::now().with_time_zone(TimeZone::UTC);
+    let later = now.checked_add(span).map_err(|_| bad())?;
+    Ok(later.timestamp().duration_since(now.timestamp()).as_secs() as u64)
+}
+
+/// `now - duration`, for "not used for 90d".
+pub fn parse_duration_ago(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
+    let secs = parse_seconds(text, flag)?;
+    Ok(Timestamp::now() - jiff::SignedDuration::from_secs(secs as i64))
+}
+
 /// A date (start of that day, UTC) or an RFC 3339 time.
 pub fn parse_date(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
     let text = text.trim();
@@ -51,6 +76,14 @@ mod tests {
         assert!(parse_duration_from_now("6 months", "--x").is_ok());
         assert!(parse_duration_from_now("soon", "--x").is_err());
         assert!(parse_duration_from_now("0d", "--x").is_err());
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("0", "--grace").unwrap(), 0);
+        assert_eq!(parse_seconds("30m", "--grace").unwrap(), 1800);
+        assert_eq!(parse_seconds("7d", "--grace").unwrap(), 604_800);
+        assert!(parse_seconds("-1h", "--grace").is_err());
     }
 
     #[test]

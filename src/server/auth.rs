@@ -1,7 +1,7 @@
 //! Who is calling: the [`Principal`] extractor, and the request's source and id for the audit log.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -133,18 +133,49 @@ pub struct RequestMeta {
 #[derive(Debug, Clone)]
 struct RequestId(String);
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+impl FromRequestParts<SharedState> for RequestMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_canonical());
+        let source = peer.map(|peer| client_address(peer, parts, &state.trusted_proxies));
         Ok(RequestMeta {
-            source_ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string()),
+            source_ip: source.map(|ip| ip.to_string()),
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         })
     }
+}
+
+/// The address a request came from: the connecting peer, unless that peer is a trusted proxy,
+/// in which case `X-Forwarded-For` is read from the right, past every trusted proxy, to the
+/// first address nobody trusted vouches beyond.
+fn client_address(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(&ip.to_canonical()));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect();
+    let mut client = peer;
+    for ip in forwarded.into_iter().rev() {
+        client = ip.to_canonical();
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
 }
 
 /// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.

@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub pepper_file: Option<PathBuf>,
     /// Lower than 365 to shorten the longest a key may live.
     pub max_key_lifetime_days: Option<i64>,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is believed when checking allowlists.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     #[serde(default)]
     pub permissions: Vec<CatalogEntry>,
 }

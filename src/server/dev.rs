@@ -109,6 +109,7 @@ pub async fn mint_first_admin(
             allowed_ips: Vec::new(),
             expires_at: now + state.max_key_lifetime,
             created_by: actor.to_owned(),
+            secret: None,
         },
         now,
         &state.pepper,
@@ -123,7 +124,7 @@ pub async fn mint_first_admin(
         request_id: None,
         outcome: "success",
     };
-    state.store.insert_key(&record, &audit).await?;
+    state.store.insert_key(&record, None, &audit).await?;
     Ok(KeyWithSecret {
         key: record.to_api(now),
         secret,

@@ -13,14 +13,19 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     /// 401 on the token endpoint (RFC 6749 `invalid_client`): unknown id or wrong secret alike.
     InvalidClient,
-    /// 400 on the token endpoint: a known client that may not use this grant (a public key).
-    UnauthorizedClient(String),
+    /// 400 on the token endpoint: a known client that may not get a token now (a public,
+    /// disabled or expired key, or a refused address); `code` says which.
+    UnauthorizedClient { code: &'static str, detail: String },
     /// 400 on the token endpoint: not `grant_type=client_credentials`.
     UnsupportedGrantType,
     /// 403: authenticated but not allowed.
     Forbidden(String),
     /// 404: no such thing, or not visible to this caller (the two answer alike).
     NotFound(&'static str),
+    /// 412: the `If-Match` version is stale.
+    PreconditionFailed(String),
+    /// 428: a write that needs `If-Match` came without one.
+    PreconditionRequired,
     /// 409 with a specific code.
     Conflict { code: &'static str, detail: String },
     /// 422: a well-formed request whose values break a rule.
@@ -54,10 +59,10 @@ impl ApiError {
                 "unknown client id or wrong client secret".to_owned(),
                 Some("invalid_client"),
             ),
-            UnauthorizedClient(d) => (
+            UnauthorizedClient { code, detail } => (
                 StatusCode::BAD_REQUEST,
-                "unauthorized_client",
-                d.clone(),
+                code,
+                detail.clone(),
                 Some("unauthorized_client"),
             ),
             UnsupportedGrantType => (
@@ -74,6 +79,18 @@ impl ApiError {
                 None,
             ),
             Conflict { code, detail } => (StatusCode::CONFLICT, code, detail.clone(), None),
+            PreconditionFailed(d) => (
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                d.clone(),
+                None,
+            ),
+            PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "if_match_required",
+                "send If-Match with the ETag (version) of the key as you read it".to_owned(),
+                None,
+            ),
             Invalid { code, detail } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, detail.clone(), None)
             }

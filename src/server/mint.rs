@@ -18,11 +18,17 @@ pub struct NewKey {
     pub allowed_ips: Vec<String>,
     pub expires_at: Timestamp,
     pub created_by: String,
+    /// A secret the caller brought (already checked); `None`: generate one.
+    pub secret: Option<Secret>,
 }
 
-/// Returns the record to store and the secret to show once.
-pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Secret) {
-    let secret = Secret::generate(new.key_type.secret_prefix());
+/// Returns the record to store and the secret to show once (`None` for a brought secret: the
+/// caller has it already).
+pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Option<Secret>) {
+    let brought = new.secret.is_some();
+    let secret = new
+        .secret
+        .unwrap_or_else(|| Secret::generate(new.key_type.secret_prefix()));
     let record = KeyRecord {
         id: format!("key_{}", secret::random_base62(16)),
         name: new.name,
@@ -41,6 +47,9 @@ pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Secret)
         hint: secret.hint(),
         version: 1,
         secret_digest: Some(pepper.digest(secret.expose())),
+        previous_digest: None,
+        previous_expires_at: None,
+        revoked_fingerprint: None,
     };
-    (record, secret)
+    (record, (!brought).then_some(secret))
 }

@@ -1,20 +1,28 @@
 //! `keyward keys create`.
 
 use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 
-use super::reveal_secret;
+use super::{SecretSource, reveal_secret};
 use crate::api::{CreateKey, KeyType};
 use crate::cli::time::{parse_date, parse_duration_from_now};
 use crate::cli::{Ctx, UsageError, prompt};
+use crate::secret::{self, Secret};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   keyward keys create --name ci-deploy --env production --permission orders:read
   keyward keys create --name web --type public --expires-in 90d --no-store
-  SECRET=$(keyward keys create --name ci -q --no-store)")]
+  SECRET=$(keyward keys create --name ci -q --no-store)
+  openssl rand -base64 48 | keyward keys create --name imported --secret-stdin
+
+A brought secret (--secret-stdin, --secret-file) must be at least 32 characters with about 128
+bits of entropy; one that starts with kw_ must be a valid keyward secret. It is never shown back.")]
 pub struct CreateArgs {
     /// Name, unique among keys that are not revoked (asked for on a terminal)
     #[arg(long)]
@@ -48,6 +56,14 @@ pub struct CreateArgs {
     #[arg(long, value_name = "DATE")]
     pub expires_at: Option<String>,
 
+    /// Use the secret on standard input instead of generating one
+    #[arg(long, conflicts_with = "secret_file")]
+    pub secret_stdin: bool,
+
+    /// Use the secret in this file instead of generating one
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+
     /// Store the secret in the OS keyring without asking
     #[arg(long, conflicts_with = "no_store")]
     pub store: bool,
@@ -63,9 +79,10 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
         (None, None) => None,
     };
+    let brought = brought_secret(&args)?;
     let name = match args.name {
         Some(n) => n,
-        None if ctx.can_prompt() => prompt::input("Name")?,
+        None if ctx.can_prompt() && !args.secret_stdin => prompt::input("Name")?,
         None => {
             return Err(UsageError(
                 "keys create needs --name: a name for the key, unique among keys that are not revoked"
@@ -76,7 +93,7 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     };
     let client = ctx.client().await?;
     let mut environments: BTreeSet<String> = args.environments.into_iter().collect();
-    if environments.is_empty() && ctx.can_prompt() {
+    if environments.is_empty() && ctx.can_prompt() && !args.secret_stdin {
         let reachable = client.environments().await?;
         if reachable.len() > 1 {
             let names: Vec<String> = reachable.into_iter().map(|e| e.name).collect();
@@ -84,6 +101,11 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
             environments.insert(names[i].clone());
         }
     }
+    let source = if brought.is_some() {
+        SecretSource::Brought
+    } else {
+        SecretSource::Generated
+    };
     let request = CreateKey {
         name,
         description: args.description,
@@ -92,14 +114,17 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         permissions: args.permissions.into_iter().collect(),
         allowed_ips: args.allowed_ips,
         expires_at,
+        secret: brought,
     };
-    let created = client.create_key(&request).await?;
+    // One Idempotency-Key per invocation: the client's own retries never mint two keys.
+    let idempotency_key = format!("kwcli_{}", secret::random_base62(24));
+    let created = client.create_key(&request, &idempotency_key).await?;
     let store = match (args.store, args.no_store) {
         (true, _) => Some(true),
         (_, true) => Some(false),
         _ => None,
     };
-    reveal_secret(ctx, client, &created, store).await?;
+    reveal_secret(ctx, client, &created, source, store).await?;
     ctx.say(&format!(
         "Created key {} ({}) {}.",
         created.key.name,
@@ -107,4 +132,29 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         client.target().describe()
     ));
     Ok(())
+}
+
+/// The secret from `--secret-stdin` or `--secret-file`, checked here so a weak one is refused
+/// before anything is sent.
+fn brought_secret(args: &CreateArgs) -> anyhow::Result<Option<Secret>> {
+    let text = if args.secret_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the secret from standard input")?;
+        s
+    } else if let Some(path) = &args.secret_file {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the secret file {}", path.display()))?
+    } else {
+        return Ok(None);
+    };
+    let text = text.trim_end_matches(['\n', '\r']).to_owned();
+    let flag = if args.secret_stdin {
+        "--secret-stdin"
+    } else {
+        "--secret-file"
+    };
+    secret::check_brought(&text).map_err(|why| UsageError(format!("{flag}: {why}")))?;
+    Ok(Some(Secret::new(text)))
 }

@@ -4,6 +4,7 @@ use clap::Args;
 
 use crate::api::{Key, KeyStatus, KeyType, ListKeys, Page};
 use crate::cli::Ctx;
+use crate::cli::time::{parse_duration_ago, parse_duration_from_now};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -32,6 +33,18 @@ pub struct ListArgs {
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
 
+    /// Only keys that expire within this long, e.g. 30d
+    #[arg(long, value_name = "DURATION")]
+    pub expiring_within: Option<String>,
+
+    /// Only keys not used for this long (never-used keys too), e.g. 90d
+    #[arg(long, value_name = "DURATION")]
+    pub unused_for: Option<String>,
+
+    /// Order of the list
+    #[arg(long, value_enum, default_value_t = SortArg::Created)]
+    pub sort: SortArg,
+
     /// At most this many keys (1–1000)
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000), conflicts_with = "all")]
     pub limit: u32,
@@ -41,8 +54,36 @@ pub struct ListArgs {
     pub all: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortArg {
+    /// Oldest first
+    Created,
+    /// Newest first
+    Newest,
+    /// Soonest to expire first
+    Expires,
+    /// By name
+    Name,
+}
+
 pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
+    let expires_before = args
+        .expiring_within
+        .as_deref()
+        .map(|d| parse_duration_from_now(d, "--expiring-within"))
+        .transpose()?;
+    let unused_since = args
+        .unused_for
+        .as_deref()
+        .map(|d| parse_duration_ago(d, "--unused-for"))
+        .transpose()?;
     let client = ctx.client().await?;
+    let sort = match args.sort {
+        SortArg::Created => None,
+        SortArg::Newest => Some("-created_at"),
+        SortArg::Expires => Some("expires_at"),
+        SortArg::Name => Some("name"),
+    };
     let mut query = ListKeys {
         q: args.search,
         name: None,
@@ -50,6 +91,9 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         key_type: args.key_type,
         environment: args.environment,
         permission: args.permission,
+        expires_before,
+        unused_since,
+        sort: sort.map(str::to_owned),
         limit: Some(if args.all { 1000 } else { args.limit }),
         cursor: None,
     };

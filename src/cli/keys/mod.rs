@@ -1,9 +1,14 @@
 //! `keyward keys …`: one file per subcommand.
 
 mod create;
+mod disable;
+mod edit;
+mod enable;
 mod list;
 mod revoke;
+mod rotate;
 mod show;
+mod verify;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -24,8 +29,18 @@ pub enum KeysCommand {
     List(list::ListArgs),
     /// Show one key
     Show(show::ShowArgs),
+    /// Edit a key's name, description, environments, permissions, allowed IPs or expiry
+    Edit(edit::EditArgs),
+    /// Disable a key: it and its tokens stop at once, until enabled again
+    Disable(disable::DisableArgs),
+    /// Enable a disabled or expired key
+    Enable(enable::EnableArgs),
+    /// Give a key a new secret; the old one may keep working for a grace period
+    Rotate(rotate::RotateArgs),
     /// Revoke a key: final, immediate for the key and its tokens
     Revoke(revoke::RevokeArgs),
+    /// Check a key read from stdin, as a service would (for debugging)
+    Verify(verify::VerifyArgs),
 }
 
 pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
@@ -33,7 +48,12 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create(args) => create::run(ctx, args).await,
         KeysCommand::List(args) => list::run(ctx, args).await,
         KeysCommand::Show(args) => show::run(ctx, args).await,
+        KeysCommand::Edit(args) => edit::run(ctx, args).await,
+        KeysCommand::Disable(args) => disable::run(ctx, args).await,
+        KeysCommand::Enable(args) => enable::run(ctx, args).await,
+        KeysCommand::Rotate(args) => rotate::run(ctx, args).await,
         KeysCommand::Revoke(args) => revoke::run(ctx, args).await,
+        KeysCommand::Verify(args) => verify::run(ctx, args).await,
     }
 }
 
@@ -120,15 +140,46 @@ pub fn keyring_profile(ctx: &Ctx, target: &Target) -> String {
     }
 }
 
+/// Where a key's secret came from, which decides what can be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// keyward generated it: the answer carries it, to be shown this once.
+    Generated,
+    /// The user brought it: the answer carries none, and there is nothing to show.
+    Brought,
+}
+
 /// Shows a new secret once, then stores it in the keyring if asked to (or, on a terminal, if the
 /// user says so when asked).
 async fn reveal_secret(
     ctx: &Ctx,
     client: &Client,
     created: &KeyWithSecret,
+    source: SecretSource,
     store: Option<bool>,
 ) -> anyhow::Result<()> {
-    let secret = created.secret.expose();
+    let Some(secret) = created.secret.as_ref() else {
+        if ctx.json() {
+            output::print_json(created)?;
+        } else if !ctx.quiet() {
+            output::print_line(&output::key_details(&created.key))?;
+        }
+        if source == SecretSource::Generated {
+            // Only an Idempotency-Key replay answers without the generated secret.
+            return Err(ClientError::Api {
+                status: 409,
+                code: "secret_lost".to_owned(),
+                detail: format!(
+                    "key {} was created by an earlier attempt whose answer was lost, and its secret cannot be shown again; `keyward keys rotate {}` gives it a new one",
+                    created.key.name, created.key.id
+                ),
+            }
+            .into());
+        }
+        ctx.say("The key uses the secret you brought; keyward keeps only its digest.");
+        return Ok(());
+    };
+    let secret = secret.expose();
     if ctx.json() {
         output::print_json(created)?;
     } else if ctx.quiet() {
@@ -146,12 +197,24 @@ async fn reveal_secret(
         }
         None => false,
     };
-    if !wanted {
-        return Ok(());
-    }
     let target = client.target();
     let profile = keyring_profile(ctx, target);
-    let stored = store_secret(&profile, created, target);
+    if !wanted {
+        if Index::load()?.find(&profile, &created.key.id).is_some() {
+            ctx.warn(&format!(
+                "the OS keyring still holds this key's previous secret; `keyward secrets delete {}` removes it",
+                created.key.id
+            ));
+        }
+        return Ok(());
+    }
+    let stored = store_secret(
+        &profile,
+        created.key.id.as_str(),
+        &created.key.name,
+        secret,
+        target,
+    );
     match stored {
         Ok(name) => {
             ctx.say(&format!(
@@ -162,9 +225,9 @@ async fn reveal_secret(
             Ok(())
         }
         // Asked for explicitly: not storing it is a failure, though the secret was shown.
-        Err(e) if store == Some(true) => Err(
-            e.context("the key was created and its secret shown above, but it could not be stored")
-        ),
+        Err(e) if store == Some(true) => {
+            Err(e.context("the secret is shown above, but it could not be stored"))
+        }
         Err(e) => {
             ctx.warn(&format!(
                 "the secret was not stored: {e:#}. It is shown above; copy it now."
@@ -176,19 +239,18 @@ async fn reveal_secret(
 
 fn store_secret(
     profile: &str,
-    created: &KeyWithSecret,
+    key_id: &str,
+    name: &str,
+    secret: &str,
     target: &Target,
 ) -> anyhow::Result<&'static str> {
     let ring = Keyring::open()?;
-    ring.set(
-        &keyring::secret_user(profile, &created.key.id),
-        created.secret.expose(),
-    )?;
+    ring.set(&keyring::secret_user(profile, key_id), secret)?;
     let mut index = Index::load()?;
     index.upsert(StoredSecret {
         profile: profile.to_owned(),
-        key_id: created.key.id.clone(),
-        name: created.key.name.clone(),
+        key_id: key_id.to_owned(),
+        name: name.to_owned(),
         origin: match target {
             Target::Remote { url } => url.clone(),
             Target::Local { path, .. } => path.display().to_string(),

@@ -4,6 +4,7 @@ mod environments;
 mod keys;
 mod meta;
 mod token;
+mod verify;
 
 use axum::Router;
 use axum::extract::FromRequest;
@@ -28,8 +29,12 @@ pub fn router(state: SharedState) -> Router {
             get(environments::list).post(environments::create),
         )
         .route("/v1/keys", get(keys::list).post(keys::create))
-        .route("/v1/keys/{id}", get(keys::show))
+        .route("/v1/keys/{id}", get(keys::show).patch(keys::edit))
+        .route("/v1/keys/{id}/disable", post(keys::disable))
+        .route("/v1/keys/{id}/enable", post(keys::enable))
+        .route("/v1/keys/{id}/rotate", post(keys::rotate))
         .route("/v1/keys/{id}/revoke", post(keys::revoke))
+        .route("/v1/verify", post(verify::verify))
         .fallback(|| async { ApiError::NotFound("endpoint") })
         .layer(axum::middleware::from_fn(super::auth::request_id))
         .with_state(state)

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use super::no_store;
 use crate::api::{ACCESS_TOKEN_TTL_SECS, KeyStatus, KeyType, TokenResponse};
 use crate::secret::{self, Secret};
-use crate::server::SharedState;
 use crate::server::auth::RequestMeta;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::store::{AuditEvent, TokenRecord};
+use crate::server::{SharedState, ipmatch};
 
 #[derive(Deserialize)]
 pub struct TokenForm {
@@ -47,7 +47,7 @@ pub async fn exchange(
         action: "token.exchange",
         key_id: None,
         environment: None,
-        source_ip: meta.source_ip,
+        source_ip: meta.source_ip.clone(),
         request_id: meta.request_id,
         outcome: "failure",
     };
@@ -61,38 +61,57 @@ pub async fn exchange(
         None
     };
     let digest = state.pepper.digest(candidate);
-    let matches = key.as_ref().is_some_and(|k| {
-        k.secret_digest
-            .as_deref()
-            .is_some_and(|stored| secret::digests_equal(stored, &digest))
-    });
-    let Some(key) = key.filter(|_| matches) else {
+    let Some(key) = key.filter(|k| k.accepts(&digest, now)) else {
         state.store.record_audit(&audit).await?;
         return Err(ApiError::InvalidClient);
     };
     audit.key_id = Some(key.id.clone());
-    if key.key_type == KeyType::Public {
-        state.store.record_audit(&audit).await?;
-        return Err(ApiError::UnauthorizedClient(
+    let refuse = |code: &'static str, detail: String| ApiError::UnauthorizedClient { code, detail };
+    let refusal = if key.key_type == KeyType::Public {
+        Some(refuse(
+            "public_key",
             "public keys cannot obtain access tokens; use a private key".to_owned(),
-        ));
-    }
-    let status = key.status_at(now);
-    if status != KeyStatus::Active {
+        ))
+    } else {
+        match key.status_at(now) {
+            KeyStatus::Active => None,
+            KeyStatus::Disabled => Some(refuse("key_disabled", "the key is disabled".to_owned())),
+            KeyStatus::Expired => Some(refuse("key_expired", "the key has expired".to_owned())),
+            KeyStatus::Revoked => Some(ApiError::InvalidClient),
+        }
+    };
+    let refusal = refusal.or_else(|| {
+        let nets = ipmatch::parse_all(&key.allowed_ips);
+        let from = meta.source_ip.as_deref().and_then(|ip| ip.parse().ok());
+        let allowed = nets.is_empty() || from.is_some_and(|ip| ipmatch::allowed(ip, &nets));
+        (!allowed).then(|| {
+            refuse(
+                "ip_not_allowed",
+                format!(
+                    "the key may not be used from {}",
+                    meta.source_ip.as_deref().unwrap_or("an unknown address")
+                ),
+            )
+        })
+    });
+    if let Some(refusal) = refusal {
         state.store.record_audit(&audit).await?;
-        return Err(ApiError::UnauthorizedClient(format!(
-            "the key is {}",
-            status.as_str()
-        )));
+        return Err(refusal);
     }
 
     let token = Secret::generate(secret::TOKEN_PREFIX);
+    let ttl = SignedDuration::from_secs(ACCESS_TOKEN_TTL_SECS);
     let record = TokenRecord {
         digest: state.pepper.digest(token.expose()),
         key_id: key.id.clone(),
         created_at: now,
-        expires_at: now + SignedDuration::from_secs(ACCESS_TOKEN_TTL_SECS),
+        // A token from a rotated-out secret dies with that secret's grace.
+        expires_at: match key.previous_expires_at {
+            Some(until) if key.is_previous(&digest) => until.min(now + ttl),
+            _ => now + ttl,
+        },
     };
+    state.last_used.record(&key.id, now, meta.source_ip.clone());
     audit.outcome = "success";
     state.store.insert_token(&record, &audit).await?;
     Ok(no_store(
@@ -100,7 +119,7 @@ pub async fn exchange(
         &TokenResponse {
             access_token: token.expose().to_owned(),
             token_type: "Bearer".to_owned(),
-            expires_in: ACCESS_TOKEN_TTL_SECS,
+            expires_in: record.expires_at.duration_since(now).as_secs(),
         },
     ))
 }

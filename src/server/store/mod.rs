@@ -43,6 +43,11 @@ pub struct KeyRecord {
     pub hint: String,
     pub version: i64,
     pub secret_digest: Option<Vec<u8>>,
+    /// The rotated-out secret's digest, accepted until `previous_expires_at`.
+    pub previous_digest: Option<Vec<u8>>,
+    pub previous_expires_at: Option<Timestamp>,
+    /// Set on revoke: a one-way fingerprint of the forgotten digest, so verify can say REVOKED.
+    pub revoked_fingerprint: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for KeyRecord {
@@ -62,6 +67,27 @@ impl KeyRecord {
             KeyStatus::Active if self.expires_at <= now => KeyStatus::Expired,
             s => s,
         }
+    }
+
+    /// Does `digest` open this key at `now`: its current secret, or the rotated-out one while
+    /// its grace lasts? Compared in constant time.
+    pub fn accepts(&self, digest: &[u8], now: Timestamp) -> bool {
+        let current = self
+            .secret_digest
+            .as_deref()
+            .is_some_and(|d| crate::secret::digests_equal(d, digest));
+        let previous = self.previous_digest.as_deref().is_some_and(|d| {
+            crate::secret::digests_equal(d, digest)
+                && self.previous_expires_at.is_some_and(|until| now < until)
+        });
+        current | previous
+    }
+
+    /// Whether `digest` is the rotated-out secret (rather than the current one).
+    pub fn is_previous(&self, digest: &[u8]) -> bool {
+        self.previous_digest
+            .as_deref()
+            .is_some_and(|d| crate::secret::digests_equal(d, digest))
     }
 
     pub fn to_api(&self, now: Timestamp) -> Key {
@@ -108,6 +134,34 @@ pub struct AuditEvent {
     pub outcome: &'static str,
 }
 
+/// The orders `GET /v1/keys` can list in; each pages by `(value, id)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeySort {
+    #[default]
+    CreatedAsc,
+    CreatedDesc,
+    ExpiresAsc,
+    NameAsc,
+}
+
+/// A page boundary: the sort value and id of the previous page's last key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortValue {
+    Time(Timestamp),
+    Text(String),
+}
+
+/// Which request minted which key, for Idempotency-Key replays.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub actor: String,
+    pub idem_key: String,
+    /// SHA-256 of the request body: a replay must carry the same request.
+    pub request_hash: Vec<u8>,
+    pub key_id: String,
+    pub created_at: Timestamp,
+}
+
 /// Filters of `GET /v1/keys`, already validated.
 #[derive(Debug, Clone, Default)]
 pub struct KeyFilter {
@@ -119,8 +173,13 @@ pub struct KeyFilter {
     pub permission: Option<String>,
     /// Only keys whose environments all lie in this set (a scoped caller); `None` sees all.
     pub within_environments: Option<BTreeSet<String>>,
-    /// Position after which to start: `(created_at, id)` of the previous page's last key.
-    pub after: Option<(Timestamp, String)>,
+    /// Keys that expire before this time.
+    pub expires_before: Option<Timestamp>,
+    /// Keys not used since this time (or never used).
+    pub unused_since: Option<Timestamp>,
+    pub sort: KeySort,
+    /// Position after which to start.
+    pub after: Option<(SortValue, String)>,
     pub limit: u32,
     /// For the derived `expired` status.
     pub now: Timestamp,
@@ -135,11 +194,49 @@ pub trait Store: Send + Sync + 'static {
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()>;
 
     async fn count_keys(&self) -> StoreResult<i64>;
-    async fn insert_key(&self, key: &KeyRecord, audit: &AuditEvent) -> StoreResult<()>;
+    /// Inserts a new key; with `idempotency`, also records which request minted it, in the same
+    /// transaction (a second insert with the same actor and Idempotency-Key is a `Conflict`).
+    async fn insert_key(
+        &self,
+        key: &KeyRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>>;
+    /// The key whose current or rotated-out secret has this digest.
+    async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>>;
+    async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>>;
     async fn list_keys(&self, filter: &KeyFilter) -> StoreResult<Vec<KeyRecord>>;
-    /// Marks the key revoked, forgets its secret digest and deletes its access tokens.
-    async fn revoke_key(&self, id: &str, at: Timestamp, audit: &AuditEvent) -> StoreResult<()>;
+    /// Writes every field of `key` if the stored version is still `expected_version`; returns
+    /// false (and changes nothing) when someone else changed it first. With `cap_tokens_at`, the
+    /// key's access tokens expire no later than that.
+    async fn update_key(
+        &self,
+        key: &KeyRecord,
+        expected_version: i64,
+        cap_tokens_at: Option<Timestamp>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Marks the key revoked, forgets its secret digests (keeping `fingerprint`) and deletes its
+    /// access tokens.
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: Timestamp,
+        fingerprint: Option<&[u8]>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Writes a batch of last-used times; an older time never overwrites a newer one.
+    async fn record_last_used(
+        &self,
+        uses: &[(String, Timestamp, Option<String>)],
+    ) -> StoreResult<()>;
+
+    async fn get_idempotency(
+        &self,
+        actor: &str,
+        idem_key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
 
     async fn insert_token(&self, token: &TokenRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>>;

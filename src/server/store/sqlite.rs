@@ -9,7 +9,10 @@ use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
-use super::{AuditEvent, KeyFilter, KeyRecord, Store, StoreError, StoreResult, TokenRecord};
+use super::{
+    AuditEvent, IdempotencyRecord, KeyFilter, KeyRecord, KeySort, SortValue, Store, StoreError,
+    StoreResult, TokenRecord,
+};
 use crate::api::{Environment, KeyStatus, KeyType};
 
 pub struct SqliteStore {
@@ -52,6 +55,9 @@ fn db(e: sqlx::Error) -> StoreError {
             if msg.contains("environments.name") {
                 return StoreError::Conflict("environment");
             }
+            if msg.contains("idempotency_keys") {
+                return StoreError::Conflict("idempotency");
+            }
             return StoreError::Conflict("unique");
         }
     }
@@ -76,7 +82,8 @@ fn split_set(s: Option<String>) -> BTreeSet<String> {
 
 const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
      k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
-     k.hint, k.version, k.secret_digest, \
+     k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
+     k.revoked_fingerprint, \
      (SELECT group_concat(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
      (SELECT group_concat(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms \
      FROM keys k";
@@ -117,7 +124,44 @@ fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<KeyRecord> {
         hint: row.try_get("hint").map_err(db)?,
         version: row.try_get("version").map_err(db)?,
         secret_digest: row.try_get("secret_digest").map_err(db)?,
+        previous_digest: row.try_get("previous_digest").map_err(db)?,
+        previous_expires_at: row
+            .try_get::<Option<i64>, _>("previous_expires_at")
+            .map_err(db)?
+            .map(ts),
+        revoked_fingerprint: row.try_get("revoked_fingerprint").map_err(db)?,
     })
+}
+
+/// Replaces a key's environment and permission rows.
+async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> StoreResult<()> {
+    sqlx::query("DELETE FROM key_environments WHERE key_id = ?")
+        .bind(&k.id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    sqlx::query("DELETE FROM key_permissions WHERE key_id = ?")
+        .bind(&k.id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    for env in &k.environments {
+        sqlx::query("INSERT INTO key_environments (key_id, environment) VALUES (?, ?)")
+            .bind(&k.id)
+            .bind(env)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    for perm in &k.permissions {
+        sqlx::query("INSERT INTO key_permissions (key_id, permission) VALUES (?, ?)")
+            .bind(&k.id)
+            .bind(perm)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 async fn insert_audit<'c, E>(exec: E, a: &AuditEvent) -> StoreResult<()>
@@ -189,7 +233,12 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    async fn insert_key(&self, k: &KeyRecord, audit: &AuditEvent) -> StoreResult<()> {
+    async fn insert_key(
+        &self,
+        k: &KeyRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query(
             "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
@@ -212,21 +261,20 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        for env in &k.environments {
-            sqlx::query("INSERT INTO key_environments (key_id, environment) VALUES (?, ?)")
-                .bind(&k.id)
-                .bind(env)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        for perm in &k.permissions {
-            sqlx::query("INSERT INTO key_permissions (key_id, permission) VALUES (?, ?)")
-                .bind(&k.id)
-                .bind(perm)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+        write_sets(&mut tx, k).await?;
+        if let Some(i) = idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (actor, idem_key, request_hash, key_id, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&i.actor)
+            .bind(&i.idem_key)
+            .bind(&i.request_hash)
+            .bind(&i.key_id)
+            .bind(ms(i.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(db)
@@ -308,27 +356,68 @@ impl Store for SqliteStore {
             }
             qb.push(")");
         }
-        if let Some((at, id)) = &f.after {
-            qb.push(" AND (k.created_at > ")
-                .push_bind(ms(*at))
-                .push(" OR (k.created_at = ")
-                .push_bind(ms(*at))
-                .push(" AND k.id > ")
+        if let Some(before) = f.expires_before {
+            qb.push(" AND k.expires_at < ").push_bind(ms(before));
+        }
+        if let Some(since) = f.unused_since {
+            qb.push(" AND (k.last_used_at IS NULL OR k.last_used_at < ")
+                .push_bind(ms(since))
+                .push(")");
+        }
+        let (column, descending) = match f.sort {
+            KeySort::CreatedAsc => ("k.created_at", false),
+            KeySort::CreatedDesc => ("k.created_at", true),
+            KeySort::ExpiresAsc => ("k.expires_at", false),
+            KeySort::NameAsc => ("k.name", false),
+        };
+        let (beyond, order) = if descending {
+            (" < ", " DESC")
+        } else {
+            (" > ", "")
+        };
+        if let Some((value, id)) = &f.after {
+            let bind = |qb: &mut QueryBuilder<'_, Sqlite>| match value {
+                SortValue::Time(t) => {
+                    qb.push_bind(ms(*t));
+                }
+                SortValue::Text(s) => {
+                    qb.push_bind(s.clone());
+                }
+            };
+            qb.push(" AND (").push(column).push(beyond);
+            bind(&mut qb);
+            qb.push(" OR (").push(column).push(" = ");
+            bind(&mut qb);
+            qb.push(" AND k.id")
+                .push(beyond)
                 .push_bind(id.clone())
                 .push("))");
         }
-        qb.push(" ORDER BY k.created_at, k.id LIMIT ")
+        qb.push(" ORDER BY ")
+            .push(column)
+            .push(order)
+            .push(", k.id")
+            .push(order)
+            .push(" LIMIT ")
             .push_bind(i64::from(f.limit));
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn revoke_key(&self, id: &str, at: Timestamp, audit: &AuditEvent) -> StoreResult<()> {
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: Timestamp,
+        fingerprint: Option<&[u8]>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query(
-            "UPDATE keys SET status = 'revoked', secret_digest = NULL, updated_at = ?, \
+            "UPDATE keys SET status = 'revoked', secret_digest = NULL, previous_digest = NULL, \
+             previous_expires_at = NULL, revoked_fingerprint = ?, updated_at = ?, \
              version = version + 1 WHERE id = ? AND status <> 'revoked'",
         )
+        .bind(fingerprint)
         .bind(ms(at))
         .bind(id)
         .execute(&mut *tx)
@@ -373,6 +462,120 @@ impl Store for SqliteStore {
                 key_id: r.try_get("key_id").map_err(db)?,
                 created_at: ts(r.try_get("created_at").map_err(db)?),
                 expires_at: ts(r.try_get("expires_at").map_err(db)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>> {
+        let row = sqlx::query(&format!(
+            "{KEY_COLUMNS} WHERE k.secret_digest = ? OR k.previous_digest = ?"
+        ))
+        .bind(digest)
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>> {
+        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE k.revoked_fingerprint = ?"))
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn update_key(
+        &self,
+        k: &KeyRecord,
+        expected_version: i64,
+        cap_tokens_at: Option<Timestamp>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE keys SET name = ?, description = ?, allowed_ips = ?, status = ?, \
+             updated_at = ?, expires_at = ?, hint = ?, version = ?, secret_digest = ?, \
+             previous_digest = ?, previous_expires_at = ? \
+             WHERE id = ? AND version = ? AND status <> 'revoked'",
+        )
+        .bind(&k.name)
+        .bind(&k.description)
+        .bind(k.allowed_ips.join(","))
+        .bind(k.status.as_str())
+        .bind(ms(k.updated_at))
+        .bind(ms(k.expires_at))
+        .bind(&k.hint)
+        .bind(k.version)
+        .bind(&k.secret_digest)
+        .bind(&k.previous_digest)
+        .bind(k.previous_expires_at.map(ms))
+        .bind(&k.id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        write_sets(&mut tx, k).await?;
+        if let Some(cap) = cap_tokens_at {
+            sqlx::query(
+                "UPDATE access_tokens SET expires_at = min(expires_at, ?) WHERE key_id = ?",
+            )
+            .bind(ms(cap))
+            .bind(&k.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn record_last_used(&self, uses: &[crate::server::last_used::Use]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for (id, at, ip) in uses {
+            sqlx::query(
+                "UPDATE keys SET last_used_at = ?, last_used_ip = ? \
+                 WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            )
+            .bind(ms(*at))
+            .bind(ip)
+            .bind(id)
+            .bind(ms(*at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn get_idempotency(
+        &self,
+        actor: &str,
+        idem_key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        let row = sqlx::query(
+            "SELECT actor, idem_key, request_hash, key_id, created_at FROM idempotency_keys \
+             WHERE actor = ? AND idem_key = ?",
+        )
+        .bind(actor)
+        .bind(idem_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(IdempotencyRecord {
+                actor: r.try_get("actor").map_err(db)?,
+                idem_key: r.try_get("idem_key").map_err(db)?,
+                request_hash: r.try_get("request_hash").map_err(db)?,
+                key_id: r.try_get("key_id").map_err(db)?,
+                created_at: ts(r.try_get("created_at").map_err(db)?),
             })
         })
         .transpose()

@@ -1,0 +1,287 @@
+//! `keyward keys edit`: change a key's fields with flags, or, with no flags on a terminal, in
+//! `$EDITOR`. The change is based on the version read first; if someone else changed the key in
+//! between, nothing is written, the CLI says what they changed, and exits 5.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use super::resolve;
+use crate::api::{EditKey, Key};
+use crate::cli::time::{parse_date, parse_duration_from_now};
+use crate::cli::{Ctx, UsageError};
+use crate::client::ClientError;
+use crate::output;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  keyward keys edit ci-deploy --description \"deploys the shop\" --permission orders:read
+  keyward keys edit ci-deploy --any-ip --expires-in 90d
+  keyward keys edit ci-deploy                 on a terminal: opens $EDITOR on the fields
+
+--env, --permission and --allow-ip replace the whole list. With --if-version the edit applies
+only if the key is still at that version (its ETag), as a script's optimistic lock.")]
+pub struct EditArgs {
+    /// The key's id or name (picked from a list on a terminal when left out)
+    pub key: Option<String>,
+
+    /// New name
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// New description
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// Environments (repeatable; replaces the list)
+    #[arg(long = "env", value_name = "ENV")]
+    pub environments: Vec<String>,
+
+    /// Permissions (repeatable; replaces the list)
+    #[arg(
+        long = "permission",
+        value_name = "PERMISSION",
+        conflicts_with = "no_permissions"
+    )]
+    pub permissions: Vec<String>,
+
+    /// Remove every permission
+    #[arg(long)]
+    pub no_permissions: bool,
+
+    /// Allowed CIDRs (repeatable; replaces the list)
+    #[arg(long = "allow-ip", value_name = "CIDR", conflicts_with = "any_ip")]
+    pub allowed_ips: Vec<String>,
+
+    /// Allow every address (clears the allowlist)
+    #[arg(long)]
+    pub any_ip: bool,
+
+    /// New expiry, this long from now (at most 365 days)
+    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
+    pub expires_in: Option<String>,
+
+    /// New expiry at this date or time
+    #[arg(long, value_name = "DATE")]
+    pub expires_at: Option<String>,
+
+    /// Apply only if the key is still at this version
+    #[arg(long, value_name = "VERSION")]
+    pub if_version: Option<i64>,
+}
+
+impl EditArgs {
+    fn to_edit(&self) -> anyhow::Result<EditKey> {
+        let set =
+            |v: &[String]| (!v.is_empty()).then(|| v.iter().cloned().collect::<BTreeSet<_>>());
+        Ok(EditKey {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            environments: set(&self.environments),
+            permissions: if self.no_permissions {
+                Some(BTreeSet::new())
+            } else {
+                set(&self.permissions)
+            },
+            allowed_ips: if self.any_ip {
+                Some(Vec::new())
+            } else {
+                (!self.allowed_ips.is_empty()).then(|| self.allowed_ips.clone())
+            },
+            expires_at: match (&self.expires_in, &self.expires_at) {
+                (Some(d), _) => Some(parse_duration_from_now(d, "--expires-in")?),
+                (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
+                (None, None) => None,
+            },
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
+    let mut edit = args.to_edit()?;
+    if edit.is_empty() && !ctx.can_prompt() {
+        return Err(UsageError(
+            "name a field to change: --name, --description, --env, --permission, --no-permissions, --allow-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
+                .to_owned(),
+        )
+        .into());
+    }
+    let client = ctx.client().await?;
+    let id = resolve(ctx, client, args.key.clone()).await?;
+    let before = client.get_key(&id).await?;
+    let version = args.if_version.unwrap_or(before.version);
+    if edit.is_empty() {
+        edit = edit_in_editor(&before)?;
+        if edit.is_empty() {
+            ctx.say("No change; nothing written.");
+            return Ok(());
+        }
+    }
+    let key = match client.edit_key(&id, version, &edit).await {
+        Ok(key) => key,
+        Err(e @ ClientError::Api { status: 412, .. }) => {
+            let now = client.get_key(&id).await?;
+            return Err(anyhow::Error::new(e).context(changed_meanwhile(&before, &now, version)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if ctx.json() {
+        output::print_json(&key)?;
+    } else if ctx.quiet() {
+        output::print_line(&key.id)?;
+    } else {
+        output::print_line(&output::key_details(&key))?;
+    }
+    ctx.say(&format!(
+        "Edited key {} ({}) {}.",
+        key.name,
+        key.id,
+        client.target().describe()
+    ));
+    Ok(())
+}
+
+/// What someone else changed between the read the edit was based on and now.
+fn changed_meanwhile(before: &Key, now: &Key, based_on: i64) -> String {
+    let mut lines = vec![format!(
+        "someone else changed key {} since version {based_on} was read (it is now at version {}); nothing was written",
+        before.name, now.version
+    )];
+    let show = |v: &dyn erased::Show| v.show();
+    let fields: [(&str, String, String); 7] = [
+        ("name", show(&before.name), show(&now.name)),
+        (
+            "description",
+            show(&before.description),
+            show(&now.description),
+        ),
+        (
+            "environments",
+            show(&before.environments),
+            show(&now.environments),
+        ),
+        (
+            "permissions",
+            show(&before.permissions),
+            show(&now.permissions),
+        ),
+        (
+            "allowed_ips",
+            show(&before.allowed_ips),
+            show(&now.allowed_ips),
+        ),
+        (
+            "expires_at",
+            before.expires_at.to_string(),
+            now.expires_at.to_string(),
+        ),
+        (
+            "status",
+            before.status.as_str().to_owned(),
+            now.status.as_str().to_owned(),
+        ),
+    ];
+    for (field, old, new) in fields {
+        if old != new {
+            lines.push(format!("  {field}: {old} -> {new}"));
+        }
+    }
+    lines.push("Read the key again (`keyward keys show`) and redo the edit".to_owned());
+    lines.join("\n")
+}
+
+mod erased {
+    /// A compact rendering of a field for the "what changed" list.
+    pub trait Show {
+        fn show(&self) -> String;
+    }
+
+    impl Show for String {
+        fn show(&self) -> String {
+            format!("{self:?}")
+        }
+    }
+
+    impl Show for std::collections::BTreeSet<String> {
+        fn show(&self) -> String {
+            format!("{:?}", self.iter().collect::<Vec<_>>())
+        }
+    }
+
+    impl Show for Vec<String> {
+        fn show(&self) -> String {
+            format!("{self:?}")
+        }
+    }
+}
+
+/// The editable fields, as the file `$EDITOR` opens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditableFields {
+    name: String,
+    description: String,
+    environments: BTreeSet<String>,
+    permissions: BTreeSet<String>,
+    allowed_ips: Vec<String>,
+    expires_at: jiff::Timestamp,
+}
+
+/// Opens `$EDITOR` (or `vi`) on the key's editable fields; returns only what changed.
+fn edit_in_editor(key: &Key) -> anyhow::Result<EditKey> {
+    let fields = EditableFields {
+        name: key.name.clone(),
+        description: key.description.clone(),
+        environments: key.environments.clone(),
+        permissions: key.permissions.clone(),
+        allowed_ips: key.allowed_ips.clone(),
+        expires_at: key.expires_at,
+    };
+    let header = format!(
+        "# Editing key {} ({}), version {}.\n# Save and quit to apply; quit without changes to cancel.\n# An empty allowed_ips list allows every address.\n\n",
+        key.name, key.id, key.version
+    );
+    let text = header + &toml::to_string(&fields).context("cannot render the key as TOML")?;
+    let dir = tempfile_dir()?;
+    let path = dir.join(format!("keyward-edit-{}.toml", key.id));
+    crate::fsutil::write_private(&path, text.as_bytes())?;
+    let editor = std::env::var(crate::env_vars::VISUAL)
+        .or_else(|_| std::env::var(crate::env_vars::EDITOR))
+        .unwrap_or_else(|_| "vi".to_owned());
+    // $EDITOR may carry arguments ("code --wait"), so the shell splits it.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status()
+        .with_context(|| format!("cannot start the editor {editor:?}"))?;
+    let edited = std::fs::read_to_string(&path);
+    let _ = std::fs::remove_file(&path);
+    if !status.success() {
+        return Err(UsageError(format!("the editor {editor:?} failed; nothing written")).into());
+    }
+    let edited: EditableFields = toml::from_str(&edited?).map_err(|e| {
+        UsageError(format!(
+            "the edited key is not valid TOML of the expected fields: {e}"
+        ))
+    })?;
+    Ok(EditKey {
+        name: (edited.name != fields.name).then_some(edited.name),
+        description: (edited.description != fields.description).then_some(edited.description),
+        environments: (edited.environments != fields.environments).then_some(edited.environments),
+        permissions: (edited.permissions != fields.permissions).then_some(edited.permissions),
+        allowed_ips: (edited.allowed_ips != fields.allowed_ips).then_some(edited.allowed_ips),
+        expires_at: (edited.expires_at != fields.expires_at).then_some(edited.expires_at),
+    })
+}
+
+/// A private directory for the file being edited (it holds no secret, only key settings).
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = crate::config::config_dir()?.join("edit");
+    crate::fsutil::create_private_dir(&dir)?;
+    Ok(dir)
+}

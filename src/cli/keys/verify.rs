@@ -1,0 +1,84 @@
+//! `keyward keys verify`: asks the server about a key read from stdin, as a service would.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::api::{VerifyCode, VerifyRequest};
+use crate::cli::{Ctx, UsageError, prompt};
+use crate::output;
+use crate::secret::Secret;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The key is read from standard input (or a hidden prompt on a terminal), never from the command
+line. Exits 0 when the answer is VALID and 1 otherwise; the code says why.
+
+Example:
+  keyward secrets get ci-deploy | keyward keys verify --permission orders:read --env production")]
+pub struct VerifyArgs {
+    /// The permission the service needs
+    #[arg(long, value_name = "PERMISSION")]
+    pub permission: Option<String>,
+
+    /// The environment the service runs in
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+
+    /// The address the request came from
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<String>,
+}
+
+/// Verify answered, and the answer was not VALID.
+#[derive(Debug, thiserror::Error)]
+#[error("the key is not valid for this use: {0}")]
+pub struct NotValid(pub String);
+
+pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
+    let key = if ctx.can_prompt() {
+        prompt::password("Key to verify")?
+    } else if std::io::stdin().is_terminal() {
+        return Err(UsageError("pipe the key to verify on standard input".to_owned()).into());
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the key from standard input")?;
+        s
+    };
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        return Err(UsageError("no key on standard input".to_owned()).into());
+    }
+    let client = ctx.client().await?;
+    let answer = client
+        .verify(&VerifyRequest {
+            key: Secret::new(key),
+            permission: args.permission,
+            environment: args.environment,
+            ip: args.ip,
+        })
+        .await?;
+    let code = serde_json::to_value(answer.code)?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if ctx.json() {
+        output::print_json(&answer)?;
+    } else if ctx.quiet() {
+        output::print_line(&code)?;
+    } else {
+        let mut rows = vec![["Code".to_owned(), code.clone()]];
+        if let (Some(id), Some(name)) = (&answer.key_id, &answer.name) {
+            rows.push(["Key".to_owned(), format!("{name} ({id})")]);
+        }
+        output::print_line(&output::pairs(rows))?;
+    }
+    if answer.code == VerifyCode::Valid {
+        Ok(())
+    } else {
+        Err(NotValid(code).into())
+    }
+}

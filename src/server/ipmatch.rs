@@ -1,0 +1,143 @@
+//! IP allowlists: is an address inside any of a key's networks? IPv4-mapped IPv6 addresses
+//! (`::ffff:203.0.113.7`) are judged as the IPv4 address they carry, against IPv4 rules, so a
+//! dual-stack socket or proxy cannot slip past an IPv4 allowlist (or be refused by one).
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// An empty list allows every address.
+pub fn allowed(ip: IpAddr, nets: &[IpNet]) -> bool {
+    if nets.is_empty() {
+        return true;
+    }
+    let ip = ip.to_canonical();
+    nets.iter().any(|net| canonical_net(net).contains(&ip))
+}
+
+/// `::ffff:a.b.c.d/96+n` is the IPv4 network `a.b.c.d/n`.
+fn canonical_net(net: &IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net {
+        if let Some(v4) = v6.addr().to_ipv4_mapped() {
+            if v6.prefix_len() >= 96 {
+                return IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96)
+                    .map(|n| n.trunc())
+                    .unwrap_or(*net);
+            }
+        }
+    }
+    *net
+}
+
+/// Parses stored allowlist entries (already validated when they were written).
+pub fn parse_all(entries: &[String]) -> Vec<IpNet> {
+    entries.iter().filter_map(|e| e.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Plain CIDR containment with integer masks: the reference the matcher must agree with.
+    fn reference(ip: IpAddr, net: (IpAddr, u8)) -> bool {
+        let ip = ip.to_canonical();
+        let (addr, len) = match net {
+            (IpAddr::V6(a), len) if a.to_ipv4_mapped().is_some() && len >= 96 => {
+                (IpAddr::V4(a.to_ipv4_mapped().unwrap()), len - 96)
+            }
+            other => other,
+        };
+        match (ip, addr) {
+            (IpAddr::V4(i), IpAddr::V4(n)) => {
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
+                u32::from(i) & mask == u32::from(n) & mask
+            }
+            (IpAddr::V6(i), IpAddr::V6(n)) => {
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(len))
+                };
+                u128::from(i) & mask == u128::from(n) & mask
+            }
+            _ => false,
+        }
+    }
+
+    fn v4() -> impl Strategy<Value = IpAddr> {
+        any::<u32>().prop_map(|n| IpAddr::V4(Ipv4Addr::from(n)))
+    }
+
+    fn v6() -> impl Strategy<Value = IpAddr> {
+        any::<u128>().prop_map(|n| IpAddr::V6(Ipv6Addr::from(n)))
+    }
+
+    fn mapped() -> impl Strategy<Value = IpAddr> {
+        any::<u32>().prop_map(|n| IpAddr::V6(Ipv4Addr::from(n).to_ipv6_mapped()))
+    }
+
+    fn any_ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![v4(), v6(), mapped()]
+    }
+
+    fn any_net() -> impl Strategy<Value = (IpAddr, u8)> {
+        prop_oneof![
+            (v4(), prop_oneof![Just(0u8), Just(32u8), 0u8..=32]),
+            (v6(), prop_oneof![Just(0u8), Just(128u8), 0u8..=128]),
+            (mapped(), prop_oneof![Just(96u8), Just(128u8), 96u8..=128]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn agrees_with_plain_cidr_containment(ip in any_ip(), net in any_net()) {
+            let parsed = IpNet::new(net.0, net.1).unwrap();
+            prop_assert_eq!(allowed(ip, &[parsed]), reference(ip, net));
+        }
+
+        #[test]
+        fn an_address_is_inside_its_own_network(ip in any_ip(), len in 0u8..=32) {
+            let net = match ip.to_canonical() {
+                IpAddr::V4(a) => IpNet::new(IpAddr::V4(a), len).unwrap().trunc(),
+                IpAddr::V6(a) => IpNet::new(IpAddr::V6(a), len * 4).unwrap().trunc(),
+            };
+            prop_assert!(allowed(ip, &[net]));
+        }
+    }
+
+    #[test]
+    fn edges() {
+        let ip4: IpAddr = "203.0.113.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        assert!(allowed(ip4, &[]));
+        assert!(allowed(ip4, &[net("0.0.0.0/0")]));
+        assert!(allowed(ip4, &[net("203.0.113.7/32")]));
+        assert!(!allowed(ip4, &[net("203.0.113.8/32")]));
+        assert!(allowed(mapped, &[net("203.0.113.0/24")]));
+        assert!(
+            !allowed(mapped, &[net("::/0")]),
+            "a mapped address is judged as IPv4"
+        );
+        assert!(allowed(ip4, &[net("::ffff:203.0.113.0/120")]));
+        assert!(allowed(
+            "2001:db8::1".parse().unwrap(),
+            &[net("2001:db8::1/128")]
+        ));
+        assert!(!allowed(
+            "2001:db8::2".parse().unwrap(),
+            &[net("2001:db8::1/128")]
+        ));
+        assert!(!allowed(ip4, &[net("2001:db8::/32")]));
+    }
+}

@@ -1,0 +1,164 @@
+//! `POST /v1/keys`, idempotent under an `Idempotency-Key` header.
+//!
+//! A retry with the same Idempotency-Key and the same request gets `200` with the key minted
+//! the first time, `Idempotent-Replayed: true`, and `"secret": null`: no plaintext secret is
+//! kept to replay it. The same Idempotency-Key with a different request is refused (422).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+
+use super::{audit, rules, set_key_headers};
+use crate::api::{CreateKey, KeyType, KeyWithSecret, PERM_KEYS_WRITE};
+use crate::secret;
+use crate::server::SharedState;
+use crate::server::auth::{Principal, RequestMeta};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::mint::{NewKey, mint};
+use crate::server::routes::{Body, no_store};
+use crate::server::store::{IdempotencyRecord, StoreError};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+pub async fn create(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Body(req): Body<CreateKey>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_WRITE)?;
+    let now = state.now();
+    let idem_key = idempotency_key(&headers)?;
+    let request_hash = request_hash(&state.pepper, &req);
+    if let Some(k) = &idem_key {
+        if let Some(done) = state.store.get_idempotency(&caller.actor, k).await? {
+            return replay(&state, &done, &request_hash).await;
+        }
+    }
+
+    rules::name(&req.name)?;
+    let key_type = req.key_type.unwrap_or(KeyType::Private);
+    let environments = rules::environments(&state, &caller, req.environments).await?;
+    rules::permissions(&state, &caller, key_type, &req.permissions)?;
+    let allowed_ips = rules::allowed_ips(&req.allowed_ips)?;
+    let expires_at = rules::expiry(&state, now, req.expires_at)?;
+    if let Some(brought) = &req.secret {
+        secret::check_brought(brought.expose()).map_err(|d| ApiError::invalid("weak_secret", d))?;
+    }
+
+    let (record, secret) = mint(
+        NewKey {
+            name: req.name,
+            description: req.description,
+            key_type,
+            environments,
+            permissions: req.permissions,
+            allowed_ips,
+            expires_at,
+            created_by: caller.actor.clone(),
+            secret: req.secret,
+        },
+        now,
+        &state.pepper,
+    );
+    let idempotency = idem_key.map(|k| IdempotencyRecord {
+        actor: caller.actor.clone(),
+        idem_key: k,
+        request_hash: request_hash.clone(),
+        key_id: record.id.clone(),
+        created_at: now,
+    });
+    let event = audit(&caller, &meta, "key.create", &record, now);
+    match state
+        .store
+        .insert_key(&record, idempotency.as_ref(), &event)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict("name")) => return Err(rules::name_taken(&record.name)),
+        // The same Idempotency-Key won a race with this request: answer as its replay.
+        Err(StoreError::Conflict("idempotency")) => {
+            let i = idempotency.expect("only an idempotent insert conflicts so");
+            let done = state
+                .store
+                .get_idempotency(&i.actor, &i.idem_key)
+                .await?
+                .ok_or(ApiError::Internal("idempotency record vanished".into()))?;
+            return replay(&state, &done, &request_hash).await;
+        }
+        // A brought secret that another key already uses.
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::invalid(
+                "weak_secret",
+                "that secret cannot be used; bring another, or let keyward generate one",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut response = no_store(
+        StatusCode::CREATED,
+        &KeyWithSecret {
+            key: record.to_api(now),
+            secret,
+        },
+    );
+    set_key_headers(&mut response, &record);
+    Ok(response)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(v) if (1..=255).contains(&v.len()) => Ok(Some(v.to_owned())),
+        _ => Err(ApiError::BadRequest(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned(),
+        )),
+    }
+}
+
+/// What makes two creates "the same request": the body, with a brought secret replaced by its
+/// keyed digest so that nothing secret is kept.
+fn request_hash(pepper: &secret::Pepper, req: &CreateKey) -> Vec<u8> {
+    let mut shape = req.clone();
+    let brought = shape.secret.take();
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(&shape).expect("a request serialises"));
+    if let Some(s) = brought {
+        hasher.update(pepper.digest(s.expose()));
+    }
+    hasher.finalize().to_vec()
+}
+
+async fn replay(
+    state: &SharedState,
+    done: &IdempotencyRecord,
+    request_hash: &[u8],
+) -> ApiResult<Response> {
+    if !secret::digests_equal(&done.request_hash, request_hash) {
+        return Err(ApiError::invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+        ));
+    }
+    let record = state
+        .store
+        .get_key(&done.key_id)
+        .await?
+        .ok_or(ApiError::Internal("idempotent key vanished".into()))?;
+    let mut response = no_store(
+        StatusCode::OK,
+        &KeyWithSecret {
+            key: record.to_api(state.now()),
+            secret: None,
+        },
+    );
+    set_key_headers(&mut response, &record);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}

@@ -1,0 +1,114 @@
+//! `PATCH /v1/keys/{id}`: edit name, description, permissions, environments, allowed IPs and
+//! expiry. The write carries the version it was based on in `If-Match`; a stale one gets 412.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+
+use super::{audit, key_response, rules, visible_key};
+use crate::api::{EditKey, KeyStatus, PERM_KEYS_WRITE};
+use crate::server::SharedState;
+use crate::server::auth::{Principal, RequestMeta};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::store::StoreError;
+
+pub async fn edit(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    super::super::Body(req): super::super::Body<EditKey>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_WRITE)?;
+    let based_on = if_match(&headers)?;
+    let current = visible_key(&state, &caller, &id).await?;
+    if current.status == KeyStatus::Revoked {
+        return Err(revoked());
+    }
+    if current.version != based_on {
+        return Err(stale(based_on, current.version));
+    }
+    if req.is_empty() {
+        return Err(ApiError::invalid(
+            "nothing_to_change",
+            "the edit names no field to change",
+        ));
+    }
+    let now = state.now();
+    let mut next = current.clone();
+    if let Some(name) = req.name {
+        rules::name(&name)?;
+        next.name = name;
+    }
+    if let Some(description) = req.description {
+        next.description = description;
+    }
+    if let Some(envs) = req.environments {
+        if envs.is_empty() {
+            return Err(ApiError::invalid(
+                "environment_required",
+                "a key belongs to at least one environment",
+            ));
+        }
+        next.environments = envs;
+    }
+    if let Some(perms) = req.permissions {
+        next.permissions = perms;
+    }
+    if let Some(ips) = req.allowed_ips {
+        next.allowed_ips = rules::allowed_ips(&ips)?;
+    }
+    if let Some(at) = req.expires_at {
+        next.expires_at = rules::expiry(&state, now, Some(at))?;
+    }
+    // The edited key as a whole must be within what the caller holds, not only the changes.
+    next.environments = rules::environments(&state, &caller, next.environments).await?;
+    rules::permissions(&state, &caller, next.key_type, &next.permissions)?;
+    next.version += 1;
+    next.updated_at = now;
+
+    let event = audit(&caller, &meta, "key.edit", &next, now);
+    match state.store.update_key(&next, based_on, None, &event).await {
+        Ok(true) => Ok(key_response(&next, now)),
+        Ok(false) => {
+            let latest = state.store.get_key(&id).await?;
+            Err(stale(based_on, latest.map_or(based_on + 1, |k| k.version)))
+        }
+        Err(StoreError::Conflict("name")) => Err(rules::name_taken(&next.name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `If-Match: "3"` (the ETag of a read); a bare or weak `3` is accepted too.
+fn if_match(headers: &HeaderMap) -> ApiResult<i64> {
+    let missing = || ApiError::PreconditionRequired;
+    let value = headers
+        .get(header::IF_MATCH)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?;
+    value
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "If-Match {value:?} is not a version this server handed out as an ETag"
+            ))
+        })
+}
+
+fn stale(based_on: i64, now_at: i64) -> ApiError {
+    ApiError::PreconditionFailed(format!(
+        "the key changed since version {based_on} was read; it is now at version {now_at}"
+    ))
+}
+
+pub(super) fn revoked() -> ApiError {
+    ApiError::Conflict {
+        code: "key_revoked",
+        detail: "the key is revoked, which is final".to_owned(),
+    }
+}

@@ -1,0 +1,176 @@
+//! `POST /v1/keys/{id}/disable | enable | rotate | revoke`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+
+use super::edit::revoked;
+use super::{audit, key_response, rules, set_key_headers, visible_key};
+use crate::api::{
+    EnableKey, KeyStatus, KeyWithSecret, MAX_ROTATION_GRACE_SECS, PERM_KEYS_REVOKE,
+    PERM_KEYS_WRITE, RotateKey,
+};
+use crate::secret::Secret;
+use crate::server::auth::{Principal, RequestMeta};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::routes::{Body, no_store};
+use crate::server::store::KeyRecord;
+use crate::server::{AppState, SharedState};
+
+/// Applies `change` to the key and writes it, re-reading and retrying if another writer got
+/// there first. `change` returns whether anything changed and, if so, a time by which the key's
+/// access tokens must expire.
+async fn apply(
+    state: &AppState,
+    caller: &Principal,
+    meta: &RequestMeta,
+    id: &str,
+    action: &'static str,
+    mut change: impl FnMut(&mut KeyRecord, Timestamp) -> ApiResult<Option<Option<Timestamp>>>,
+) -> ApiResult<KeyRecord> {
+    for _ in 0..5 {
+        let current = visible_key(state, caller, id).await?;
+        if current.status == KeyStatus::Revoked {
+            return Err(revoked());
+        }
+        let now = state.now();
+        let mut next = current.clone();
+        let Some(cap_tokens_at) = change(&mut next, now)? else {
+            return Ok(current);
+        };
+        next.version += 1;
+        next.updated_at = now;
+        let event = audit(caller, meta, action, &next, now);
+        if state
+            .store
+            .update_key(&next, current.version, cap_tokens_at, &event)
+            .await?
+        {
+            return Ok(next);
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "busy",
+        detail: "the key kept changing under this request; try again".to_owned(),
+    })
+}
+
+/// Reversible; the key and every token it issued stop at once.
+pub async fn disable(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_WRITE)?;
+    let record = apply(&state, &caller, &meta, &id, "key.disable", |k, now| {
+        if k.status == KeyStatus::Disabled {
+            return Ok(None);
+        }
+        k.status = KeyStatus::Disabled;
+        Ok(Some(Some(now)))
+    })
+    .await?;
+    Ok(key_response(&record, state.now()))
+}
+
+/// Brings back a disabled or expired key, optionally with a new expiry.
+pub async fn enable(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Body(req): Body<EnableKey>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_WRITE)?;
+    let record = apply(&state, &caller, &meta, &id, "key.enable", |k, now| {
+        let expired = k.expires_at <= now;
+        if k.status == KeyStatus::Active && !expired && req.expires_at.is_none() {
+            return Ok(None);
+        }
+        k.status = KeyStatus::Active;
+        if req.expires_at.is_some() || expired {
+            k.expires_at = rules::expiry(&state, now, req.expires_at)?;
+        }
+        Ok(Some(None))
+    })
+    .await?;
+    Ok(key_response(&record, state.now()))
+}
+
+/// A new secret for the same key; the old one works for the grace period, then dies with the
+/// tokens it issued.
+pub async fn rotate(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Body(req): Body<RotateKey>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_WRITE)?;
+    if req.grace_seconds > MAX_ROTATION_GRACE_SECS {
+        return Err(ApiError::invalid(
+            "invalid_grace",
+            format!(
+                "a grace period is at most 7 days ({MAX_ROTATION_GRACE_SECS} seconds), not {} seconds",
+                req.grace_seconds
+            ),
+        ));
+    }
+    let grace = SignedDuration::from_secs(req.grace_seconds as i64);
+    let mut secret = None;
+    let record = apply(&state, &caller, &meta, &id, "key.rotate", |k, now| {
+        let fresh = Secret::generate(k.key_type.secret_prefix());
+        let old = k.secret_digest.take();
+        if grace.is_zero() {
+            k.previous_digest = None;
+            k.previous_expires_at = None;
+        } else {
+            k.previous_digest = old;
+            k.previous_expires_at = Some(now + grace);
+        }
+        k.secret_digest = Some(state.pepper.digest(fresh.expose()));
+        k.hint = fresh.hint();
+        if let Some(at) = req.expires_at {
+            k.expires_at = rules::expiry(&state, now, Some(at))?;
+        }
+        secret = Some(fresh);
+        Ok(Some(Some(now + grace)))
+    })
+    .await?;
+    let mut response = no_store(
+        StatusCode::OK,
+        &KeyWithSecret {
+            key: record.to_api(state.now()),
+            secret,
+        },
+    );
+    set_key_headers(&mut response, &record);
+    Ok(response)
+}
+
+/// Final and idempotent: revoking a revoked key answers with the tombstone again.
+pub async fn revoke(
+    State(state): State<SharedState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_REVOKE)?;
+    let record = visible_key(&state, &caller, &id).await?;
+    let now = state.now();
+    if record.status != KeyStatus::Revoked {
+        let fingerprint = record
+            .secret_digest
+            .as_deref()
+            .map(|d| state.pepper.fingerprint(d));
+        let event = audit(&caller, &meta, "key.revoke", &record, now);
+        state
+            .store
+            .revoke_key(&record.id, now, fingerprint.as_deref(), &event)
+            .await?;
+    }
+    let record = visible_key(&state, &caller, &id).await?;
+    Ok(key_response(&record, now))
+}

@@ -1,0 +1,192 @@
+//! `/v1/keys`: create, list, show, edit, and the lifecycle (disable, enable, rotate, revoke).
+
+mod create;
+mod edit;
+mod lifecycle;
+mod rules;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+
+pub use create::create;
+pub use edit::edit;
+pub use lifecycle::{disable, enable, revoke, rotate};
+
+use crate::api::{Key, ListKeys, PERM_KEYS_READ, Page};
+use crate::server::auth::{Principal, RequestMeta};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::store::{AuditEvent, KeyFilter, KeyRecord, KeySort, SortValue};
+use crate::server::{AppState, SharedState};
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 1000;
+
+pub async fn list(
+    State(state): State<SharedState>,
+    caller: Principal,
+    Query(query): Query<ListKeys>,
+) -> ApiResult<Json<Page<Key>>> {
+    caller.require(PERM_KEYS_READ)?;
+    let now = state.now();
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::invalid(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let sort = match query.sort.as_deref() {
+        None | Some("created_at") => KeySort::CreatedAsc,
+        Some("-created_at") => KeySort::CreatedDesc,
+        Some("expires_at") => KeySort::ExpiresAsc,
+        Some("name") => KeySort::NameAsc,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_sort",
+                format!("sort {other:?} is not one of: created_at, -created_at, expires_at, name"),
+            ));
+        }
+    };
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c, sort))
+        .transpose()?;
+    let filter = KeyFilter {
+        q: query.q.filter(|q| !q.is_empty()),
+        name: query.name,
+        status: query.status,
+        key_type: query.key_type,
+        environment: query.environment,
+        permission: query.permission,
+        within_environments: caller.environments.clone(),
+        expires_before: query.expires_before,
+        unused_since: query.unused_since,
+        sort,
+        after,
+        limit: limit + 1,
+        now,
+    };
+    let mut records = state.store.list_keys(&filter).await?;
+    let next_cursor = if records.len() > limit as usize {
+        records.truncate(limit as usize);
+        records.last().map(|r| encode_cursor(r, sort))
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: records.iter().map(|r| r.to_api(now)).collect(),
+        next_cursor,
+    }))
+}
+
+/// A cursor names the sort it belongs to, so it cannot be replayed against another order.
+fn encode_cursor(last: &KeyRecord, sort: KeySort) -> String {
+    let (tag, value) = match sort {
+        KeySort::CreatedAsc => ("c", last.created_at.as_millisecond().to_string()),
+        KeySort::CreatedDesc => ("C", last.created_at.as_millisecond().to_string()),
+        KeySort::ExpiresAsc => ("e", last.expires_at.as_millisecond().to_string()),
+        KeySort::NameAsc => ("n", last.name.clone()),
+    };
+    URL_SAFE_NO_PAD.encode(format!("{tag}\n{}\n{value}", last.id))
+}
+
+fn decode_cursor(cursor: &str, sort: KeySort) -> ApiResult<(SortValue, String)> {
+    let bad = || {
+        ApiError::invalid(
+            "invalid_cursor",
+            "the cursor is not one this server handed out for this sort; start again without it",
+        )
+    };
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let mut parts = text.splitn(3, '\n');
+    let (tag, id, value) = (
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    let time = || {
+        value
+            .parse::<i64>()
+            .ok()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .map(SortValue::Time)
+            .ok_or_else(bad)
+    };
+    let value = match (sort, tag) {
+        (KeySort::CreatedAsc, "c") | (KeySort::CreatedDesc, "C") | (KeySort::ExpiresAsc, "e") => {
+            time()?
+        }
+        (KeySort::NameAsc, "n") => SortValue::Text(value.to_owned()),
+        _ => return Err(bad()),
+    };
+    Ok((value, id.to_owned()))
+}
+
+/// The key, if it exists and the caller may see it; otherwise the same 404 either way.
+pub(super) async fn visible_key(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> ApiResult<KeyRecord> {
+    match state.store.get_key(id).await? {
+        Some(k) if caller.sees(&k.environments) => Ok(k),
+        _ => Err(ApiError::NotFound("key")),
+    }
+}
+
+pub async fn show(
+    State(state): State<SharedState>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_READ)?;
+    let record = visible_key(&state, &caller, &id).await?;
+    Ok(key_response(&record, state.now()))
+}
+
+/// A key as JSON with its `ETag` (the version) and `Location`.
+fn key_response(record: &KeyRecord, now: Timestamp) -> Response {
+    let mut response = Json(record.to_api(now)).into_response();
+    set_key_headers(&mut response, record);
+    response
+}
+
+fn set_key_headers(response: &mut Response, record: &KeyRecord) {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", record.version)) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/keys/{}", record.id)) {
+        headers.insert(header::LOCATION, v);
+    }
+}
+
+/// The audit event of a change to `record` by `caller`.
+fn audit(
+    caller: &Principal,
+    meta: &RequestMeta,
+    action: &'static str,
+    record: &KeyRecord,
+    now: Timestamp,
+) -> AuditEvent {
+    AuditEvent {
+        at: now,
+        actor: caller.actor.clone(),
+        action,
+        key_id: Some(record.id.clone()),
+        environment: record.environments.iter().next().cloned(),
+        source_ip: meta.source_ip.clone(),
+        request_id: meta.request_id.clone(),
+        outcome: "success",
+    }
+}

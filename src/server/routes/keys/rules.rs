@@ -1,0 +1,153 @@
+//! The rules a new or edited key must keep: known environments and permissions the caller
+//! holds, public keys only public-safe, valid CIDRs, expiry within the maximum.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use crate::api::KeyType;
+use crate::server::AppState;
+use crate::server::auth::Principal;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::validate;
+
+/// The requested environments, or the caller's only one when none were named.
+pub async fn environments(
+    state: &AppState,
+    caller: &Principal,
+    requested: BTreeSet<String>,
+) -> ApiResult<BTreeSet<String>> {
+    let known: BTreeSet<String> = state
+        .store
+        .list_environments()
+        .await?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    let reachable = || {
+        known
+            .iter()
+            .filter(|e| caller.reaches(e))
+            .map(String::as_str)
+    };
+    if requested.is_empty() {
+        let mut only = reachable();
+        return match (only.next(), only.next()) {
+            (Some(one), None) => Ok(BTreeSet::from([one.to_owned()])),
+            _ => Err(ApiError::invalid(
+                "environment_required",
+                format!(
+                    "name at least one environment; the caller reaches: {}",
+                    join_or_none(reachable())
+                ),
+            )),
+        };
+    }
+    for env in &requested {
+        if !known.contains(env) {
+            return Err(ApiError::invalid(
+                "unknown_environment",
+                format!(
+                    "environment {env:?} does not exist; known environments: {}",
+                    join_or_none(reachable())
+                ),
+            ));
+        }
+        if !caller.reaches(env) {
+            return Err(ApiError::Forbidden(format!(
+                "the caller cannot grant environment {env:?}, which it does not reach"
+            )));
+        }
+    }
+    Ok(requested)
+}
+
+pub fn permissions(
+    state: &AppState,
+    caller: &Principal,
+    key_type: KeyType,
+    permissions: &BTreeSet<String>,
+) -> ApiResult<()> {
+    for name in permissions {
+        let Some(p) = state.catalog.get(name) else {
+            return Err(ApiError::invalid(
+                "unknown_permission",
+                format!(
+                    "permission {name:?} is not in the catalog; `keyward permissions list` shows the catalog"
+                ),
+            ));
+        };
+        if key_type == KeyType::Public && (p.builtin || !p.public_safe) {
+            return Err(ApiError::invalid(
+                "permission_not_public_safe",
+                format!(
+                    "a public key may hold only public-safe permissions, and {name:?} is not one"
+                ),
+            ));
+        }
+        if !caller.holds(name) {
+            return Err(ApiError::Forbidden(format!(
+                "the caller cannot grant {name:?}, which it does not hold"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Canonical CIDRs (`10.1.2.3/8` becomes `10.0.0.0/8`, a bare address a /32 or /128).
+pub fn allowed_ips(entries: &[String]) -> ApiResult<Vec<String>> {
+    let mut out: Vec<String> = entries
+        .iter()
+        .map(|e| validate::cidr(e).map(|n| n.to_string()))
+        .collect::<Result<_, _>>()
+        .map_err(|d| ApiError::invalid("invalid_ip", d))?;
+    out.dedup();
+    Ok(out)
+}
+
+/// An expiry set by a change at `now`: in the future and at most the maximum lifetime away.
+/// `None` means the longest allowed.
+pub fn expiry(
+    state: &AppState,
+    now: Timestamp,
+    requested: Option<Timestamp>,
+) -> ApiResult<Timestamp> {
+    let latest = now + state.max_key_lifetime;
+    match requested {
+        None => Ok(latest),
+        Some(at) if at <= now => Err(ApiError::invalid(
+            "invalid_expiry",
+            format!("expires_at {at} is not in the future"),
+        )),
+        Some(at) if at > latest => Err(ApiError::invalid(
+            "invalid_expiry",
+            format!(
+                "expires_at {at} is too far ahead: a key may live at most {} days, until {latest}",
+                state.max_key_lifetime.as_hours() / 24
+            ),
+        )),
+        Some(at) => Ok(crate::server::millis(at)),
+    }
+}
+
+pub fn name(name: &str) -> ApiResult<()> {
+    validate::key_name(name).map_err(|d| ApiError::invalid("invalid_name", d))
+}
+
+pub fn name_taken(name: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "name_taken",
+        detail: format!(
+            "a key named {name:?} already exists; names are unique among keys that are not revoked"
+        ),
+    }
+}
+
+fn join_or_none<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = names.collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}

@@ -1,0 +1,111 @@
+//! `POST /v1/verify`: a service asks whether a key someone presented is good for a use. Needs
+//! `keys:verify`. An unknown key and a wrong secret get the same bytes back.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Body;
+use crate::api::{
+    KeyStatus, PERM_ADMIN, PERM_KEYS_VERIFY, VerifyCode, VerifyRequest, VerifyResponse,
+};
+use crate::secret;
+use crate::server::auth::{Principal, RequestMeta};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::{SharedState, ipmatch};
+
+pub async fn verify(
+    State(state): State<SharedState>,
+    caller: Principal,
+    _meta: RequestMeta,
+    Body(req): Body<VerifyRequest>,
+) -> ApiResult<Response> {
+    caller.require(PERM_KEYS_VERIFY)?;
+    let reported_ip = match req.ip.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
+            ApiError::invalid(
+                "invalid_ip",
+                format!("ip {text:?} is not an IPv4 or IPv6 address"),
+            )
+        })?),
+    };
+    let presented = req.key.expose();
+    let now = state.now();
+    if presented.starts_with("kw_") && secret::check_format(presented).is_err() {
+        return Ok(answer(VerifyResponse::invalid()));
+    }
+    let digest = state.pepper.digest(presented);
+    let found = match state.store.find_key_by_digest(&digest).await? {
+        Some(k) if k.accepts(&digest, now) => Some(k),
+        // A rotated-out secret past its grace is no longer this key's.
+        Some(_) => None,
+        None => {
+            state
+                .store
+                .find_key_by_fingerprint(&state.pepper.fingerprint(&digest))
+                .await?
+        }
+    };
+    // A key outside the caller's environments answers like one that does not exist.
+    let Some(key) = found.filter(|k| caller.sees(&k.environments)) else {
+        return Ok(answer(VerifyResponse::invalid()));
+    };
+
+    let admin = key.permissions.contains(PERM_ADMIN);
+    let code = match key.status_at(now) {
+        KeyStatus::Revoked => VerifyCode::Revoked,
+        KeyStatus::Disabled => VerifyCode::Disabled,
+        KeyStatus::Expired => VerifyCode::Expired,
+        KeyStatus::Active => {
+            let nets = ipmatch::parse_all(&key.allowed_ips);
+            let ip_ok =
+                nets.is_empty() || reported_ip.is_some_and(|ip| ipmatch::allowed(ip, &nets));
+            if !ip_ok {
+                VerifyCode::IpNotAllowed
+            } else if req
+                .environment
+                .as_ref()
+                .is_some_and(|e| !admin && !key.environments.contains(e))
+            {
+                VerifyCode::EnvironmentDenied
+            } else if req
+                .permission
+                .as_ref()
+                .is_some_and(|p| !admin && !key.permissions.contains(p))
+            {
+                VerifyCode::PermissionDenied
+            } else {
+                VerifyCode::Valid
+            }
+        }
+    };
+    if code != VerifyCode::Revoked {
+        state.last_used.record(
+            &key.id,
+            now,
+            reported_ip.map(|ip| ip.to_canonical().to_string()),
+        );
+    }
+    Ok(answer(VerifyResponse {
+        valid: code == VerifyCode::Valid,
+        code,
+        key_id: Some(key.id.clone()),
+        name: Some(key.name.clone()),
+        key_type: Some(key.key_type),
+        environments: Some(key.environments.clone()),
+        permissions: Some(key.permissions.clone()),
+        expires_at: Some(key.expires_at),
+    }))
+}
+
+fn answer(body: VerifyResponse) -> Response {
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
