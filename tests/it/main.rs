@@ -2,11 +2,19 @@
 //! files, the real OS keyring, the real `keyward` binary).
 
 mod bad_input;
+mod byo;
 mod canary;
 mod e2e;
+mod edit;
 mod generated;
 mod harness;
+mod idempotency;
 mod keyring;
+mod lifecycle;
+mod listing;
+mod live;
 mod no_terminal;
 mod output;
 mod pty;
+mod scoping;
+mod verify;

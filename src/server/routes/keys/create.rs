@@ -77,16 +77,18 @@ pub async fn create(
         .await
     {
         Ok(()) => {}
-        Err(StoreError::Conflict("name")) => return Err(rules::name_taken(&record.name)),
-        // The same Idempotency-Key won a race with this request: answer as its replay.
-        Err(StoreError::Conflict("idempotency")) => {
-            let i = idempotency.expect("only an idempotent insert conflicts so");
-            let done = state
-                .store
-                .get_idempotency(&i.actor, &i.idem_key)
-                .await?
-                .ok_or(ApiError::Internal("idempotency record vanished".into()))?;
-            return replay(&state, &done, &request_hash).await;
+        // The same Idempotency-Key may have won a race with this request (its key took the
+        // name first, or its record the Idempotency-Key): then this is its replay.
+        Err(StoreError::Conflict(rule @ ("name" | "idempotency"))) => {
+            if let Some(i) = &idempotency {
+                if let Some(done) = state.store.get_idempotency(&i.actor, &i.idem_key).await? {
+                    return replay(&state, &done, &request_hash).await;
+                }
+            }
+            if rule == "name" {
+                return Err(rules::name_taken(&record.name));
+            }
+            return Err(ApiError::Internal("idempotency record vanished".into()));
         }
         // A brought secret that another key already uses.
         Err(StoreError::Conflict(_)) => {
