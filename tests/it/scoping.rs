@@ -6,6 +6,14 @@ use serde_json::json;
 use crate::harness::TestEnv;
 use crate::live::LiveServer;
 
+/// An operation on one key: method, path after the id, body, extra headers.
+type Op = (
+    &'static str,
+    &'static str,
+    Option<serde_json::Value>,
+    Vec<(&'static str, &'static str)>,
+);
+
 const STAFF: [&str; 4] = ["keys:read", "keys:write", "keys:revoke", "keys:verify"];
 
 #[test]
@@ -29,7 +37,7 @@ fn a_staging_caller_gets_the_same_404_for_production_keys() {
     let token = token.unwrap();
     let missing = "key_0000000000000000";
 
-    let ops: [(&str, &str, Option<serde_json::Value>, Vec<(&str, &str)>); 6] = [
+    let ops: [Op; 6] = [
         ("GET", "", None, vec![]),
         (
             "PATCH",
