@@ -119,6 +119,7 @@ fn a_trusted_proxy_vouches_for_the_client_address() {
         &env,
         Options {
             trusted_proxies: vec!["127.0.0.1/32"],
+            ..Options::default()
         },
     );
     let admin = server.admin_token();

@@ -183,3 +183,96 @@ fn bootstrap_mints_the_first_super_admin_once() {
     );
     assert_eq!(status, 200);
 }
+
+#[test]
+fn the_server_config_file_supplies_the_catalog() {
+    let env = TestEnv::new();
+    let config = env.dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        r#"
+max_key_lifetime_days = 90
+
+[[permissions]]
+name = "invoices:read"
+description = "Read invoices"
+public_safe = true
+
+[[permissions]]
+name = "invoices:void"
+description = "Void invoices"
+"#,
+    )
+    .unwrap();
+    let db = env.dir.path().join("cfg.db");
+    let pepper = env.dir.path().join("cfg.pepper");
+    let args = [
+        "--database",
+        &format!("sqlite:{}", db.display()),
+        "--pepper-file",
+        &pepper.display().to_string(),
+        "--config",
+        &config.display().to_string(),
+    ];
+    let mut boot = vec!["server", "--bootstrap", "--output", "json"];
+    boot.extend_from_slice(&args);
+    let first: Value = serde_json::from_str(&env.ok(&boot)).unwrap();
+    let server = Server::start(&env, &args);
+    let mut cli = TestEnv::new();
+    cli.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", first["id"].as_str().unwrap())
+        .set("KEYWARD_CLIENT_SECRET", first["secret"].as_str().unwrap());
+    let perms = cli.json(&["permissions", "list"]);
+    let names: Vec<&str> = perms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"invoices:read") && names.contains(&"invoices:void"));
+    assert!(names.contains(&"keys:read"));
+    // A public key may hold the public-safe one, not the other, and never a built-in.
+    cli.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "pub",
+        "--type",
+        "public",
+        "--permission",
+        "invoices:read",
+        "-q",
+    ]);
+    cli.fails(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "pub2",
+            "--type",
+            "public",
+            "--permission",
+            "invoices:void",
+        ],
+        2,
+    );
+    cli.fails(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "pub3",
+            "--type",
+            "public",
+            "--permission",
+            "keys:read",
+        ],
+        2,
+    );
+    // The configured maximum applies.
+    let err = cli.fails(
+        &["keys", "create", "--name", "long", "--expires-in", "100d"],
+        2,
+    );
+    assert!(err.contains("90 days"), "{err}");
+}

@@ -4,7 +4,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use crate::harness::TestEnv;
-use crate::live::{LiveServer, json};
+use crate::live::{LiveServer, Options, json};
 
 #[derive(Debug, Clone, Copy)]
 enum State {
@@ -339,4 +339,36 @@ fn rotate_through_the_cli_prints_only_the_new_secret_with_q() {
     assert_eq!(server.token(&id, new.trim()).0, 200);
     let err = cli.fails(&["keys", "rotate", "ci", "--grace", "8d"], 2);
     assert!(err.contains("7 days"), "{err}");
+}
+
+#[test]
+fn a_server_setting_can_lower_the_maximum() {
+    let env = TestEnv::new();
+    let server = LiveServer::start_with(
+        &env,
+        Options {
+            max_lifetime_days: Some(30),
+            ..Options::default()
+        },
+    );
+    let admin = server.admin_token();
+    let r = server.call(
+        &admin,
+        "POST",
+        "/v1/keys",
+        Some(&json!({"name": "short", "environments": ["staging"]})),
+        &[],
+    );
+    let expires: jiff::Timestamp = json(&r)["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires, server.now() + SignedDuration::from_hours(24 * 30));
+    let late = (server.now() + SignedDuration::from_hours(24 * 31)).to_string();
+    let r = server.call(
+        &admin,
+        "POST",
+        "/v1/keys",
+        Some(&json!({"name": "long", "environments": ["staging"], "expires_at": late})),
+        &[],
+    );
+    assert_eq!(r.status, 422);
+    assert!(json(&r)["detail"].as_str().unwrap().contains("30 days"));
 }

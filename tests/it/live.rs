@@ -23,18 +23,16 @@ pub struct LiveServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+#[derive(Default)]
 pub struct Options {
     pub trusted_proxies: Vec<&'static str>,
+    /// A shorter maximum key lifetime than 365 days.
+    pub max_lifetime_days: Option<i64>,
 }
 
 impl LiveServer {
     pub fn start(env: &TestEnv) -> LiveServer {
-        Self::start_with(
-            env,
-            Options {
-                trusted_proxies: vec![],
-            },
-        )
+        Self::start_with(env, Options::default())
     }
 
     pub fn start_with(env: &TestEnv, options: Options) -> LiveServer {
@@ -64,6 +62,9 @@ impl LiveServer {
                 Catalog::new(&catalog).unwrap(),
             );
             state.clock = clock.clone();
+            if let Some(days) = options.max_lifetime_days {
+                state.max_key_lifetime = SignedDuration::from_hours(24 * days);
+            }
             state.trusted_proxies = options
                 .trusted_proxies
                 .iter()

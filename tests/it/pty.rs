@@ -192,3 +192,57 @@ fn login_reads_the_secret_from_a_hidden_prompt() {
     assert!(!screen.contains(&server.admin_secret[6..]), "{screen}");
     assert_eq!(env.json(&["whoami"])["key_id"], server.admin_id.as_str());
 }
+
+/// Writes an editor script for `keys edit` that sets the description, after running `before`.
+fn editor_script(env: &TestEnv, before: &str) -> String {
+    let path = env.dir.path().join("editor.sh");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n{before}\nsed -i 's/^description = .*/description = \"from the editor\"/' \"$1\"\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn edit_without_flags_opens_the_editor_on_the_fields() {
+    let mut env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "edited", "--no-store", "-q"]);
+    let editor = editor_script(&env, "");
+    env.set("EDITOR", &editor);
+    let term = Terminal::spawn(&env, &["keys", "edit", "edited"]);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    let shown = env.json(&["keys", "show", "edited"]);
+    assert_eq!(shown["description"], "from the editor");
+    assert_eq!(shown["version"], 2);
+}
+
+#[test]
+fn an_edit_overtaken_while_in_the_editor_says_what_changed() {
+    let mut env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "contested", "--no-store", "-q"]);
+    // While the editor is open, someone else changes the key.
+    let editor = editor_script(
+        &env,
+        &format!("{BIN} keys edit contested --description sneaky >/dev/null 2>&1 </dev/null"),
+    );
+    env.set("EDITOR", &editor);
+    let term = Terminal::spawn(&env, &["keys", "edit", "contested"]);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 5, "{screen}");
+    assert!(
+        screen.contains("someone else changed key contested"),
+        "{screen}"
+    );
+    assert!(screen.contains("\"sneaky\""), "{screen}");
+    // Nothing of the overtaken edit was written.
+    assert_eq!(
+        env.json(&["keys", "show", "contested"])["description"],
+        "sneaky"
+    );
+}

@@ -122,9 +122,16 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
     }
     let key = match client.edit_key(&id, version, &edit).await {
         Ok(key) => key,
-        Err(e @ ClientError::Api { status: 412, .. }) => {
+        Err(ClientError::Api {
+            status: 412, code, ..
+        }) => {
             let now = client.get_key(&id).await?;
-            return Err(anyhow::Error::new(e).context(changed_meanwhile(&before, &now, version)));
+            return Err(ClientError::Api {
+                status: 412,
+                code,
+                detail: changed_meanwhile(&before, &now, version, &edit),
+            }
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -144,8 +151,10 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What someone else changed between the read the edit was based on and now.
-fn changed_meanwhile(before: &Key, now: &Key, based_on: i64) -> String {
+/// What someone else changed between the read the edit was based on and now. When that read is
+/// not at hand (`--if-version` named an older version), the fields this edit touches are shown
+/// as they are now.
+fn changed_meanwhile(before: &Key, now: &Key, based_on: i64, edit: &EditKey) -> String {
     let mut lines = vec![format!(
         "someone else changed key {} since version {based_on} was read (it is now at version {}); nothing was written",
         before.name, now.version
@@ -184,12 +193,23 @@ fn changed_meanwhile(before: &Key, now: &Key, based_on: i64) -> String {
             now.status.as_str().to_owned(),
         ),
     ];
-    for (field, old, new) in fields {
-        if old != new {
-            lines.push(format!("  {field}: {old} -> {new}"));
-        }
+    let touched = serde_json::to_value(edit).unwrap_or_default();
+    let diffs: Vec<String> = fields
+        .iter()
+        .filter(|(_, old, new)| old != new)
+        .map(|(field, old, new)| format!("  {field}: {old} -> {new}"))
+        .collect();
+    if diffs.is_empty() {
+        lines.extend(
+            fields
+                .iter()
+                .filter(|(field, ..)| touched.get(field).is_some())
+                .map(|(field, _, new)| format!("  {field} is now {new}")),
+        );
+    } else {
+        lines.extend(diffs);
     }
-    lines.push("Read the key again (`keyward keys show`) and redo the edit".to_owned());
+    lines.push("Read the key again (`keyward keys show`) and redo the edit.".to_owned());
     lines.join("\n")
 }
 
