@@ -114,7 +114,7 @@ public\t'Safe to embed in clients; only public-safe permissions, never a token'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l env -d 'Environment the key belongs to (repeatable); default: your only one' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l permission -d 'Permission to grant (repeatable); default: none, a key that only authenticates' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l allow-ip -d 'Allow use only from this IPv4/IPv6 CIDR (repeatable); default: any address' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Expire after this long, e.g. 90d, 12h, 6 months (at most 365 days; default 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l secret-file -d 'Use the secret in this file instead of generating one' -r -F
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l profile -d 'Profile in config.toml to use' -r
@@ -207,8 +207,8 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l env -d 'Environments (repeatable; replaces the list)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l permission -d 'Permissions (repeatable; replaces the list)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l allow-ip -d 'Allowed CIDRs (repeatable; replaces the list)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-in -d 'New expiry, this long from now (at most 365 days)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-at -d 'New expiry at this date or time' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l if-version -d 'Apply only if the key is still at this version' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -236,8 +236,8 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-in -d 'A new expiry, this long from now (at most 365 days)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-at -d 'A new expiry at this date or time' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -251,8 +251,8 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l grace -d 'How long the old secret keeps working, e.g. 30m, 1d (default 0; at most 7d)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-in -d 'A new expiry for the key, this long from now' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-at -d 'A new expiry at this date or time' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'

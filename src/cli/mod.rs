@@ -46,6 +46,7 @@ pub struct Cli {
 
 /// Options every command takes, each backed by its `KEYWARD_*` variable.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Profile in config.toml to use
     #[arg(long, global = true, env = env_vars::KEYWARD_PROFILE, value_name = "NAME")]

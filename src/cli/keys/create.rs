@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use super::expiry::ExpiryArgs;
 use super::{SecretSource, reveal_secret};
 use crate::api::{CreateKey, KeyType};
-use crate::cli::time::{parse_date, parse_duration_from_now};
 use crate::cli::{Ctx, UsageError, prompt};
 use crate::secret::{self, Secret};
 
@@ -48,13 +48,8 @@ pub struct CreateArgs {
     #[arg(long = "allow-ip", value_name = "CIDR")]
     pub allowed_ips: Vec<String>,
 
-    /// Expire after this long, e.g. 90d, 12h, 6 months (at most 365 days; default 365 days)
-    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
-    pub expires_in: Option<String>,
-
-    /// Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z
-    #[arg(long, value_name = "DATE")]
-    pub expires_at: Option<String>,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
 
     /// Use the secret on standard input instead of generating one
     #[arg(long, conflicts_with = "secret_file")]
@@ -74,11 +69,7 @@ pub struct CreateArgs {
 }
 
 pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
-    let expires_at = match (&args.expires_in, &args.expires_at) {
-        (Some(d), _) => Some(parse_duration_from_now(d, "--expires-in")?),
-        (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
-        (None, None) => None,
-    };
+    let expires_at = args.expiry.resolve()?;
     let brought = brought_secret(&args)?;
     let name = match args.name {
         Some(n) => n,

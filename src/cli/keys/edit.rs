@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::expiry::ExpiryArgs;
 use super::resolve;
 use crate::api::{EditKey, Key};
-use crate::cli::time::{parse_date, parse_duration_from_now};
 use crate::cli::{Ctx, UsageError};
 use crate::client::ClientError;
 use crate::output;
@@ -60,13 +60,8 @@ pub struct EditArgs {
     #[arg(long)]
     pub any_ip: bool,
 
-    /// New expiry, this long from now (at most 365 days)
-    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
-    pub expires_in: Option<String>,
-
-    /// New expiry at this date or time
-    #[arg(long, value_name = "DATE")]
-    pub expires_at: Option<String>,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
 
     /// Apply only if the key is still at this version
     #[arg(long, value_name = "VERSION")]
@@ -91,11 +86,7 @@ impl EditArgs {
             } else {
                 (!self.allowed_ips.is_empty()).then(|| self.allowed_ips.clone())
             },
-            expires_at: match (&self.expires_in, &self.expires_at) {
-                (Some(d), _) => Some(parse_duration_from_now(d, "--expires-in")?),
-                (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
-                (None, None) => None,
-            },
+            expires_at: self.expiry.resolve()?,
         })
     }
 }

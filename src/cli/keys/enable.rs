@@ -2,10 +2,10 @@
 
 use clap::Args;
 
+use super::expiry::ExpiryArgs;
 use super::resolve;
 use crate::api::EnableKey;
 use crate::cli::Ctx;
-use crate::cli::time::{parse_date, parse_duration_from_now};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -16,21 +16,12 @@ pub struct EnableArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     pub key: Option<String>,
 
-    /// A new expiry, this long from now (at most 365 days)
-    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
-    pub expires_in: Option<String>,
-
-    /// A new expiry at this date or time
-    #[arg(long, value_name = "DATE")]
-    pub expires_at: Option<String>,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
 }
 
 pub async fn run(ctx: &Ctx, args: EnableArgs) -> anyhow::Result<()> {
-    let expires_at = match (&args.expires_in, &args.expires_at) {
-        (Some(d), _) => Some(parse_duration_from_now(d, "--expires-in")?),
-        (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
-        (None, None) => None,
-    };
+    let expires_at = args.expiry.resolve()?;
     let client = ctx.client().await?;
     let id = resolve(ctx, client, args.key).await?;
     let key = client.enable_key(&id, &EnableKey { expires_at }).await?;

@@ -4,6 +4,7 @@ mod create;
 mod disable;
 mod edit;
 mod enable;
+mod expiry;
 mod list;
 mod revoke;
 mod rotate;

@@ -3,10 +3,11 @@
 
 use clap::Args;
 
+use super::expiry::ExpiryArgs;
 use super::{SecretSource, resolve, reveal_secret};
 use crate::api::RotateKey;
 use crate::cli::Ctx;
-use crate::cli::time::{parse_date, parse_duration_from_now, parse_seconds};
+use crate::cli::time::parse_seconds;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -21,13 +22,8 @@ pub struct RotateArgs {
     #[arg(long, value_name = "DURATION", default_value = "0")]
     pub grace: String,
 
-    /// A new expiry for the key, this long from now
-    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
-    pub expires_in: Option<String>,
-
-    /// A new expiry at this date or time
-    #[arg(long, value_name = "DATE")]
-    pub expires_at: Option<String>,
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
 
     /// Store the new secret in the OS keyring without asking
     #[arg(long, conflicts_with = "no_store")]
@@ -40,11 +36,7 @@ pub struct RotateArgs {
 
 pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
     let grace_seconds = parse_seconds(&args.grace, "--grace")?;
-    let expires_at = match (&args.expires_in, &args.expires_at) {
-        (Some(d), _) => Some(parse_duration_from_now(d, "--expires-in")?),
-        (None, Some(d)) => Some(parse_date(d, "--expires-at")?),
-        (None, None) => None,
-    };
+    let expires_at = args.expiry.resolve()?;
     let client = ctx.client().await?;
     let id = resolve(ctx, client, args.key).await?;
     let rotated = client
