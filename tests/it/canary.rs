@@ -43,6 +43,23 @@ fn a_created_secret_appears_in_exactly_one_response() {
         ],
     );
     let created: serde_json::Value = serde_json::from_slice(&created).unwrap();
+    // Rotation mints a second secret that must be as discreet as the first.
+    let rotated = run(
+        &env,
+        &[
+            "keys",
+            "rotate",
+            "canary",
+            "--grace",
+            "1h",
+            "--output",
+            "json",
+            "--no-store",
+            "-vvv",
+        ],
+    );
+    let rotated: serde_json::Value = serde_json::from_slice(&rotated).unwrap();
+    let rotated_secret = rotated["secret"].as_str().unwrap().to_owned();
     let secret = created["secret"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
 
@@ -80,20 +97,33 @@ fn a_created_secret_appears_in_exactly_one_response() {
     assert_eq!(refused.status, 401);
     responses.push(("refused token exchange".into(), refused.body));
 
+    for (secret, minted_by) in [(&secret, "create"), (&rotated_secret, "rotate")] {
+        assert_discreet(&env, &server, &db_dir, &responses, secret, minted_by);
+    }
+}
+
+/// The secret is in exactly one response (the one that minted it) and nowhere else.
+fn assert_discreet(
+    env: &TestEnv,
+    server: &Server,
+    db_dir: &std::path::Path,
+    responses: &[(String, Vec<u8>)],
+    secret: &str,
+    minted_by: &str,
+) {
     let carrying: Vec<&String> = responses
         .iter()
-        .filter(|(_, bytes)| contains(bytes, &secret))
+        .filter(|(_, bytes)| contains(bytes, secret))
         .map(|(what, _)| what)
         .collect();
     assert_eq!(carrying.len(), 1, "the secret appeared in: {carrying:?}");
-    assert!(carrying[0].contains("create"), "{carrying:?}");
-
+    assert!(carrying[0].contains(minted_by), "{carrying:?}");
     // Not in the database files (the main file, its WAL and shared memory).
-    let db_files = all_bytes_under(&db_dir);
+    let db_files = all_bytes_under(db_dir);
     assert!(db_files.len() >= 2, "expected the database and its WAL");
     for (path, bytes) in &db_files {
         assert!(
-            !contains(bytes, &secret),
+            !contains(bytes, secret),
             "secret found in {}",
             path.display()
         );
@@ -117,7 +147,7 @@ fn a_created_secret_appears_in_exactly_one_response() {
     );
     // Not in config.toml or anything else under the config and data directories.
     for (path, bytes) in all_bytes_under(env.dir.path()) {
-        if path.starts_with(&db_dir) || path == server.log {
+        if path.starts_with(db_dir) || path == server.log {
             continue;
         }
         assert!(

@@ -5,11 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
-use super::{audit, key_response, rules, visible_key};
+use super::{audit, key_response, revoked, rules, visible_key};
 use crate::api::{EditKey, KeyStatus, PERM_KEYS_WRITE};
 use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::routes::Body;
 use crate::server::store::StoreError;
 
 pub async fn edit(
@@ -18,7 +19,7 @@ pub async fn edit(
     meta: RequestMeta,
     Path(id): Path<String>,
     headers: HeaderMap,
-    super::super::Body(req): super::super::Body<EditKey>,
+    Body(req): Body<EditKey>,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_WRITE)?;
     let based_on = if_match(&headers)?;
@@ -104,11 +105,4 @@ fn stale(based_on: i64, now_at: i64) -> ApiError {
     ApiError::PreconditionFailed(format!(
         "the key changed since version {based_on} was read; it is now at version {now_at}"
     ))
-}
-
-pub(super) fn revoked() -> ApiError {
-    ApiError::Conflict {
-        code: "key_revoked",
-        detail: "the key is revoked, which is final".to_owned(),
-    }
 }

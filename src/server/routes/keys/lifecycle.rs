@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 
-use super::edit::revoked;
-use super::{audit, key_response, rules, set_key_headers, visible_key};
+use super::{audit, key_response, revoked, rules, set_key_headers, visible_key};
 use crate::api::{
     EnableKey, KeyStatus, KeyWithSecret, MAX_ROTATION_GRACE_SECS, PERM_KEYS_REVOKE,
     PERM_KEYS_WRITE, RotateKey,

@@ -171,6 +171,14 @@ fn set_key_headers(response: &mut Response, record: &KeyRecord) {
     }
 }
 
+/// The answer to any change of a revoked key.
+fn revoked() -> ApiError {
+    ApiError::Conflict {
+        code: "key_revoked",
+        detail: "the key is revoked, which is final".to_owned(),
+    }
+}
+
 /// The audit event of a change to `record` by `caller`.
 fn audit(
     caller: &Principal,
