@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -93,29 +93,81 @@ fn set_list(items: &std::collections::BTreeSet<String>) -> String {
     }
 }
 
-/// One row per key.
+/// One row per key. Columns that do not fit the width are left out, least useful first (the
+/// hint, last use, type, environments), and ids and dates never wrap.
 pub fn keys_table(keys: &[Key]) -> String {
-    let mut table = new_table();
-    table.set_header([
-        "NAME",
-        "ID",
-        "TYPE",
-        "STATUS",
-        "ENVIRONMENTS",
-        "EXPIRES",
-        "HINT",
-    ]);
-    for k in keys {
-        table.add_row([
-            k.name.clone(),
-            k.id.clone(),
-            k.key_type.as_str().to_owned(),
-            k.status.as_str().to_owned(),
-            set_list(&k.environments),
-            day(k.expires_at),
-            k.hint.clone(),
-        ]);
+    struct Column {
+        header: &'static str,
+        /// Higher is dropped later when space is short.
+        keep: u8,
+        wraps: bool,
+        cells: Vec<String>,
     }
+    let column = |header, keep, wraps, cell: &dyn Fn(&Key) -> String| Column {
+        header,
+        keep,
+        wraps,
+        cells: keys.iter().map(cell).collect(),
+    };
+    let mut columns = vec![
+        column("NAME", 9, true, &|k| k.name.clone()),
+        column("ID", 9, false, &|k| k.id.clone()),
+        column("TYPE", 2, false, &|k| k.key_type.as_str().to_owned()),
+        column("STATUS", 9, false, &|k| k.status.as_str().to_owned()),
+        column("ENVIRONMENTS", 3, true, &|k| set_list(&k.environments)),
+        column("EXPIRES", 8, false, &|k| day(k.expires_at)),
+        column("LAST USED", 1, false, &|k| {
+            k.last_used_at.map_or_else(|| "never".to_owned(), day)
+        }),
+        column("HINT", 0, false, &|k| k.hint.clone()),
+    ];
+    let natural = |c: &Column| {
+        c.cells
+            .iter()
+            .map(|v| v.chars().count())
+            .chain([c.header.len()])
+            .max()
+            .unwrap_or(0)
+            + 2
+    };
+    if let Some(width) = new_table().width() {
+        // Wrapped columns may shrink to about 12 characters; the rest need their full width.
+        let needed = |cols: &[Column]| -> usize {
+            cols.iter()
+                .map(|c| {
+                    if c.wraps {
+                        natural(c).min(14)
+                    } else {
+                        natural(c)
+                    }
+                })
+                .sum()
+        };
+        while needed(&columns) > usize::from(width) {
+            let Some(drop) = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.keep < 8)
+                .min_by_key(|(_, c)| c.keep)
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            columns.remove(drop);
+        }
+    }
+    let mut table = new_table();
+    table.set_header(columns.iter().map(|c| c.header));
+    for row in 0..keys.len() {
+        table.add_row(columns.iter().map(|c| c.cells[row].clone()));
+    }
+    table.set_constraints(columns.iter().map(|c| {
+        if c.wraps {
+            ColumnConstraint::LowerBoundary(Width::Fixed(6))
+        } else {
+            ColumnConstraint::ContentWidth
+        }
+    }));
     render(&table)
 }
 

@@ -145,6 +145,12 @@ fn tables_fit_80_columns() {
     }
     let list = env.ok(&["keys", "list"]);
     assert!(list.contains("NAME") && list.contains("STATUS"));
+    // Ids and dates are never cut in two, so they can be copied from the table.
+    let key = env.json(&["keys", "show", "a-rather-long-key-name-for-the-table"]);
+    let id = key["id"].as_str().unwrap();
+    assert!(list.lines().any(|l| l.contains(id)), "{list}");
+    let expires = &key["expires_at"].as_str().unwrap()[..10];
+    assert!(list.lines().any(|l| l.contains(expires)), "{list}");
 }
 
 #[test]
