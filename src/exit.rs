@@ -1,6 +1,6 @@
 //! The documented exit codes, and how an error chain maps to one.
 
-use crate::cli::UsageError;
+use crate::cli::{CliFailure, UsageError};
 use crate::client::ClientError;
 use crate::server::dev::BootstrapError;
 
@@ -20,6 +20,12 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         }
         if let Some(BootstrapError::NotEmpty) = cause.downcast_ref::<BootstrapError>() {
             return CONFLICT;
+        }
+        if let Some(failure) = cause.downcast_ref::<CliFailure>() {
+            return match failure {
+                CliFailure::NotFound(_) => NOT_FOUND,
+                CliFailure::Conflict(_) => CONFLICT,
+            };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {
             return match e {

@@ -134,6 +134,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// A failure the CLI finds itself (not an answer of the API), with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliFailure {
+    /// Exit 4: nothing by that id or name.
+    #[error("{0}")]
+    NotFound(String),
+    /// Exit 5: the state of things forbids it.
+    #[error("{0}")]
+    Conflict(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ mod verify;
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::{Ctx, UsageError, prompt};
+use super::{CliFailure, Ctx, UsageError, prompt};
 use crate::api::{KeyWithSecret, ListKeys};
 use crate::client::{Client, ClientError, Target};
 use crate::keyring::{self, Keyring};
@@ -91,12 +91,7 @@ async fn resolve(ctx: &Ctx, client: &Client, key: Option<String>) -> anyhow::Res
     };
     match chosen {
         Some(k) => Ok(k.id),
-        None => Err(ClientError::Api {
-            status: 404,
-            code: "not_found".to_owned(),
-            detail: format!("no key with id or name {key:?}"),
-        }
-        .into()),
+        None => Err(CliFailure::NotFound(format!("no key with id or name {key:?}")).into()),
     }
 }
 
@@ -167,14 +162,10 @@ async fn reveal_secret(
         }
         if source == SecretSource::Generated {
             // Only an Idempotency-Key replay answers without the generated secret.
-            return Err(ClientError::Api {
-                status: 409,
-                code: "secret_lost".to_owned(),
-                detail: format!(
-                    "key {} was created by an earlier attempt whose answer was lost, and its secret cannot be shown again; `keyward keys rotate {}` gives it a new one",
-                    created.key.name, created.key.id
-                ),
-            }
+            return Err(CliFailure::Conflict(format!(
+                "key {} was created by an earlier attempt whose answer was lost, and its secret cannot be shown again; `keyward keys rotate {}` gives it a new one",
+                created.key.name, created.key.id
+            ))
             .into());
         }
         ctx.say("The key uses the secret you brought; keyward keeps only its digest.");
