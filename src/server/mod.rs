@@ -11,7 +11,7 @@ pub(crate) mod last_used;
 mod mint;
 mod routes;
 pub mod store;
-mod validate;
+pub(crate) mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -26,6 +26,12 @@ pub fn key_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `id` has the shape of a key id (`key_` and 16 base62 characters).
+pub fn key_id(id: &str) -> bool {
+    id.strip_prefix("key_")
+        .is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Environment names: 1–32 of `a-z 0-9 _ -`, starting with a letter or digit.
 pub fn environment_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
@@ -94,6 +100,9 @@ mod tests {
         assert!(key_name("has space").is_err());
         assert!(key_name("key_abc").is_err());
         assert!(key_name(&"a".repeat(65)).is_err());
+        assert!(key_id("key_0123456789abcdef"));
+        assert!(!key_id("key_0123456789abcde"));
+        assert!(!key_id("kw_sk_0123456789abcdef"));
         assert!(environment_name("production").is_ok());
         assert!(environment_name("Prod").is_err());
         assert!(permission_name("orders:read").is_ok());

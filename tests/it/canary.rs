@@ -96,6 +96,17 @@ fn a_created_secret_appears_in_exactly_one_response() {
     );
     assert_eq!(refused.status, 401);
     responses.push(("refused token exchange".into(), refused.body));
+    // A secret pasted into the client id field is not written to the audit log either.
+    for pasted in [&secret, &rotated_secret] {
+        let r = http(
+            server.authority(),
+            "POST",
+            "/v1/oauth/token",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            format!("grant_type=client_credentials&client_id={pasted}&client_secret=x").as_bytes(),
+        );
+        assert_eq!(r.status, 401);
+    }
 
     for (secret, minted_by) in [(&secret, "create"), (&rotated_secret, "rotate")] {
         assert_discreet(&env, &server, &db_dir, &responses, secret, minted_by);

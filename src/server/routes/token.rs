@@ -41,9 +41,16 @@ pub async fn exchange(
         },
     };
     let now = state.now();
+    // Whatever arrived as the client id goes into the audit log only if it looks like a key id:
+    // a secret pasted into the wrong field must not be written down.
+    let plausible_id = crate::server::validate::key_id(&client_id);
     let mut audit = AuditEvent {
         at: now,
-        actor: format!("key:{client_id}"),
+        actor: if plausible_id {
+            format!("key:{client_id}")
+        } else {
+            "key:<malformed client id>".to_owned()
+        },
         action: "token.exchange",
         key_id: None,
         environment: None,
@@ -55,7 +62,7 @@ pub async fn exchange(
     // A mistyped keyward secret is refused before any look-up.
     let candidate = client_secret.expose();
     let well_formed = !candidate.starts_with("kw_") || secret::check_format(candidate).is_ok();
-    let key = if well_formed {
+    let key = if well_formed && plausible_id {
         state.store.get_key(&client_id).await?
     } else {
         None
