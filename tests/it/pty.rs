@@ -31,6 +31,11 @@ impl Terminal {
             )
         };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // Other tests spawn processes concurrently: they must not inherit this terminal.
+        for fd in [master_fd, slave_fd] {
+            // SAFETY: fcntl on fds just opened here.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
         // SAFETY: both fds were just opened and are owned here alone.
         let (master, slave) = unsafe {
             (
@@ -70,7 +75,6 @@ impl Terminal {
                 }
             }
         });
-        let _ = master.as_raw_fd();
         Terminal {
             child,
             master,
@@ -91,6 +95,29 @@ impl Terminal {
                     String::from_utf8_lossy(&self.seen)
                 ),
             }
+        }
+    }
+
+    /// Waits until the program has turned echo off, as a hidden prompt does. Keys typed before
+    /// that would be thrown away: the prompt switches modes with TCSAFLUSH.
+    fn wait_for_hidden_input(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // SAFETY: tcgetattr fills the termios struct it is given; the fd is the open master,
+            // which reports the terminal's settings.
+            let echo = unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                assert_eq!(libc::tcgetattr(self.master.as_raw_fd(), &mut t), 0);
+                t.c_lflag & libc::ECHO != 0
+            };
+            if !echo {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the prompt never turned echo off"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -184,6 +211,7 @@ fn login_reads_the_secret_from_a_hidden_prompt() {
         ],
     );
     term.expect("Client secret");
+    term.wait_for_hidden_input();
     term.send(&format!("{}\r", server.admin_secret));
     let (code, screen) = term.finish();
     assert_eq!(code, 0, "{screen}");
