@@ -276,3 +276,26 @@ description = "Void invoices"
     );
     assert!(err.contains("90 days"), "{err}");
 }
+
+#[test]
+fn envs_create_then_use() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    env.login_as_admin(&server);
+    let created = env.json(&["envs", "create", "qa", "--description", "Quality assurance"]);
+    assert_eq!(created["name"], "qa");
+    env.fails(&["envs", "create", "qa"], 5);
+    env.fails(&["envs", "create", "Not Valid"], 2);
+    let names = env.ok(&["envs", "list", "-q"]);
+    assert!(names.lines().any(|l| l == "qa"), "{names}");
+    let key = env.json(&[
+        "keys",
+        "create",
+        "--name",
+        "tester",
+        "--env",
+        "qa",
+        "--no-store",
+    ]);
+    assert_eq!(key["environments"], serde_json::json!(["qa"]));
+}

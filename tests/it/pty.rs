@@ -274,3 +274,31 @@ fn an_edit_overtaken_while_in_the_editor_says_what_changed() {
         "sneaky"
     );
 }
+
+#[test]
+fn environments_and_keys_are_picked_from_lists_on_a_terminal() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    env.login_as_admin(&server);
+    // Three environments: create asks which one, from the server's own list.
+    let mut term = Terminal::spawn(&env, &["keys", "create", "--name", "picked"]);
+    term.expect("Environment");
+    term.expect("staging");
+    term.send("stag\r");
+    term.expect("Store this secret in the OS keyring");
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        env.json(&["keys", "show", "picked"])["environments"],
+        serde_json::json!(["staging"])
+    );
+
+    // A key left out of `keys show` is picked by fuzzy search.
+    let mut term = Terminal::spawn(&env, &["keys", "show", "--output", "json"]);
+    term.expect("Key");
+    term.send("picked\r");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("\"name\": \"picked\""), "{screen}");
+}
