@@ -1,6 +1,6 @@
 //! The clap tree: one folder per command group, one file per leaf command.
 
-mod ctx;
+pub(crate) mod ctx;
 mod envs;
 mod generate;
 mod keys;

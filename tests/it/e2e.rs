@@ -299,3 +299,15 @@ fn envs_create_then_use() {
     ]);
     assert_eq!(key["environments"], serde_json::json!(["qa"]));
 }
+
+#[test]
+fn rotating_the_logged_in_key_keeps_the_login_working() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    env.login_as_admin(&server);
+    let new = env.ok(&["keys", "rotate", &server.admin_id, "-q", "--no-store"]);
+    crate::harness::assert_secret_format(new.trim(), "kw_sk_");
+    // The old secret is dead at once (no grace), yet the profile still works.
+    assert_eq!(server.token(&server.admin_id, &server.admin_secret).0, 401);
+    assert_eq!(env.json(&["whoami"])["key_id"], server.admin_id.as_str());
+}

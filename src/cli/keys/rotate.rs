@@ -1,13 +1,17 @@
 //! `keyward keys rotate`: a new secret for the same key, shown once; the old one keeps working
 //! for the grace period, so CI can swap secrets without an outage.
 
+use anyhow::Context;
 use clap::Args;
 
 use super::expiry::ExpiryArgs;
 use super::{SecretSource, resolve, reveal_secret};
-use crate::api::RotateKey;
+use crate::api::{KeyWithSecret, RotateKey};
 use crate::cli::Ctx;
+use crate::cli::ctx::env_secret;
 use crate::cli::time::parse_seconds;
+use crate::client::{Client, Target};
+use crate::keyring::{self, Keyring};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -54,6 +58,7 @@ pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
         _ => None,
     };
     reveal_secret(ctx, client, &rotated, SecretSource::Generated, store).await?;
+    keep_login_working(ctx, client, &rotated)?;
     let old = if grace_seconds == 0 {
         "the old secret no longer works".to_owned()
     } else {
@@ -64,6 +69,37 @@ pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
         rotated.key.name,
         rotated.key.id,
         client.target().describe()
+    ));
+    Ok(())
+}
+
+/// Rotating the key this machine is logged in with would lock the login out once the old
+/// secret dies: the login secret in the keyring moves to the new one.
+fn keep_login_working(ctx: &Ctx, client: &Client, rotated: &KeyWithSecret) -> anyhow::Result<()> {
+    let logged_in_as = ctx
+        .config
+        .profiles
+        .get(&ctx.profile)
+        .and_then(|p| p.client_id.as_deref());
+    let from_keyring = env_secret().is_none() && matches!(client.target(), Target::Remote { .. });
+    let (Some(secret), true, true) = (
+        &rotated.secret,
+        logged_in_as == Some(rotated.key.id.as_str()),
+        from_keyring,
+    ) else {
+        return Ok(());
+    };
+    let ring = Keyring::open()?;
+    ring.set(
+        &keyring::secret_user(&ctx.profile, &rotated.key.id),
+        secret.expose(),
+    )
+    .context("the key was rotated, but the login secret in the OS keyring could not be updated")?;
+    // A cached token from the old secret dies with its grace; the next command gets a new one.
+    let _ = ring.delete(&keyring::token_user(&ctx.profile, &rotated.key.id));
+    ctx.say(&format!(
+        "Profile {:?} logs in with this key: its login secret now is the new one.",
+        ctx.profile
     ));
     Ok(())
 }
