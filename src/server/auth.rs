@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use jiff::Timestamp;
+use tracing::Instrument;
 
 use super::error::{ApiError, ApiResult};
 use super::{AppState, SharedState};
@@ -182,13 +183,18 @@ fn client_address(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAd
 pub async fn request_id(mut req: Request, next: Next) -> Response {
     let id = format!("req_{}", secret::random_base62(16));
     req.extensions_mut().insert(RequestId(id.clone()));
+    // The path only: query strings are not logged (they carry search text, not secrets, but
+    // nothing in a request is logged that need not be).
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
-    let _enter = span.enter();
-    tracing::debug!("request received");
-    drop(_enter);
-    let mut response = next.run(req).await;
-    tracing::debug!(request_id = %id, status = response.status().as_u16(), "request answered");
+    let mut response = async {
+        tracing::debug!("request received");
+        let response = next.run(req).await;
+        tracing::debug!(status = response.status().as_u16(), "request answered");
+        response
+    }
+    .instrument(span)
+    .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Measures DESIGN.md's verify target: throughput >= 50 % of a bare axum JSON echo measured in the
+# same run, and p99 <= 2 ms at 32 connections. Uses wrk (installed from Debian if missing) against
+# release builds of `keyward server --dev` and examples/echo.rs, both on 127.0.0.1.
+# Prints Markdown rows for the README's performance table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${BENCH_SECONDS:-10}
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  else
+    echo "wrk is needed (apt-get install wrk)" >&2
+    exit 1
+  fi
+fi
+cargo build --release --quiet --bin keyward --example echo
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The keyward dev server prints its URL and a super-admin key once.
+target/release/keyward server --dev --listen 127.0.0.1:0 >"$work/dev.out" 2>/dev/null &
+pids+=($!)
+target/release/examples/echo >"$work/echo.out" &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q "keyward login" "$work/dev.out" 2>/dev/null && [ -s "$work/echo.out" ] && break
+  sleep 0.05
+done
+url=$(grep -o 'http://[0-9.:]*' "$work/dev.out" | head -1)
+id=$(awk '/client id:/ {print $3}' "$work/dev.out")
+secret=$(awk '/secret:/ {print $2}' "$work/dev.out")
+echo_url=$(head -1 "$work/echo.out")
+
+token=$(curl -s -u "$id:$secret" -d grant_type=client_credentials "$url/v1/oauth/token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+key=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"name":"bench","environments":["production"],"permissions":["orders:read"]}' "$url/v1/keys" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+body="{\"key\":\"$key\",\"permission\":\"orders:read\",\"environment\":\"production\"}"
+
+lua() {
+  cat <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.3f\n", summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1000))
+end
+LUA
+}
+lua >"$work/bench.lua"
+
+# A check that verify really answers VALID before timing it.
+curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" "$url/v1/verify" |
+  grep -q '"code":"VALID"' || { echo "verify did not answer VALID" >&2; exit 1; }
+
+run() { wrk -t2 -c32 -d"${seconds}s" -s "$work/bench.lua" "$1" | awk '/^RESULT/ {print $2, $3}'; }
+read -r echo_rps echo_p99 < <(run "$echo_url/echo")
+read -r verify_rps verify_p99 < <(run "$url/v1/verify")
+ratio=$(python3 -c "print(f'{100*$verify_rps/$echo_rps:.0f}')")
+echo "| verify throughput, 32 connections | ${verify_rps} req/s = ${ratio} % of a bare axum echo (${echo_rps} req/s) | ≥ 50 % |"
+echo "| verify p99, 32 connections | ${verify_p99} ms (echo: ${echo_p99} ms) | ≤ 2 ms |"
