@@ -435,10 +435,6 @@ fn transport_reason(e: &reqwest::Error) -> String {
 
 /// Percent-encodes one path segment (ids are plain, names might not be).
 fn segment(s: &str) -> String {
-    url_escape(s)
-}
-
-fn url_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -3,11 +3,13 @@
 
 use std::io::{IsTerminal, Write};
 
-use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::api::Key;
+use crate::api::{Key, KeyStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -22,6 +24,13 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Decides once, at start-up, whether tables are coloured.
+pub fn init_color(choice: ColorChoice) {
+    COLOR.store(use_color(choice), Ordering::Relaxed);
 }
 
 /// Whether to colour stdout: `--color` wins, then `NO_COLOR`, then whether stdout is a terminal.
@@ -56,6 +65,10 @@ fn new_table() -> Table {
     table
         .load_preset(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    if COLOR.load(Ordering::Relaxed) {
+        // The colour decision is ours (--color, NO_COLOR), not comfy-table's tty check.
+        table.enforce_styling();
+    }
     // Fit the terminal; when stdout is no terminal, COLUMNS (if set) still bounds the width.
     if !std::io::stdout().is_terminal() {
         if let Some(width) = std::env::var("COLUMNS")
@@ -158,8 +171,14 @@ pub fn keys_table(keys: &[Key]) -> String {
     }
     let mut table = new_table();
     table.set_header(columns.iter().map(|c| c.header));
-    for row in 0..keys.len() {
-        table.add_row(columns.iter().map(|c| c.cells[row].clone()));
+    for (row, key) in keys.iter().enumerate() {
+        table.add_row(columns.iter().map(|c| {
+            if c.header == "STATUS" {
+                status_cell(key.status)
+            } else {
+                Cell::new(&c.cells[row])
+            }
+        }));
     }
     table.set_constraints(columns.iter().map(|c| {
         if c.wraps {
@@ -214,6 +233,19 @@ pub fn key_details(k: &Key) -> String {
         ("Version", k.version.to_string()),
     ];
     pairs(rows.into_iter().map(|(f, v)| [f.to_owned(), v]).collect())
+}
+
+/// A status, green when active, yellow when paused or lapsed, red when revoked (if colour is on).
+fn status_cell(status: KeyStatus) -> Cell {
+    let cell = Cell::new(status.as_str());
+    if !COLOR.load(Ordering::Relaxed) {
+        return cell;
+    }
+    cell.fg(match status {
+        KeyStatus::Active => Color::Green,
+        KeyStatus::Disabled | KeyStatus::Expired => Color::Yellow,
+        KeyStatus::Revoked => Color::Red,
+    })
 }
 
 /// Field and value rows without a header.

@@ -51,6 +51,7 @@ impl Ctx {
                 Config::path()?.display()
             )));
         }
+        crate::output::init_color(global.color);
         Ok(Ctx {
             global,
             profile,

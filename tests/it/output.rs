@@ -202,3 +202,26 @@ fn responses_carrying_a_secret_are_not_cached() {
     let problem: serde_json::Value = serde_json::from_slice(&bad.body).unwrap();
     assert_eq!(problem["code"], "unauthenticated");
 }
+
+#[test]
+fn colour_follows_the_flag_and_never_reaches_pipes_by_default() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "coloured", "--no-store", "-q"]);
+    assert!(
+        env.ok(&["keys", "list", "--color", "always"])
+            .contains("\u{1b}[")
+    );
+    assert!(
+        !env.ok(&["keys", "list"]).contains('\u{1b}'),
+        "auto: stdout is a pipe"
+    );
+    assert!(
+        !env.ok(&["keys", "list", "--color", "never"])
+            .contains('\u{1b}')
+    );
+    // JSON is never coloured.
+    assert!(
+        !env.ok(&["keys", "list", "--color", "always", "--output", "json"])
+            .contains('\u{1b}')
+    );
+}
