@@ -311,3 +311,40 @@ fn rotating_the_logged_in_key_keeps_the_login_working() {
     assert_eq!(server.token(&server.admin_id, &server.admin_secret).0, 401);
     assert_eq!(env.json(&["whoami"])["key_id"], server.admin_id.as_str());
 }
+
+#[test]
+fn sigterm_shuts_down_gracefully_and_writes_last_used() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("term.db");
+    let pepper = env.dir.path().join("term.pepper");
+    let args = [
+        "--database",
+        &format!("sqlite:{}", db.display()),
+        "--pepper-file",
+        &pepper.display().to_string(),
+    ];
+    let mut boot = vec!["server", "--bootstrap", "--output", "json"];
+    boot.extend_from_slice(&args);
+    let first: Value = serde_json::from_str(&env.ok(&boot)).unwrap();
+    let (id, secret) = (
+        first["id"].as_str().unwrap(),
+        first["secret"].as_str().unwrap(),
+    );
+
+    let mut server = Server::start(&env, &args);
+    assert_eq!(server.token(id, secret).0, 200);
+    // Well inside the 10-second flush interval: only the shutdown writes this use.
+    assert_eq!(server.terminate(), Some(0), "{}", server.log_text());
+    assert!(server.log_text().contains("shut down"));
+
+    let server = Server::start(&env, &args);
+    let (_, token) = server.token(id, secret);
+    let key: Value = serde_json::from_slice(
+        &server
+            .get_with_token(&format!("/v1/keys/{id}"), &token.unwrap())
+            .body,
+    )
+    .unwrap();
+    assert_eq!(key["last_used_ip"], "127.0.0.1");
+    assert!(key["last_used_at"].is_string(), "{key}");
+}

@@ -238,6 +238,13 @@ impl Server {
         }
     }
 
+    /// Sends SIGTERM and waits; returns the exit code (None if killed by a signal).
+    pub fn terminate(&mut self) -> Option<i32> {
+        // SAFETY: kill(2) on the pid of a child this harness spawned and has not reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        self.child.wait().unwrap().code()
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
