@@ -302,3 +302,20 @@ fn environments_and_keys_are_picked_from_lists_on_a_terminal() {
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("\"name\": \"picked\""), "{screen}");
 }
+
+#[test]
+fn a_brought_secret_typed_at_a_terminal_is_hidden() {
+    let env = TestEnv::new();
+    let mine = keyward::secret::random_base62(48);
+    let mut term = Terminal::spawn(
+        &env,
+        &["keys", "create", "--name", "typed", "--secret-stdin"],
+    );
+    term.expect("Secret to use");
+    term.wait_for_hidden_input();
+    term.send(&format!("{mine}\r"));
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains(&mine), "{screen}");
+    assert!(screen.contains("the secret you brought"), "{screen}");
+}

@@ -1,7 +1,7 @@
 //! `keyward keys create`.
 
 use std::collections::BTreeSet;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -73,7 +73,7 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     let brought = brought_secret(&args)?;
     let name = match args.name {
         Some(n) => n,
-        None if ctx.can_prompt() && !args.secret_stdin => prompt::input("Name")?,
+        None if ctx.can_prompt() => prompt::input("Name")?,
         None => {
             return Err(UsageError(
                 "keys create needs --name: a name for the key, unique among keys that are not revoked"
@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     };
     let client = ctx.client().await?;
     let mut environments: BTreeSet<String> = args.environments.into_iter().collect();
-    if environments.is_empty() && ctx.can_prompt() && !args.secret_stdin {
+    if environments.is_empty() && ctx.can_prompt() {
         let reachable = client.environments().await?;
         if reachable.len() > 1 {
             let names: Vec<String> = reachable.into_iter().map(|e| e.name).collect();
@@ -128,7 +128,10 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
 /// The secret from `--secret-stdin` or `--secret-file`, checked here so a weak one is refused
 /// before anything is sent.
 fn brought_secret(args: &CreateArgs) -> anyhow::Result<Option<Secret>> {
-    let text = if args.secret_stdin {
+    let text = if args.secret_stdin && std::io::stdin().is_terminal() {
+        // Typed at a terminal: hidden, never echoed.
+        crate::cli::prompt::password("Secret to use")?
+    } else if args.secret_stdin {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
