@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{Server, TestEnv, assert_secret_format};
+use crate::harness::{Server, TestEnv, assert_secret_format, store_args};
 
 fn create(env: &TestEnv, name: &str, extra: &[&str]) -> Value {
     let mut args = vec!["keys", "create", "--name", name, "--no-store"];
@@ -105,15 +105,8 @@ fn embedded_store_flow_create_list_show_revoke() {
     // and pepper accepts the key's secret, and refuses it once the CLI has revoked the key.
     let db = env.data_dir().join("local.db");
     let pepper = env.data_dir().join("pepper");
-    let server = Server::start(
-        &env,
-        &[
-            "--database",
-            &format!("sqlite:{}", db.display()),
-            "--pepper-file",
-            &pepper.display().to_string(),
-        ],
-    );
+    let store = store_args(&db, &pepper);
+    let server = Server::start(&env, &store.iter().map(String::as_str).collect::<Vec<_>>());
     let (status, token) = server.token(&id, &secret);
     assert_eq!(status, 200);
     let token = token.unwrap();
@@ -143,16 +136,9 @@ fn bootstrap_mints_the_first_super_admin_once() {
     let env = TestEnv::new();
     let db = env.dir.path().join("prod.db");
     let pepper = env.dir.path().join("secrets").join("pepper");
-    let args = [
-        "server",
-        "--database",
-        &format!("sqlite:{}", db.display()),
-        "--pepper-file",
-        &pepper.display().to_string(),
-        "--bootstrap",
-        "--output",
-        "json",
-    ];
+    let mut args = vec!["server", "--bootstrap", "--output", "json"];
+    let store_owned = store_args(&db, &pepper);
+    args.extend(store_owned.iter().map(String::as_str));
     let first: Value = serde_json::from_str(&env.ok(&args)).unwrap();
     assert_secret_format(first["secret"].as_str().unwrap(), "kw_sk_");
     assert_eq!(first["permissions"], serde_json::json!(["admin"]));
@@ -168,15 +154,8 @@ fn bootstrap_mints_the_first_super_admin_once() {
     assert!(err.contains("already holds keys"), "{err}");
 
     // The minted key logs in to a server on that database.
-    let server = Server::start(
-        &env,
-        &[
-            "--database",
-            &format!("sqlite:{}", db.display()),
-            "--pepper-file",
-            &pepper.display().to_string(),
-        ],
-    );
+    let store = store_args(&db, &pepper);
+    let server = Server::start(&env, &store.iter().map(String::as_str).collect::<Vec<_>>());
     let (status, _) = server.token(
         first["id"].as_str().unwrap(),
         first["secret"].as_str().unwrap(),
@@ -206,14 +185,10 @@ description = "Void invoices"
     .unwrap();
     let db = env.dir.path().join("cfg.db");
     let pepper = env.dir.path().join("cfg.pepper");
-    let args = [
-        "--database",
-        &format!("sqlite:{}", db.display()),
-        "--pepper-file",
-        &pepper.display().to_string(),
-        "--config",
-        &config.display().to_string(),
-    ];
+    let config_path = config.display().to_string();
+    let store = store_args(&db, &pepper);
+    let mut args: Vec<&str> = store.iter().map(String::as_str).collect();
+    args.extend(["--config", config_path.as_str()]);
     let mut boot = vec!["server", "--bootstrap", "--output", "json"];
     boot.extend_from_slice(&args);
     let first: Value = serde_json::from_str(&env.ok(&boot)).unwrap();
@@ -317,12 +292,8 @@ fn sigterm_shuts_down_gracefully_and_writes_last_used() {
     let env = TestEnv::new();
     let db = env.dir.path().join("term.db");
     let pepper = env.dir.path().join("term.pepper");
-    let args = [
-        "--database",
-        &format!("sqlite:{}", db.display()),
-        "--pepper-file",
-        &pepper.display().to_string(),
-    ];
+    let store = store_args(&db, &pepper);
+    let args: Vec<&str> = store.iter().map(String::as_str).collect();
     let mut boot = vec!["server", "--bootstrap", "--output", "json"];
     boot.extend_from_slice(&args);
     let first: Value = serde_json::from_str(&env.ok(&boot)).unwrap();

@@ -158,6 +158,16 @@ impl TestEnv {
     }
 }
 
+/// `--database sqlite:DB --pepper-file PEPPER`, as `keyward server` takes them.
+pub fn store_args(db: &Path, pepper: &Path) -> Vec<String> {
+    vec![
+        "--database".to_owned(),
+        format!("sqlite:{}", db.display()),
+        "--pepper-file".to_owned(),
+        pepper.display().to_string(),
+    ]
+}
+
 /// A real `keyward server` process on 127.0.0.1:0.
 pub struct Server {
     child: Child,
