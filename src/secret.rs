@@ -171,6 +171,12 @@ impl Pepper {
 }
 
 impl Pepper {
+    /// A non-secret value the database keeps to recognise its pepper: a server started with
+    /// another pepper (a typo in `--pepper-file`) refuses instead of rejecting every secret.
+    pub fn check_value(&self) -> Vec<u8> {
+        self.digest("keyward-pepper-check")
+    }
+
     /// A one-way fingerprint of a digest, kept after revoke so verify can answer REVOKED. It is
     /// not the digest and cannot be used to authenticate.
     pub fn fingerprint(&self, digest: &[u8]) -> Vec<u8> {

@@ -227,11 +227,14 @@ async fn open_local() -> anyhow::Result<Client> {
         crate::fsutil::create_private_file(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
     }
-    let (pepper, _) = server::config::load_or_create_pepper(&dir.join("pepper"))?;
     let store = server::store::SqliteStore::open(&format!("sqlite:{}", path.display()))
         .await
         .with_context(|| format!("cannot open the local store {}", path.display()))?;
+    let (pepper, _) = server::config::open_pepper(&store, &dir.join("pepper")).await?;
     let state = Arc::new(AppState::new(Arc::new(store), pepper, Catalog::new(&[])?));
+    // No background task outlives a CLI command: what a server purges on a schedule, the
+    // embedded store purges when it opens.
+    server::purge::run(&state).await;
     let os_user = env_vars::os_user();
     if fresh || state.store.list_environments().await?.is_empty() {
         server::dev::ensure_environment(

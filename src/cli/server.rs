@@ -11,7 +11,7 @@ use super::{GlobalArgs, UsageError};
 use crate::env_vars;
 use crate::output;
 use crate::secret::Pepper;
-use crate::server::config::{ServerConfig, load_or_create_pepper};
+use crate::server::config::{ServerConfig, check_pepper, open_pepper};
 use crate::server::{self, AppState, Catalog, MAX_KEY_LIFETIME_DAYS, dev, store::SqliteStore};
 
 #[derive(Debug, Args)]
@@ -23,9 +23,14 @@ Examples:
   keyward server --database sqlite:/var/lib/keyward/keyward.db --pepper-file /etc/keyward/pepper --bootstrap
       On an empty database, mints the first super-admin key, prints it once, and exits.
   keyward server --config /etc/keyward/server.toml
+  keyward server --database sqlite:/var/lib/keyward/keyward.db --pepper-file /etc/keyward/pepper --break-glass
+      When every super-admin key is lost: mints a new one, prints it once, records it in the
+      audit log, and exits. Needs the database and its pepper, so only the server's operator can.
 
 The pepper file keys every stored digest and lives outside the database: back it up and keep it
-private. It is created (random, mode 0600) if missing. Losing it invalidates every secret.")]
+private. It is created (random, mode 0600) only for an empty database; on a database that holds
+keys, a missing pepper file or a different pepper is refused, since either would make every
+secret invalid.")]
 pub struct ServerArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = env_vars::KEYWARD_LISTEN, value_name = "ADDR")]
@@ -50,6 +55,14 @@ pub struct ServerArgs {
     /// Mint the first super-admin key of an empty database, print it once, and exit
     #[arg(long, conflicts_with = "dev")]
     pub bootstrap: bool,
+
+    /// Break glass: mint a new super-admin key when all are lost, print it once, audit it, and exit
+    #[arg(long, conflicts_with_all = ["dev", "bootstrap"])]
+    pub break_glass: bool,
+
+    /// On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub shutdown_timeout: Option<u64>,
 }
 
 pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
@@ -72,72 +85,96 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         )));
     }
 
+    // The config is checked whole before anything is created.
+    let max_key_lifetime = match config.max_key_lifetime_days {
+        Some(days) if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&days) => {
+            bail!("max_key_lifetime_days must be between 1 and {MAX_KEY_LIFETIME_DAYS}, not {days}")
+        }
+        Some(days) => Some(jiff::SignedDuration::from_hours(24 * days)),
+        None => None,
+    };
+    let trusted_proxies = config
+        .trusted_proxies
+        .iter()
+        .map(|p| {
+            crate::server::parse_cidr(p).map_err(|why| {
+                anyhow::anyhow!("trusted_proxies entry {p:?} in the server config: {why}")
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
     let mut product = config.permissions.clone();
     let database = args.database.or(config.database.clone());
-    let (database, pepper) = if args.dev {
-        product.extend(dev::sample_catalog());
-        let database = database.unwrap_or_else(|| "sqlite::memory:".to_owned());
-        (database, Pepper::random())
-    } else {
-        let Some(database) = database else {
-            bail!(UsageError(
-                "keyward server needs --database (or KEYWARD_DATABASE_URL, or `database` in --config); --dev runs on a throwaway one".to_owned()
-            ));
-        };
-        let Some(pepper_file) = args.pepper_file.or(config.pepper_file.clone()) else {
-            bail!(UsageError(
-                "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, or `pepper_file` in --config): the pepper is kept outside the database".to_owned()
-            ));
-        };
-        let (pepper, created) = load_or_create_pepper(&pepper_file)?;
-        if created {
-            eprintln!(
-                "Created the pepper file {}: back it up and keep it private; without it no secret can be checked.",
-                pepper_file.display()
-            );
-        }
-        (database, pepper)
+    let database = match database {
+        Some(database) => database,
+        None if args.dev => "sqlite::memory:".to_owned(),
+        None => bail!(UsageError(
+            "keyward server needs --database (or KEYWARD_DATABASE_URL, or `database` in --config); --dev runs on a throwaway one".to_owned()
+        )),
     };
+    let pepper_file = args.pepper_file.or(config.pepper_file.clone());
+    if !args.dev && pepper_file.is_none() {
+        bail!(UsageError(
+            "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, or `pepper_file` in --config): the pepper is kept outside the database".to_owned()
+        ));
+    }
     let url = sqlite_url(&database)?;
     let store = SqliteStore::open(&url)
         .await
         .with_context(|| format!("cannot open the database {database}"))?;
-    let mut state = AppState::new(Arc::new(store), pepper, Catalog::new(&product)?);
-    if let Some(days) = config.max_key_lifetime_days {
-        if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&days) {
-            bail!(
-                "max_key_lifetime_days must be between 1 and {MAX_KEY_LIFETIME_DAYS}, not {days}"
-            );
+    let pepper = match &pepper_file {
+        Some(path) if !args.dev => {
+            let (pepper, created) = open_pepper(&store, path).await?;
+            if created {
+                eprintln!(
+                    "Created the pepper file {}: back it up and keep it private; without it no secret can be checked.",
+                    path.display()
+                );
+            }
+            pepper
         }
-        state.max_key_lifetime = jiff::SignedDuration::from_hours(24 * days);
+        _ => {
+            product.extend(dev::sample_catalog());
+            let pepper = Pepper::random();
+            check_pepper(&store, &pepper, "(a --dev server's random pepper)").await?;
+            pepper
+        }
+    };
+    let mut state = AppState::new(Arc::new(store), pepper, Catalog::new(&product)?);
+    if let Some(max) = max_key_lifetime {
+        state.max_key_lifetime = max;
     }
-    state.trusted_proxies = config
-        .trusted_proxies
-        .iter()
-        .map(|p| {
-            crate::server::parse_cidr(p)
-                .map_err(|why| anyhow::anyhow!("trusted_proxies in the server config: {why}"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    state.trusted_proxies = trusted_proxies;
+    if let Some(secs) = args.shutdown_timeout.or(config.shutdown_timeout_secs) {
+        state.timing.shutdown_deadline = std::time::Duration::from_secs(secs);
+    }
+    if let Some(secs) = config.last_used_flush_secs {
+        state.timing.last_used_flush = std::time::Duration::from_secs(secs.max(1));
+    }
     let state = Arc::new(state);
     let operator = format!("local:{}", env_vars::os_user());
 
+    if args.break_glass {
+        let created = dev::mint_break_glass_admin(&state, &operator).await?;
+        return print_minted(
+            &created,
+            global,
+            &format!(
+                "Minted the super-admin key {} in {database}, recorded in the audit log as key.break_glass by {operator}. Log in with:\n  keyward login --url <this server's URL> --client-id {}\nThen revoke the keys you lost control of.",
+                created.key.name, created.key.id
+            ),
+        );
+    }
     if args.bootstrap {
         let created = dev::mint_first_admin(&state, "super-admin", &operator).await?;
-        if global.output == output::OutputFormat::Json {
-            return output::print_json(&created);
-        }
-        output::print_line(&format!("client id: {}", created.key.id))?;
-        let secret = created
-            .secret
-            .as_ref()
-            .expect("a minted key has a generated secret");
-        output::print_line(&output::secret_box(secret.expose()))?;
-        eprintln!(
-            "Minted the first super-admin key {} in {database}. Log in with:\n  keyward login --url <this server's URL> --client-id {}",
-            created.key.name, created.key.id
+        return print_minted(
+            &created,
+            global,
+            &format!(
+                "Minted the first super-admin key {} in {database}. Log in with:\n  keyward login --url <this server's URL> --client-id {}",
+                created.key.name, created.key.id
+            ),
         );
-        return Ok(());
     }
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -170,6 +207,25 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .await
         .context("the server stopped with an error")?;
     tracing::info!("shut down");
+    Ok(())
+}
+
+/// Prints a key minted on the server host (bootstrap, break glass) and its secret, once.
+fn print_minted(
+    created: &crate::api::KeyWithSecret,
+    global: &GlobalArgs,
+    message: &str,
+) -> anyhow::Result<()> {
+    if global.output == output::OutputFormat::Json {
+        return output::print_json(created);
+    }
+    output::print_line(&format!("client id: {}", created.key.id))?;
+    let secret = created
+        .secret
+        .as_ref()
+        .expect("a minted key has a generated secret");
+    output::print_line(&output::secret_box(secret.expose()))?;
+    eprintln!("{message}");
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::api::{BUILTIN_PERMISSIONS, Permission};
 use crate::secret::Pepper;
+use crate::server::store::Store;
 
 /// `keyward server --config FILE`. Every field may also be given as a flag, which wins.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +21,10 @@ pub struct ServerConfig {
     pub pepper_file: Option<PathBuf>,
     /// Lower than 365 to shorten the longest a key may live.
     pub max_key_lifetime_days: Option<i64>,
+    /// On SIGTERM, how long requests in flight get before every connection is closed.
+    pub shutdown_timeout_secs: Option<u64>,
+    /// How often noted last-used times are written (default 10).
+    pub last_used_flush_secs: Option<u64>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed when checking allowlists.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
@@ -100,21 +105,67 @@ impl Catalog {
     }
 }
 
-/// Reads the pepper from `path`, creating it (random, mode 0600) when it does not exist yet.
-/// Returns whether it was created, so the caller can tell the operator to keep it safe.
-pub fn load_or_create_pepper(path: &Path) -> anyhow::Result<(Pepper, bool)> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= 32 => return Ok((Pepper::new(bytes), false)),
-        Ok(_) => bail!(
-            "the pepper file {} holds fewer than 32 bytes; it is not a keyward pepper",
-            path.display()
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read the pepper file {}", path.display()));
+/// Why the server will not start with the pepper it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum PepperError {
+    #[error(
+        "the pepper file {path} does not exist, but the database already holds keys; start with the pepper file it was created with (a new pepper would make every secret invalid), or use an empty database"
+    )]
+    Missing { path: String },
+    #[error(
+        "the pepper in {path} is not the one this database was created with; start with the original pepper file (a different pepper would make every secret invalid)"
+    )]
+    Mismatch { path: String },
+    #[error("the pepper file {path} holds fewer than 32 bytes; it is not a keyward pepper")]
+    TooShort { path: String },
+}
+
+/// The pepper for `store`, read from `path`. A pepper file is created (random, mode 0600) only
+/// for an empty database; a database that holds keys, or a stored check value, must be given
+/// the pepper it was made with. The database keeps a non-secret check value of its pepper
+/// ([`Pepper::check_value`]), stored on first use. Returns whether the file was created, so the
+/// caller can tell the operator to keep it safe.
+pub async fn open_pepper(store: &dyn Store, path: &Path) -> anyhow::Result<(Pepper, bool)> {
+    let shown = path.display().to_string();
+    let stored = store.pepper_check().await?;
+    let (pepper, created) = match read_pepper(path)? {
+        Some(pepper) => (pepper, false),
+        None => {
+            if stored.is_some() || store.count_keys().await? > 0 {
+                bail!(PepperError::Missing { path: shown });
+            }
+            (create_pepper(path)?, true)
         }
+    };
+    check_pepper(store, &pepper, &shown).await?;
+    Ok((pepper, created))
+}
+
+/// Refuses a pepper other than the one the database recognises; adopts it when the database has
+/// none recorded yet.
+pub async fn check_pepper(store: &dyn Store, pepper: &Pepper, path: &str) -> anyhow::Result<()> {
+    let check = pepper.check_value();
+    let stored = store.adopt_pepper_check(&check).await?;
+    if !crate::secret::digests_equal(&stored, &check) {
+        bail!(PepperError::Mismatch {
+            path: path.to_owned()
+        });
     }
+    Ok(())
+}
+
+fn read_pepper(path: &Path) -> anyhow::Result<Option<Pepper>> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => Ok(Some(Pepper::new(bytes))),
+        Ok(_) => bail!(PepperError::TooShort {
+            path: path.display().to_string()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read the pepper file {}", path.display())),
+    }
+}
+
+fn create_pepper(path: &Path) -> anyhow::Result<Pepper> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::fsutil::create_private_dir(dir)?;
     }
@@ -123,5 +174,5 @@ pub fn load_or_create_pepper(path: &Path) -> anyhow::Result<(Pepper, bool)> {
         .with_context(|| format!("cannot create the pepper file {}", path.display()))?;
     file.write_all(pepper.as_bytes())?;
     file.sync_all()?;
-    Ok((pepper, true))
+    Ok(pepper)
 }

@@ -7,7 +7,7 @@ use crate::api::{Environment, KeyType, KeyWithSecret, PERM_ADMIN};
 use crate::server::AppState;
 use crate::server::config::CatalogEntry;
 use crate::server::mint::{NewKey, mint};
-use crate::server::store::{AuditEvent, StoreError};
+use crate::server::store::{AuditEvent, KeyRecord, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -55,16 +55,7 @@ pub async fn ensure_environment(
         description: description.to_owned(),
         created_at: now,
     };
-    let audit = AuditEvent {
-        at: now,
-        actor: actor.to_owned(),
-        action: "environment.create",
-        key_id: None,
-        environment: Some(name.to_owned()),
-        source_ip: None,
-        request_id: None,
-        outcome: "success",
-    };
+    let audit = event(now, actor, "environment.create", None, Some(name));
     match state.store.create_environment(&env, &audit).await {
         Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
@@ -72,15 +63,14 @@ pub async fn ensure_environment(
 }
 
 /// Mints a super-admin key (permission `admin`, every current environment). Refuses unless the
-/// database holds no key at all, so it can only ever make the first one.
+/// database holds no key at all, so it can only ever make the first one; the check and the
+/// insert are one transaction, so two bootstraps at once mint one key.
 pub async fn mint_first_admin(
     state: &AppState,
     name: &str,
     actor: &str,
 ) -> Result<KeyWithSecret, BootstrapError> {
-    if state.store.count_keys().await? > 0 {
-        return Err(BootstrapError::NotEmpty);
-    }
+    let now = state.now();
     let mut environments: BTreeSet<String> = state
         .store
         .list_environments()
@@ -88,21 +78,78 @@ pub async fn mint_first_admin(
         .into_iter()
         .map(|e| e.name)
         .collect();
-    if environments.is_empty() {
-        ensure_environment(
-            state,
-            "default",
-            "Created with the first super-admin key",
-            actor,
+    let first_environment = environments.is_empty().then(|| {
+        environments.insert("default".to_owned());
+        let env = Environment {
+            name: "default".to_owned(),
+            description: "Created with the first super-admin key".to_owned(),
+            created_at: now,
+        };
+        let audit = event(now, actor, "environment.create", None, Some("default"));
+        (env, audit)
+    });
+    let (record, secret) = super_admin(state, name, "First super-admin key", environments, actor);
+    let audit = event(now, actor, "key.create", Some(&record.id), None);
+    let created = state
+        .store
+        .insert_first_key(
+            &record,
+            first_environment.as_ref().map(|(e, a)| (e, a)),
+            &audit,
         )
         .await?;
-        environments.insert("default".to_owned());
+    if !created {
+        return Err(BootstrapError::NotEmpty);
     }
+    Ok(KeyWithSecret {
+        key: record.to_api(now),
+        secret,
+    })
+}
+
+/// Break glass: mints a new super-admin key on a database that has lost every other one. Only
+/// the operator of the server host can run it (it needs the database and the pepper); the
+/// audit log records it as `key.break_glass` by the OS user.
+pub async fn mint_break_glass_admin(
+    state: &AppState,
+    actor: &str,
+) -> Result<KeyWithSecret, BootstrapError> {
     let now = state.now();
-    let (record, secret) = mint(
+    let environments: BTreeSet<String> = state
+        .store
+        .list_environments()
+        .await?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    let name = format!("break-glass-{}", now.strftime("%Y%m%dT%H%M%S"));
+    let (record, secret) = super_admin(
+        state,
+        &name,
+        "Super-admin key minted with keyward server --break-glass",
+        environments,
+        actor,
+    );
+    let audit = event(now, actor, "key.break_glass", Some(&record.id), None);
+    state.store.insert_key(&record, None, &audit).await?;
+    Ok(KeyWithSecret {
+        key: record.to_api(now),
+        secret,
+    })
+}
+
+fn super_admin(
+    state: &AppState,
+    name: &str,
+    description: &str,
+    environments: BTreeSet<String>,
+    actor: &str,
+) -> (KeyRecord, Option<crate::secret::Secret>) {
+    let now = state.now();
+    mint(
         NewKey {
             name: name.to_owned(),
-            description: "First super-admin key".to_owned(),
+            description: description.to_owned(),
             key_type: KeyType::Private,
             environments,
             permissions: BTreeSet::from([PERM_ADMIN.to_owned()]),
@@ -113,20 +160,25 @@ pub async fn mint_first_admin(
         },
         now,
         &state.pepper,
-    );
-    let audit = AuditEvent {
-        at: now,
+    )
+}
+
+/// An audit event of the server host's operator (no request, no source address).
+fn event(
+    at: jiff::Timestamp,
+    actor: &str,
+    action: &'static str,
+    key_id: Option<&str>,
+    environment: Option<&str>,
+) -> AuditEvent {
+    AuditEvent {
+        at,
         actor: actor.to_owned(),
-        action: "key.create",
-        key_id: Some(record.id.clone()),
-        environment: None,
+        action,
+        key_id: key_id.map(str::to_owned),
+        environment: environment.map(str::to_owned),
         source_ip: None,
         request_id: None,
         outcome: "success",
-    };
-    state.store.insert_key(&record, None, &audit).await?;
-    Ok(KeyWithSecret {
-        key: record.to_api(now),
-        secret,
-    })
+    }
 }

@@ -32,6 +32,14 @@ pub enum ApiError {
     Invalid { code: &'static str, detail: String },
     /// 400: the request itself is malformed.
     BadRequest(String),
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 415: the body is not of the media type named.
+    UnsupportedMediaType(&'static str),
+    /// Any other error status the framework answered by itself.
+    Status(StatusCode),
     /// 500: logged, never explained to the caller.
     Internal(String),
 }
@@ -95,6 +103,43 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, detail.clone(), None)
             }
             BadRequest(d) => (StatusCode::BAD_REQUEST, "bad_request", d.clone(), None),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method; the Allow header lists the ones it takes"
+                    .to_owned(),
+                None,
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the request body is over the limit of {} bytes",
+                    crate::server::routes::BODY_LIMIT
+                ),
+                None,
+            ),
+            UnsupportedMediaType(wanted) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("send the body as {wanted}, with that Content-Type"),
+                None,
+            ),
+            Status(status) => {
+                let reason = status.canonical_reason().unwrap_or("error");
+                let code = match status.as_u16() {
+                    400 => "bad_request",
+                    404 => "not_found",
+                    405 => "method_not_allowed",
+                    408 => "request_timeout",
+                    413 => "payload_too_large",
+                    415 => "unsupported_media_type",
+                    422 => "invalid",
+                    s if s >= 500 => "internal",
+                    _ => "error",
+                };
+                (*status, code, format!("{reason}."), None)
+            }
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

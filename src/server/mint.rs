@@ -50,6 +50,7 @@ pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Option<
         previous_digest: None,
         previous_expires_at: None,
         revoked_fingerprint: None,
+        revoked_previous_fingerprint: None,
     };
     (record, (!brought).then_some(secret))
 }

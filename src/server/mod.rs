@@ -9,12 +9,15 @@ mod error;
 mod ipmatch;
 pub(crate) mod last_used;
 mod mint;
+pub mod purge;
 mod routes;
 pub mod store;
 pub(crate) mod validate;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use jiff::{SignedDuration, Timestamp};
@@ -42,7 +45,37 @@ pub struct AppState {
     /// Proxies whose `X-Forwarded-For` is believed at token exchange.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub last_used: LastUsed,
+    pub timing: Timing,
+    /// A list page stops adding keys past this many bytes of JSON (and says where to go on).
+    pub page_bytes: usize,
 }
+
+/// How often background work runs, and how long things are kept.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// How often noted last-used times reach the database.
+    pub last_used_flush: Duration,
+    /// How often expired access tokens and old idempotency records are deleted.
+    pub purge_every: Duration,
+    /// How long an Idempotency-Key is remembered (a retry after that mints a new key).
+    pub idempotency_retention: SignedDuration,
+    /// On shutdown, how long requests in flight get before every connection is closed.
+    pub shutdown_deadline: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            last_used_flush: Duration::from_secs(10),
+            purge_every: Duration::from_secs(600),
+            idempotency_retention: SignedDuration::from_hours(24),
+            shutdown_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The default bound on a list page's size in bytes.
+pub const PAGE_BYTES: usize = 1024 * 1024;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, pepper: Pepper, catalog: Catalog) -> Self {
@@ -54,6 +87,8 @@ impl AppState {
             clock: Clock::system(),
             trusted_proxies: Vec::new(),
             last_used: LastUsed::default(),
+            timing: Timing::default(),
+            page_bytes: PAGE_BYTES,
         }
     }
 
@@ -81,38 +116,54 @@ pub fn router(state: SharedState) -> Router {
     routes::router(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves (SIGTERM or Ctrl-C in `keyward server`).
+/// Serves the API on `listener` until `shutdown` resolves (SIGTERM or Ctrl-C in `keyward server`),
+/// then gives requests in flight the shutdown deadline to finish and closes what is left: a
+/// client stalled mid-request cannot keep the server from stopping.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    // Last-used times are written in batches, and once more on the way out.
-    let flusher = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(LAST_USED_FLUSH);
-            loop {
-                tick.tick().await;
-                if let Err(e) = last_used::flush(&state).await {
-                    tracing::warn!(error = %e, "could not record last-used times");
-                }
-            }
-        })
+    let background = tokio::spawn(background(state.clone()));
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let graceful = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown.await;
+            signalled.notify_one();
+        }
     };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    flusher.abort();
-    if let Err(e) = last_used::flush(&state).await {
-        tracing::warn!(error = %e, "could not record last-used times");
-    }
+    let deadline = async {
+        signalled.notified().await;
+        tokio::time::sleep(state.timing.shutdown_deadline).await;
+    };
+    let served = tokio::select! {
+        served = axum::serve(listener, app).with_graceful_shutdown(graceful).into_future() => served,
+        () = deadline => {
+            tracing::warn!(
+                deadline = ?state.timing.shutdown_deadline,
+                "closing the connections still open at the shutdown deadline"
+            );
+            Ok(())
+        }
+    };
+    background.abort();
+    flush_last_used(&state).await;
     served
 }
 
-/// How often noted uses reach the database.
-pub const LAST_USED_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
+/// Work beside the request path: last-used times written in batches, and the purge.
+async fn background(state: SharedState) {
+    let mut flush = tokio::time::interval(state.timing.last_used_flush);
+    let mut purge = tokio::time::interval(state.timing.purge_every);
+    loop {
+        tokio::select! {
+            _ = flush.tick() => flush_last_used(&state).await,
+            _ = purge.tick() => purge::run(&state).await,
+        }
+    }
+}
 
 /// Writes the noted last-used times now (the embedded store does after each request).
 pub async fn flush_last_used(state: &AppState) {

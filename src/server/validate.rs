@@ -15,13 +15,13 @@ pub fn key_name(name: &str) -> Result<(), String> {
         .is_some_and(|b| b.is_ascii_alphanumeric());
     if name.is_empty() || name.len() > 64 || !ok_chars || !ok_start {
         return Err(format!(
-            "key name {name:?} is not allowed: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            "the key name is not allowed: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         ));
     }
     if name.starts_with("key_") {
-        return Err(format!(
-            "key name {name:?} is not allowed: names starting with 'key_' look like key ids"
-        ));
+        return Err(
+            "the key name is not allowed: names starting with 'key_' look like key ids".to_owned(),
+        );
     }
     Ok(())
 }
@@ -46,9 +46,10 @@ pub fn environment_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "environment name {name:?} is not allowed: use 1 to 32 lowercase letters, digits, '_' or '-'"
-        ))
+        Err(
+            "the environment name is not allowed: use 1 to 32 lowercase letters, digits, '_' or '-', starting with a letter or digit"
+                .to_owned(),
+        )
     }
 }
 
@@ -68,9 +69,7 @@ pub fn permission_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "permission {name:?} is not a permission name: use resource:action, for example orders:read"
-        ))
+        Err("not a permission name: use resource:action, for example orders:read".to_owned())
     }
 }
 
@@ -82,9 +81,10 @@ pub fn cidr(entry: &str) -> Result<IpNet, String> {
         .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from));
     match parsed {
         Ok(net) => Ok(net.trunc()),
-        Err(_) => Err(format!(
-            "allowed IP {entry:?} is not an IPv4 or IPv6 address or CIDR, for example 203.0.113.0/24 or 2001:db8::/32"
-        )),
+        Err(_) => Err(
+            "not an IPv4 or IPv6 address or CIDR; write one like 203.0.113.0/24 or 2001:db8::/32"
+                .to_owned(),
+        ),
     }
 }
 

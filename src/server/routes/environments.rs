@@ -35,6 +35,7 @@ pub async fn create(
     caller.require(PERM_ADMIN)?;
     validate::environment_name(&req.name)
         .map_err(|d| ApiError::invalid("invalid_environment", d))?;
+    super::keys::rules::description(&req.description)?;
     let now = state.now();
     let env = Environment {
         name: req.name,

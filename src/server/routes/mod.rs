@@ -1,18 +1,20 @@
 //! The Keyward API's routes, one module per resource.
 
 mod environments;
+mod extract;
 mod keys;
 mod meta;
 mod token;
 mod verify;
 
 use axum::Router;
-use axum::extract::FromRequest;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+
+pub use extract::{BODY_LIMIT, Body, FormBody, Params};
 
 use super::SharedState;
 use super::error::ApiError;
@@ -36,38 +38,11 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/keys/{id}/revoke", post(keys::revoke))
         .route("/v1/verify", post(verify::verify))
         .fallback(|| async { ApiError::NotFound("endpoint") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(problem_everywhere))
         .layer(axum::middleware::from_fn(super::auth::request_id))
         .with_state(state)
-}
-
-/// A JSON body whose rejection is a problem+json that never echoes the values it was sent
-/// (they might be secrets): it names a missing or unknown field, or says the JSON is malformed.
-pub struct Body<T>(pub T);
-
-impl<S, T> FromRequest<S> for Body<T>
-where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                let safe = ["missing field", "unknown field", "unknown variant"]
-                    .iter()
-                    .find_map(|p| text.find(p).map(|i| &text[i..]));
-                Err(ApiError::BadRequest(match safe {
-                    Some(what) => format!("the request body was refused: {what}"),
-                    None => {
-                        "the request body must be a JSON object of the documented shape".to_owned()
-                    }
-                }))
-            }
-        }
-    }
 }
 
 /// A JSON answer that must not be cached: it carries a secret or a token.
@@ -77,4 +52,23 @@ pub fn no_store<T: Serialize>(status: axum::http::StatusCode, body: &T) -> Respo
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// Every error answer is problem+json. The handlers' own errors already are; this catches what
+/// the framework answers by itself, so a client never has to parse text/plain or an empty body.
+async fn problem_everywhere(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if status.as_u16() < 400 || is_problem {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut problem = ApiError::Status(status).into_response();
+    if let Some(allow) = allow {
+        problem.headers_mut().insert(header::ALLOW, allow);
+    }
+    problem
 }

@@ -1,7 +1,6 @@
 //! `POST /v1/oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The key id is
 //! the client id and its secret the client secret, sent with HTTP Basic or in the form body.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -9,7 +8,7 @@ use base64::Engine;
 use jiff::SignedDuration;
 use serde::Deserialize;
 
-use super::no_store;
+use super::{FormBody, no_store};
 use crate::api::{ACCESS_TOKEN_TTL_SECS, KeyStatus, KeyType, TokenResponse};
 use crate::secret::{self, Secret};
 use crate::server::auth::RequestMeta;
@@ -28,7 +27,7 @@ pub async fn exchange(
     State(state): State<SharedState>,
     meta: RequestMeta,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Response> {
     if form.grant_type.as_deref() != Some("client_credentials") {
         return Err(ApiError::UnsupportedGrantType);

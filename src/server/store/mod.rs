@@ -48,6 +48,8 @@ pub struct KeyRecord {
     pub previous_expires_at: Option<Timestamp>,
     /// Set on revoke: a one-way fingerprint of the forgotten digest, so verify can say REVOKED.
     pub revoked_fingerprint: Option<Vec<u8>>,
+    /// Set on revoke when a rotated-out secret was still inside its grace: its fingerprint.
+    pub revoked_previous_fingerprint: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for KeyRecord {
@@ -151,6 +153,16 @@ pub enum SortValue {
     Text(String),
 }
 
+/// The one-way fingerprints a revoke keeps of the secrets it forgets (see
+/// [`crate::secret::Pepper::fingerprint`]), so verify can answer REVOKED rather than INVALID.
+#[derive(Debug, Clone, Default)]
+pub struct RevokedFingerprints {
+    /// Of the current secret.
+    pub current: Option<Vec<u8>>,
+    /// Of a rotated-out secret still inside its grace at the moment of the revoke.
+    pub previous: Option<Vec<u8>>,
+}
+
 /// Which request minted which key, for Idempotency-Key replays.
 #[derive(Debug, Clone)]
 pub struct IdempotencyRecord {
@@ -194,6 +206,20 @@ pub trait Store: Send + Sync + 'static {
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()>;
 
     async fn count_keys(&self) -> StoreResult<i64>;
+    /// The stored check value of the pepper, if one was stored.
+    async fn pepper_check(&self) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `check` unless a check value is stored already; returns the one stored now (the
+    /// first writer wins, so two servers started at once with different peppers cannot both win).
+    async fn adopt_pepper_check(&self, check: &[u8]) -> StoreResult<Vec<u8>>;
+    /// Inserts the first key of an empty database (and `environment`, when given), in one
+    /// transaction that holds the write lock from the start; returns false, writing nothing,
+    /// when the database already holds a key. Two bootstraps at once mint one key.
+    async fn insert_first_key(
+        &self,
+        key: &KeyRecord,
+        environment: Option<(&Environment, &AuditEvent)>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// Inserts a new key; with `idempotency`, also records which request minted it, in the same
     /// transaction (a second insert with the same actor and Idempotency-Key is a `Conflict`).
     async fn insert_key(
@@ -217,15 +243,18 @@ pub trait Store: Send + Sync + 'static {
         cap_tokens_at: Option<Timestamp>,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
-    /// Marks the key revoked, forgets its secret digests (keeping `fingerprint`) and deletes its
-    /// access tokens.
+    /// If the stored version is still `expected_version` and the key is not revoked: marks it
+    /// revoked, forgets its secret digests (keeping the `fingerprints` computed from them),
+    /// deletes its access tokens and writes `audit`, in one transaction. Returns false, changing
+    /// nothing, when the key changed first (the caller reads it again and decides again).
     async fn revoke_key(
         &self,
         id: &str,
+        expected_version: i64,
         at: Timestamp,
-        fingerprint: Option<&[u8]>,
+        fingerprints: &RevokedFingerprints,
         audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Writes a batch of last-used times; an older time never overwrites a newer one.
     async fn record_last_used(
         &self,
@@ -240,6 +269,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_token(&self, token: &TokenRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>>;
+
+    /// Deletes access tokens that expired before `tokens_before` and idempotency records made
+    /// before `idempotency_before`; returns how many of each.
+    async fn purge(
+        &self,
+        tokens_before: Timestamp,
+        idempotency_before: Timestamp,
+    ) -> StoreResult<(u64, u64)>;
 
     /// An audit event that goes with no change (a failed authentication, say).
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()>;

@@ -10,8 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    AuditEvent, IdempotencyRecord, KeyFilter, KeyRecord, KeySort, SortValue, Store, StoreError,
-    StoreResult, TokenRecord,
+    AuditEvent, IdempotencyRecord, KeyFilter, KeyRecord, KeySort, RevokedFingerprints, SortValue,
+    Store, StoreError, StoreResult, TokenRecord,
 };
 use crate::api::{Environment, KeyStatus, KeyType};
 
@@ -23,6 +23,14 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite:PATH` or `sqlite::memory:`)
     /// and brings its schema up to date.
     pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with_idle_timeout(url, DEFAULT_IDLE_TIMEOUT).await
+    }
+
+    /// [`SqliteStore::open`] with the time after which an idle file connection is closed. An
+    /// in-memory database ignores it: it lives exactly as long as its one connection, so that
+    /// connection is never closed for idleness or age (`keyward server --dev` once lost its
+    /// whole database after ten idle minutes).
+    pub async fn open_with_idle_timeout(url: &str, idle_timeout: Duration) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(db)?
             .create_if_missing(true)
@@ -30,13 +38,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        // An in-memory database lives as long as its one connection.
-        let max = if url.contains(":memory:") { 1 } else { 4 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
+        let pool = if url.contains(":memory:") {
+            SqlitePoolOptions::new()
+                .min_connections(1)
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .idle_timeout(idle_timeout)
+        };
+        let pool = pool.connect_with(options).await.map_err(db)?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
@@ -44,6 +57,11 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 }
+
+/// sqlx's own default.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+const PEPPER_CHECK: &str = "pepper_check";
 
 fn db(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
@@ -83,7 +101,7 @@ fn split_set(s: Option<String>) -> BTreeSet<String> {
 const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
      k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
      k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
-     k.revoked_fingerprint, \
+     k.revoked_fingerprint, k.revoked_previous_fingerprint, \
      (SELECT group_concat(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
      (SELECT group_concat(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms \
      FROM keys k";
@@ -130,6 +148,7 @@ fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<KeyRecord> {
             .map_err(db)?
             .map(ts),
         revoked_fingerprint: row.try_get("revoked_fingerprint").map_err(db)?,
+        revoked_previous_fingerprint: row.try_get("revoked_previous_fingerprint").map_err(db)?,
     })
 }
 
@@ -160,6 +179,51 @@ async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> St
             .execute(&mut **tx)
             .await
             .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// A new key's rows, and the record of the Idempotency-Key that minted it.
+async fn insert_key_rows(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    k: &KeyRecord,
+    idempotency: Option<&IdempotencyRecord>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
+         created_by, updated_at, expires_at, hint, version, secret_digest) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&k.id)
+    .bind(&k.name)
+    .bind(&k.description)
+    .bind(k.key_type.as_str())
+    .bind(k.allowed_ips.join(","))
+    .bind(k.status.as_str())
+    .bind(ms(k.created_at))
+    .bind(&k.created_by)
+    .bind(ms(k.updated_at))
+    .bind(ms(k.expires_at))
+    .bind(&k.hint)
+    .bind(k.version)
+    .bind(&k.secret_digest)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    write_sets(tx, k).await?;
+    if let Some(i) = idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (actor, idem_key, request_hash, key_id, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&i.actor)
+        .bind(&i.idem_key)
+        .bind(&i.request_hash)
+        .bind(&i.key_id)
+        .bind(ms(i.created_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     }
     Ok(())
 }
@@ -233,6 +297,63 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
+    async fn pepper_check(&self) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT value FROM server_meta WHERE name = ?")
+            .bind(PEPPER_CHECK)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn adopt_pepper_check(&self, check: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(PEPPER_CHECK)
+            .bind(check)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        sqlx::query_scalar("SELECT value FROM server_meta WHERE name = ?")
+            .bind(PEPPER_CHECK)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn insert_first_key(
+        &self,
+        k: &KeyRecord,
+        environment: Option<(&Environment, &AuditEvent)>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        // IMMEDIATE takes the write lock before the count, so a second bootstrap waits for the
+        // first to commit and then sees its key.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM keys")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if count > 0 {
+            return Ok(false);
+        }
+        if let Some((env, env_audit)) = environment {
+            sqlx::query(
+                "INSERT INTO environments (name, description, created_at) VALUES (?, ?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&env.name)
+            .bind(&env.description)
+            .bind(ms(env.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            insert_audit(&mut *tx, env_audit).await?;
+        }
+        insert_key_rows(&mut tx, k, None).await?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
     async fn insert_key(
         &self,
         k: &KeyRecord,
@@ -240,42 +361,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(
-            "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
-             created_by, updated_at, expires_at, hint, version, secret_digest) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&k.id)
-        .bind(&k.name)
-        .bind(&k.description)
-        .bind(k.key_type.as_str())
-        .bind(k.allowed_ips.join(","))
-        .bind(k.status.as_str())
-        .bind(ms(k.created_at))
-        .bind(&k.created_by)
-        .bind(ms(k.updated_at))
-        .bind(ms(k.expires_at))
-        .bind(&k.hint)
-        .bind(k.version)
-        .bind(&k.secret_digest)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        write_sets(&mut tx, k).await?;
-        if let Some(i) = idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (actor, idem_key, request_hash, key_id, created_at) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&i.actor)
-            .bind(&i.idem_key)
-            .bind(&i.request_hash)
-            .bind(&i.key_id)
-            .bind(ms(i.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        insert_key_rows(&mut tx, k, idempotency).await?;
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(db)
     }
@@ -407,29 +493,37 @@ impl Store for SqliteStore {
     async fn revoke_key(
         &self,
         id: &str,
+        expected_version: i64,
         at: Timestamp,
-        fingerprint: Option<&[u8]>,
+        fingerprints: &RevokedFingerprints,
         audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE keys SET status = 'revoked', secret_digest = NULL, previous_digest = NULL, \
-             previous_expires_at = NULL, revoked_fingerprint = ?, updated_at = ?, \
-             version = version + 1 WHERE id = ? AND status <> 'revoked'",
+             previous_expires_at = NULL, revoked_fingerprint = ?, \
+             revoked_previous_fingerprint = ?, updated_at = ?, version = version + 1 \
+             WHERE id = ? AND version = ? AND status <> 'revoked'",
         )
-        .bind(fingerprint)
+        .bind(&fingerprints.current)
+        .bind(&fingerprints.previous)
         .bind(ms(at))
         .bind(id)
+        .bind(expected_version)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         sqlx::query("DELETE FROM access_tokens WHERE key_id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         insert_audit(&mut *tx, audit).await?;
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn insert_token(&self, t: &TokenRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -446,6 +540,26 @@ impl Store for SqliteStore {
         .map_err(db)?;
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn purge(
+        &self,
+        tokens_before: Timestamp,
+        idempotency_before: Timestamp,
+    ) -> StoreResult<(u64, u64)> {
+        let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at < ?")
+            .bind(ms(tokens_before))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        let idempotency = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(ms(idempotency_before))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        Ok((tokens, idempotency))
     }
 
     async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>> {
@@ -480,11 +594,14 @@ impl Store for SqliteStore {
     }
 
     async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE k.revoked_fingerprint = ?"))
-            .bind(fingerprint)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(&format!(
+            "{KEY_COLUMNS} WHERE k.revoked_fingerprint = ? OR k.revoked_previous_fingerprint = ?"
+        ))
+        .bind(fingerprint)
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         row.as_ref().map(key_from_row).transpose()
     }
 

@@ -39,6 +39,7 @@ pub async fn create(
     }
 
     rules::name(&req.name)?;
+    rules::description(&req.description)?;
     let key_type = req.key_type.unwrap_or(KeyType::Private);
     let environments = rules::environments(&state, &caller, req.environments).await?;
     rules::permissions(&state, &caller, key_type, &req.permissions)?;

@@ -24,6 +24,7 @@ pub async fn edit(
     caller.require(PERM_KEYS_WRITE)?;
     let based_on = if_match(&headers)?;
     let current = visible_key(&state, &caller, &id).await?;
+    rules::within_caller(&caller, &current)?;
     if current.status == KeyStatus::Revoked {
         return Err(revoked());
     }
@@ -43,6 +44,7 @@ pub async fn edit(
         next.name = name;
     }
     if let Some(description) = req.description {
+        rules::description(&description)?;
         next.description = description;
     }
     if let Some(envs) = req.environments {
@@ -95,9 +97,9 @@ fn if_match(headers: &HeaderMap) -> ApiResult<i64> {
         .trim_matches('"')
         .parse::<i64>()
         .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "If-Match {value:?} is not a version this server handed out as an ETag"
-            ))
+            ApiError::BadRequest(
+                "If-Match must be the ETag of the key as read, like \"3\"".to_owned(),
+            )
         })
 }
 

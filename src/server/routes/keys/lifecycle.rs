@@ -14,7 +14,7 @@ use crate::secret::Secret;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::routes::{Body, no_store};
-use crate::server::store::KeyRecord;
+use crate::server::store::{KeyRecord, RevokedFingerprints};
 use crate::server::{AppState, SharedState};
 
 /// Applies `change` to the key and writes it, re-reading and retrying if another writer got
@@ -30,6 +30,7 @@ async fn apply(
 ) -> ApiResult<KeyRecord> {
     for _ in 0..5 {
         let current = visible_key(state, caller, id).await?;
+        rules::within_caller(caller, &current)?;
         if current.status == KeyStatus::Revoked {
             return Err(revoked());
         }
@@ -49,10 +50,7 @@ async fn apply(
             return Ok(next);
         }
     }
-    Err(ApiError::Conflict {
-        code: "busy",
-        detail: "the key kept changing under this request; try again".to_owned(),
-    })
+    Err(busy())
 }
 
 /// Reversible; the key and every token it issued stop at once.
@@ -149,7 +147,10 @@ pub async fn rotate(
     Ok(response)
 }
 
-/// Final and idempotent: revoking a revoked key answers with the tombstone again.
+/// Final and idempotent: revoking a revoked key answers with the tombstone again, and records
+/// nothing. The fingerprints are computed from the digests of the version the write is
+/// conditioned on, so a rotate that lands first makes this revoke read the key again, and the
+/// new secret answers REVOKED too.
 pub async fn revoke(
     State(state): State<SharedState>,
     caller: Principal,
@@ -157,19 +158,39 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_REVOKE)?;
-    let record = visible_key(&state, &caller, &id).await?;
-    let now = state.now();
-    if record.status != KeyStatus::Revoked {
-        let fingerprint = record
-            .secret_digest
-            .as_deref()
-            .map(|d| state.pepper.fingerprint(d));
+    for _ in 0..5 {
+        let record = visible_key(&state, &caller, &id).await?;
+        rules::within_caller(&caller, &record)?;
+        let now = state.now();
+        if record.status == KeyStatus::Revoked {
+            return Ok(key_response(&record, now));
+        }
+        let fingerprint = |d: &[u8]| state.pepper.fingerprint(d);
+        let in_grace = record.previous_expires_at.is_some_and(|until| now < until);
+        let fingerprints = RevokedFingerprints {
+            current: record.secret_digest.as_deref().map(fingerprint),
+            previous: record
+                .previous_digest
+                .as_deref()
+                .filter(|_| in_grace)
+                .map(fingerprint),
+        };
         let event = audit(&caller, &meta, "key.revoke", &record, now);
-        state
+        if state
             .store
-            .revoke_key(&record.id, now, fingerprint.as_deref(), &event)
-            .await?;
+            .revoke_key(&record.id, record.version, now, &fingerprints, &event)
+            .await?
+        {
+            let record = visible_key(&state, &caller, &id).await?;
+            return Ok(key_response(&record, now));
+        }
     }
-    let record = visible_key(&state, &caller, &id).await?;
-    Ok(key_response(&record, now))
+    Err(busy())
+}
+
+fn busy() -> ApiError {
+    ApiError::Conflict {
+        code: "busy",
+        detail: "the key kept changing under this request; try again".to_owned(),
+    }
 }

@@ -3,10 +3,10 @@
 mod create;
 mod edit;
 mod lifecycle;
-mod rules;
+pub(super) mod rules;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -20,6 +20,7 @@ pub use lifecycle::{disable, enable, revoke, rotate};
 use crate::api::{Key, ListKeys, PERM_KEYS_READ, Page};
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::routes::Params;
 use crate::server::store::{AuditEvent, KeyFilter, KeyRecord, KeySort, SortValue};
 use crate::server::{AppState, SharedState};
 
@@ -29,7 +30,7 @@ const MAX_PAGE: u32 = 1000;
 pub async fn list(
     State(state): State<SharedState>,
     caller: Principal,
-    Query(query): Query<ListKeys>,
+    Params(query): Params<ListKeys>,
 ) -> ApiResult<Json<Page<Key>>> {
     caller.require(PERM_KEYS_READ)?;
     let now = state.now();

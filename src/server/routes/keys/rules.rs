@@ -9,7 +9,30 @@ use crate::api::KeyType;
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::store::KeyRecord;
 use crate::server::validate;
+
+/// Every lifecycle action (edit, disable, enable, rotate, revoke) acts only on a key that holds
+/// nothing the caller does not: otherwise a caller could take a stronger key's power (rotate it
+/// and use the new secret, revive it) or lock out someone stronger (disable their key). Super
+/// admins hold everything. A key outside the caller's environments never gets here: it answers
+/// 404 like a missing key.
+pub fn within_caller(caller: &Principal, key: &KeyRecord) -> ApiResult<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if let Some(held) = key.permissions.iter().find(|p| !caller.holds(p)) {
+        return Err(ApiError::Forbidden(format!(
+            "the key holds {held:?}, which the caller does not; only a caller holding everything a key holds may change it"
+        )));
+    }
+    if !caller.sees(&key.environments) {
+        return Err(ApiError::Forbidden(
+            "the key belongs to environments the caller does not reach".to_owned(),
+        ));
+    }
+    Ok(())
+}
 
 /// The requested environments, or the caller's only one when none were named.
 pub async fn environments(
@@ -44,11 +67,12 @@ pub async fn environments(
         };
     }
     for env in &requested {
+        // The detail names a value only once it is known to be one of the server's own.
         if !known.contains(env) {
             return Err(ApiError::invalid(
                 "unknown_environment",
                 format!(
-                    "environment {env:?} does not exist; known environments: {}",
+                    "environments: one of those named does not exist; the caller reaches: {}",
                     join_or_none(reachable())
                 ),
             ));
@@ -72,9 +96,7 @@ pub fn permissions(
         let Some(p) = state.catalog.get(name) else {
             return Err(ApiError::invalid(
                 "unknown_permission",
-                format!(
-                    "permission {name:?} is not in the catalog; `keyward permissions list` shows the catalog"
-                ),
+                "permissions: one of those named is not in the catalog; `keyward permissions list` (GET /v1/permissions) shows the catalog",
             ));
         };
         if key_type == KeyType::Public && (p.builtin || !p.public_safe) {
@@ -94,15 +116,41 @@ pub fn permissions(
     Ok(())
 }
 
-/// Canonical CIDRs (`10.1.2.3/8` becomes `10.0.0.0/8`, a bare address a /32 or /128).
+/// Canonical CIDRs (`10.1.2.3/8` becomes `10.0.0.0/8`, a bare address a /32 or /128), at
+/// most [`MAX_ALLOWED_IPS`] of them.
 pub fn allowed_ips(entries: &[String]) -> ApiResult<Vec<String>> {
+    if entries.len() > MAX_ALLOWED_IPS {
+        return Err(ApiError::invalid(
+            "too_many_allowed_ips",
+            format!("allowed_ips holds at most {MAX_ALLOWED_IPS} entries; use wider CIDRs"),
+        ));
+    }
     let mut out: Vec<String> = entries
         .iter()
-        .map(|e| validate::cidr(e).map(|n| n.to_string()))
-        .collect::<Result<_, _>>()
-        .map_err(|d| ApiError::invalid("invalid_ip", d))?;
+        .enumerate()
+        .map(|(i, e)| {
+            validate::cidr(e)
+                .map(|n| n.to_string())
+                .map_err(|why| ApiError::invalid("invalid_ip", format!("allowed_ips[{i}]: {why}")))
+        })
+        .collect::<Result<_, _>>()?;
     out.dedup();
     Ok(out)
+}
+
+/// The most allowlist entries a key may hold (every verify walks them).
+pub const MAX_ALLOWED_IPS: usize = 100;
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+pub fn description(text: &str) -> ApiResult<()> {
+    if text.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::invalid(
+            "description_too_long",
+            format!("description holds at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// An expiry set by a change at `now`: in the future and at most the maximum lifetime away.
@@ -117,12 +165,12 @@ pub fn expiry(
         None => Ok(latest),
         Some(at) if at <= now => Err(ApiError::invalid(
             "invalid_expiry",
-            format!("expires_at {at} is not in the future"),
+            "the expiry is not in the future",
         )),
         Some(at) if at > latest => Err(ApiError::invalid(
             "invalid_expiry",
             format!(
-                "expires_at {at} is too far ahead: a key may live at most {} days, until {latest}",
+                "the expiry is too far ahead: a key may live at most {} days, until {latest}",
                 state.max_key_lifetime.as_hours() / 24
             ),
         )),
