@@ -117,6 +117,9 @@ pub struct CreateKey {
     /// Absent: one year from now.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// Instead of `expires_at`: this many seconds from now by the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
     /// Bring your own secret instead of a generated one: long and random enough, and if it
     /// starts with `kw_`, a valid keyward secret. Absent: keyward generates one.
     #[serde(
@@ -143,6 +146,9 @@ pub struct EditKey {
     pub allowed_ips: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// Instead of `expires_at`: this many seconds from now by the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
 }
 
 impl EditKey {
@@ -158,6 +164,9 @@ pub struct EnableKey {
     /// A new expiry; an expired key enabled without one gets the longest allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// Instead of `expires_at`: this many seconds from now by the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
 }
 
 /// The longest a rotated-out secret may keep working.
@@ -173,6 +182,9 @@ pub struct RotateKey {
     /// A new expiry for the key, within the maximum; absent: unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// Instead of `expires_at`: this many seconds from now by the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
 }
 
 /// `POST /v1/verify`: is this presented key good for this use?

@@ -1,43 +1,53 @@
 //! Friendly durations (`90d`, `12h`, `6 months`) and dates (`2027-01-31`) from flags.
 
-use jiff::{Span, Timestamp, Zoned, civil::Date, tz::TimeZone};
+use jiff::{Span, SpanRelativeTo, Timestamp, Unit, civil::Date, tz::TimeZone};
 
 use super::UsageError;
 
-/// `now + duration`, with `flag` named in the error.
-pub fn parse_duration_from_now(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
-    let bad = || {
-        UsageError(format!(
-            "{flag} {text:?} is not a duration; write it like 90d, 12h, 2w or \"6 months\""
-        ))
-    };
-    let span: Span = text.trim().parse().map_err(|_| bad())?;
-    if span.is_negative() || span.is_zero() {
-        return Err(bad());
-    }
-    let now = Zoned::now().with_time_zone(TimeZone::UTC);
-    now.checked_add(span)
-        .map(|z| z.timestamp())
-        .map_err(|_| bad())
-}
-
-/// A duration in whole seconds (`0`, `30m`, `2d`), for grace periods and windows.
+/// A duration in whole seconds (`0`, `30m`, `2d`, `1y`). Calendar units have fixed lengths, so
+/// the answer never depends on today's date or this machine's clock: a day is 24 hours, a week
+/// 7 days, a month 30 days and a year 365 days (the longest a key may live is `1y` = `365d`,
+/// leap year or not).
 pub fn parse_seconds(text: &str, flag: &str) -> Result<u64, UsageError> {
     if text.trim() == "0" {
         return Ok(0);
     }
     let bad = || {
         UsageError(format!(
-            "{flag} {text:?} is not a duration; write it like 0, 30m, 12h or 7d"
+            "{flag} is not a duration; write it like 0, 30m, 12h, 90d, 2w, \"6 months\" or 1y"
         ))
     };
     let span: Span = text.trim().parse().map_err(|_| bad())?;
     if span.is_negative() {
         return Err(bad());
     }
-    let now = Zoned::now().with_time_zone(TimeZone::UTC);
-    let later = now.checked_add(span).map_err(|_| bad())?;
-    Ok(later.timestamp().duration_since(now.timestamp()).as_secs() as u64)
+    let calendar_days = i64::from(span.get_years()) * 365 + i64::from(span.get_months()) * 30;
+    let rest = span
+        .years(0)
+        .months(0)
+        .total((Unit::Second, SpanRelativeTo::days_are_24_hours()))
+        .map_err(|_| bad())?;
+    let secs = calendar_days as f64 * 86_400.0 + rest;
+    if !(0.0..=u64::MAX as f64).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(secs as u64)
+}
+
+/// A positive duration in whole seconds, for an expiry the server counts from its own clock.
+pub fn parse_positive_seconds(text: &str, flag: &str) -> Result<u64, UsageError> {
+    match parse_seconds(text, flag)? {
+        0 => Err(UsageError(format!(
+            "{flag} must be longer than zero; write it like 90d or 1y"
+        ))),
+        secs => Ok(secs),
+    }
+}
+
+/// `now + duration`, for "expiring within 30d".
+pub fn parse_duration_from_now(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
+    let secs = parse_positive_seconds(text, flag)?;
+    Ok(Timestamp::now() + jiff::SignedDuration::from_secs(secs as i64))
 }
 
 /// `now - duration`, for "not used for 90d".
@@ -68,14 +78,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        let now = Timestamp::now();
-        let t = parse_duration_from_now("90d", "--x").unwrap();
-        let days = (t - now).get_seconds() / 86_400;
-        assert!((89..=90).contains(&days), "{days}");
-        assert!(parse_duration_from_now("6 months", "--x").is_ok());
-        assert!(parse_duration_from_now("soon", "--x").is_err());
-        assert!(parse_duration_from_now("0d", "--x").is_err());
+    fn durations_have_fixed_lengths() {
+        const DAY: u64 = 86_400;
+        assert_eq!(parse_positive_seconds("90d", "--x").unwrap(), 90 * DAY);
+        assert_eq!(parse_positive_seconds("1y", "--x").unwrap(), 365 * DAY);
+        assert_eq!(parse_positive_seconds("365d", "--x").unwrap(), 365 * DAY);
+        assert_eq!(
+            parse_positive_seconds("6 months", "--x").unwrap(),
+            180 * DAY
+        );
+        assert_eq!(parse_positive_seconds("2w", "--x").unwrap(), 14 * DAY);
+        assert!(parse_positive_seconds("soon", "--x").is_err());
+        assert!(parse_positive_seconds("0d", "--x").is_err());
+        let err = parse_positive_seconds("kw_sk_x", "--x").unwrap_err();
+        assert!(err.0.contains("--x") && !err.0.contains("kw_sk_x"));
     }
 
     #[test]

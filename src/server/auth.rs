@@ -145,7 +145,7 @@ impl FromRequestParts<SharedState> for RequestMeta {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-        let source = peer.map(|peer| client_address(peer, parts, &state.trusted_proxies));
+        let source = peer.and_then(|peer| client_address(peer, parts, &state.trusted_proxies));
         Ok(RequestMeta {
             source_ip: source.map(|ip| ip.to_string()),
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
@@ -153,30 +153,85 @@ impl FromRequestParts<SharedState> for RequestMeta {
     }
 }
 
-/// The address a request came from: the connecting peer, unless that peer is a trusted proxy,
-/// in which case `X-Forwarded-For` is read from the right, past every trusted proxy, to the
-/// first address nobody trusted vouches beyond.
-fn client_address(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
+/// The address a request came from: the connecting peer, unless that peer is a trusted proxy.
+/// Then `X-Forwarded-For` is walked from the right (the entry the nearest proxy wrote) through
+/// trusted proxies only; the first untrusted address is the client. An entry that does not
+/// parse ends the walk there: the client is that unknown hop (`None`, which no allowlist
+/// admits), never an address further left, which anyone could have written.
+fn client_address(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(&ip.to_canonical()));
     if !is_trusted(peer) {
-        return peer;
+        return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = parts
+    let headers: Vec<&str> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
         .collect();
+    let entries = headers.iter().flat_map(|v| v.split(',')).rev();
     let mut client = peer;
-    for ip in forwarded.into_iter().rev() {
-        client = ip.to_canonical();
+    for entry in entries {
+        client = forwarded_address(entry.trim())?.to_canonical();
         if !is_trusted(client) {
             break;
         }
     }
-    client
+    Some(client)
+}
+
+/// One `X-Forwarded-For` entry: `203.0.113.7`, `203.0.113.7:5555`, `2001:db8::1`,
+/// `[2001:db8::1]` or `[2001:db8::1]:5555`.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = entry.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(trusted: &[&str], header: &str) -> Option<IpAddr> {
+        let trusted: Vec<ipnet::IpNet> = trusted.iter().map(|t| t.parse().unwrap()).collect();
+        let req = axum::http::Request::builder()
+            .header("x-forwarded-for", header)
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        client_address("127.0.0.1".parse().unwrap(), &parts, &trusted)
+    }
+
+    #[test]
+    fn forwarded_for_is_walked_from_the_right_and_never_skips() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let lo = ["127.0.0.0/8"];
+        assert_eq!(walk(&lo, "10.1.1.1"), ip("10.1.1.1"));
+        assert_eq!(walk(&lo, "10.1.1.1, 198.51.100.7"), ip("198.51.100.7"));
+        assert_eq!(walk(&lo, "10.1.1.1, 198.51.100.7:5555"), ip("198.51.100.7"));
+        assert_eq!(walk(&lo, "10.1.1.1, [2001:db8::1]"), ip("2001:db8::1"));
+        assert_eq!(walk(&lo, "10.1.1.1, [2001:db8::1]:443"), ip("2001:db8::1"));
+        assert_eq!(walk(&lo, "10.1.1.1, unknown"), None);
+        assert_eq!(walk(&lo, "10.1.1.1, _hidden"), None);
+        assert_eq!(walk(&lo, "10.1.1.1,,"), None);
+        // Past a trusted proxy to the next hop.
+        assert_eq!(
+            walk(&["127.0.0.0/8", "192.0.2.0/24"], "10.1.1.1, 192.0.2.9"),
+            ip("10.1.1.1")
+        );
+        assert_eq!(
+            walk(&["127.0.0.0/8", "192.0.2.0/24"], "unknown, 192.0.2.9"),
+            None
+        );
+    }
 }
 
 /// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.

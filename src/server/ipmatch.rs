@@ -2,7 +2,9 @@
 //! (`::ffff:203.0.113.7`) are judged as the IPv4 address they carry, against IPv4 rules, so a
 //! dual-stack socket or proxy cannot slip past an IPv4 allowlist (or be refused by one).
 
+use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use ipnet::IpNet;
 
@@ -29,9 +31,38 @@ fn canonical_net(net: &IpNet) -> IpNet {
     *net
 }
 
-/// Parses stored allowlist entries (already validated when they were written).
-pub fn parse_all(entries: &[String]) -> Vec<IpNet> {
-    entries.iter().filter_map(|e| e.parse().ok()).collect()
+/// Whether a key's stored allowlist lets `ip` in. An empty list lets every address in; an address
+/// that is not known (`None`) passes no list. The entries were validated when written, but one
+/// that no longer parses (a hand-edited row, a bug) allows no address: it is logged once per key
+/// and never widens the list, so a list whose entries all fail refuses everyone.
+pub fn permits(key_id: &str, ip: Option<IpAddr>, entries: &[String]) -> bool {
+    if entries.is_empty() {
+        return true;
+    }
+    let Some(ip) = ip else {
+        return false;
+    };
+    entries.iter().any(|entry| match entry.parse::<IpNet>() {
+        Ok(net) => allowed(ip, std::slice::from_ref(&net)),
+        Err(_) => {
+            warn_once(key_id);
+            false
+        }
+    })
+}
+
+fn warn_once(key_id: &str) {
+    static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+    if warned
+        .get_or_insert_with(HashSet::new)
+        .insert(key_id.to_owned())
+    {
+        tracing::warn!(
+            key_id,
+            "a stored allowlist entry of this key does not parse; it allows no address (edit the key's allowed IPs to fix it)"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +144,25 @@ mod tests {
             };
             prop_assert!(allowed(ip, &[net]));
         }
+    }
+
+    #[test]
+    fn an_entry_that_does_not_parse_allows_nothing() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let list = |entries: &[&str]| entries.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        assert!(!permits("key_a", Some(ip), &list(&["garbage"])));
+        assert!(!permits(
+            "key_a",
+            Some(ip),
+            &list(&["garbage", "10.0.0.0/8"])
+        ));
+        assert!(permits(
+            "key_a",
+            Some(ip),
+            &list(&["garbage", "203.0.113.0/24"])
+        ));
+        assert!(permits("key_a", Some(ip), &[]));
+        assert!(!permits("key_a", None, &list(&["0.0.0.0/0"])));
     }
 
     #[test]

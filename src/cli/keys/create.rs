@@ -104,7 +104,8 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         environments,
         permissions: args.permissions.into_iter().collect(),
         allowed_ips: args.allowed_ips,
-        expires_at,
+        expires_at: expires_at.at,
+        expires_in_seconds: expires_at.in_seconds,
         secret: brought,
     };
     // One Idempotency-Key per invocation: the client's own retries never mint two keys.

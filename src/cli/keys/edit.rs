@@ -72,6 +72,7 @@ impl EditArgs {
     fn to_edit(&self) -> anyhow::Result<EditKey> {
         let set =
             |v: &[String]| (!v.is_empty()).then(|| v.iter().cloned().collect::<BTreeSet<_>>());
+        let expiry = self.expiry.resolve()?;
         Ok(EditKey {
             name: self.name.clone(),
             description: self.description.clone(),
@@ -86,7 +87,8 @@ impl EditArgs {
             } else {
                 (!self.allowed_ips.is_empty()).then(|| self.allowed_ips.clone())
             },
-            expires_at: self.expiry.resolve()?,
+            expires_at: expiry.at,
+            expires_in_seconds: expiry.in_seconds,
         })
     }
 }
@@ -287,6 +289,7 @@ fn edit_in_editor(key: &Key) -> anyhow::Result<EditKey> {
         permissions: (edited.permissions != fields.permissions).then_some(edited.permissions),
         allowed_ips: (edited.allowed_ips != fields.allowed_ips).then_some(edited.allowed_ips),
         expires_at: (edited.expires_at != fields.expires_at).then_some(edited.expires_at),
+        expires_in_seconds: None,
     })
 }
 

@@ -24,7 +24,15 @@ pub async fn run(ctx: &Ctx, args: EnableArgs) -> anyhow::Result<()> {
     let expires_at = args.expiry.resolve()?;
     let client = ctx.client().await?;
     let id = resolve(ctx, client, args.key).await?;
-    let key = client.enable_key(&id, &EnableKey { expires_at }).await?;
+    let key = client
+        .enable_key(
+            &id,
+            &EnableKey {
+                expires_at: expires_at.at,
+                expires_in_seconds: expires_at.in_seconds,
+            },
+        )
+        .await?;
     if ctx.json() {
         output::print_json(&key)?;
     } else if ctx.quiet() {

@@ -4,11 +4,11 @@ use clap::Args;
 use jiff::Timestamp;
 
 use crate::cli::UsageError;
-use crate::cli::time::{parse_date, parse_duration_from_now};
+use crate::cli::time::{parse_date, parse_positive_seconds};
 
 #[derive(Debug, Clone, Args)]
 pub struct ExpiryArgs {
-    /// Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)
+    /// Expire this long from now by the server's clock, e.g. 90d, 12h, "6 months" (30 days each), 1y (365 days, the most)
     #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
     pub expires_in: Option<String>,
 
@@ -17,13 +17,26 @@ pub struct ExpiryArgs {
     pub expires_at: Option<String>,
 }
 
+/// The expiry asked for: a time, or a duration the server adds to its own clock (so a client
+/// clock that runs ahead cannot push `365d` past the maximum).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expiry {
+    pub at: Option<Timestamp>,
+    pub in_seconds: Option<u64>,
+}
+
 impl ExpiryArgs {
-    /// The expiry asked for, if any.
-    pub fn resolve(&self) -> Result<Option<Timestamp>, UsageError> {
+    pub fn resolve(&self) -> Result<Expiry, UsageError> {
         match (&self.expires_in, &self.expires_at) {
-            (Some(d), _) => parse_duration_from_now(d, "--expires-in").map(Some),
-            (None, Some(d)) => parse_date(d, "--expires-at").map(Some),
-            (None, None) => Ok(None),
+            (Some(d), _) => Ok(Expiry {
+                at: None,
+                in_seconds: Some(parse_positive_seconds(d, "--expires-in")?),
+            }),
+            (None, Some(d)) => Ok(Expiry {
+                at: Some(parse_date(d, "--expires-at")?),
+                in_seconds: None,
+            }),
+            (None, None) => Ok(Expiry::default()),
         }
     }
 }

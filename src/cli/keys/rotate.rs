@@ -48,7 +48,8 @@ pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
             &id,
             &RotateKey {
                 grace_seconds,
-                expires_at,
+                expires_at: expires_at.at,
+                expires_in_seconds: expires_at.in_seconds,
             },
         )
         .await?;

@@ -87,9 +87,8 @@ pub async fn exchange(
         }
     };
     let refusal = refusal.or_else(|| {
-        let nets = ipmatch::parse_all(&key.allowed_ips);
         let from = meta.source_ip.as_deref().and_then(|ip| ip.parse().ok());
-        let allowed = nets.is_empty() || from.is_some_and(|ip| ipmatch::allowed(ip, &nets));
+        let allowed = ipmatch::permits(&key.id, from, &key.allowed_ips);
         (!allowed).then(|| {
             refuse(
                 "ip_not_allowed",

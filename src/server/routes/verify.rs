@@ -61,9 +61,7 @@ pub async fn verify(
         KeyStatus::Disabled => VerifyCode::Disabled,
         KeyStatus::Expired => VerifyCode::Expired,
         KeyStatus::Active => {
-            let nets = ipmatch::parse_all(&key.allowed_ips);
-            let ip_ok =
-                nets.is_empty() || reported_ip.is_some_and(|ip| ipmatch::allowed(ip, &nets));
+            let ip_ok = ipmatch::permits(&key.id, reported_ip, &key.allowed_ips);
             if !ip_ok {
                 VerifyCode::IpNotAllowed
             } else if req

@@ -44,9 +44,20 @@ pub async fn create(
     let environments = rules::environments(&state, &caller, req.environments).await?;
     rules::permissions(&state, &caller, key_type, &req.permissions)?;
     let allowed_ips = rules::allowed_ips(&req.allowed_ips)?;
-    let expires_at = rules::expiry(&state, now, req.expires_at)?;
+    let expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
     if let Some(brought) = &req.secret {
         secret::check_brought(brought.expose()).map_err(|d| ApiError::invalid("weak_secret", d))?;
+        // A kw_pk_ secret on a private key would look safe to expose to every secret scanner.
+        let wanted = key_type.secret_prefix();
+        if brought.expose().starts_with("kw_") && !brought.expose().starts_with(wanted) {
+            return Err(ApiError::invalid(
+                "secret_type_mismatch",
+                format!(
+                    "a {} key's secret in keyward's format starts with {wanted}; bring one with that prefix, or let keyward generate one",
+                    key_type.as_str()
+                ),
+            ));
+        }
     }
 
     let (record, secret) = mint(

@@ -62,8 +62,8 @@ pub async fn edit(
     if let Some(ips) = req.allowed_ips {
         next.allowed_ips = rules::allowed_ips(&ips)?;
     }
-    if let Some(at) = req.expires_at {
-        next.expires_at = rules::expiry(&state, now, Some(at))?;
+    if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
+        next.expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
     }
     // The edited key as a whole must be within what the caller holds, not only the changes.
     next.environments = rules::environments(&state, &caller, next.environments).await?;

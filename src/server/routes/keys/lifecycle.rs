@@ -83,12 +83,13 @@ pub async fn enable(
     caller.require(PERM_KEYS_WRITE)?;
     let record = apply(&state, &caller, &meta, &id, "key.enable", |k, now| {
         let expired = k.expires_at <= now;
-        if k.status == KeyStatus::Active && !expired && req.expires_at.is_none() {
+        let new_expiry = req.expires_at.is_some() || req.expires_in_seconds.is_some();
+        if k.status == KeyStatus::Active && !expired && !new_expiry {
             return Ok(None);
         }
         k.status = KeyStatus::Active;
-        if req.expires_at.is_some() || expired {
-            k.expires_at = rules::expiry(&state, now, req.expires_at)?;
+        if new_expiry || expired {
+            k.expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
         }
         Ok(Some(None))
     })
@@ -129,8 +130,8 @@ pub async fn rotate(
         }
         k.secret_digest = Some(state.pepper.digest(fresh.expose()));
         k.hint = fresh.hint();
-        if let Some(at) = req.expires_at {
-            k.expires_at = rules::expiry(&state, now, Some(at))?;
+        if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
+            k.expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
         }
         secret = Some(fresh);
         Ok(Some(Some(now + grace)))

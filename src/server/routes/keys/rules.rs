@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::api::KeyType;
 use crate::server::AppState;
@@ -153,14 +153,32 @@ pub fn description(text: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// An expiry set by a change at `now`: in the future and at most the maximum lifetime away.
-/// `None` means the longest allowed.
+/// An expiry set by a change at `now`, asked for as a time or as seconds from now (counted on
+/// this server's clock): in the future and at most the maximum lifetime away. Neither means
+/// the longest allowed.
 pub fn expiry(
     state: &AppState,
     now: Timestamp,
-    requested: Option<Timestamp>,
+    at: Option<Timestamp>,
+    in_seconds: Option<u64>,
 ) -> ApiResult<Timestamp> {
     let latest = now + state.max_key_lifetime;
+    let requested = match (at, in_seconds) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "invalid_expiry",
+                "give expires_at or expires_in_seconds, not both",
+            ));
+        }
+        (Some(at), None) => Some(at),
+        (None, Some(secs)) => Some(
+            i64::try_from(secs)
+                .ok()
+                .and_then(|s| now.checked_add(SignedDuration::from_secs(s)).ok())
+                .unwrap_or(Timestamp::MAX),
+        ),
+        (None, None) => None,
+    };
     match requested {
         None => Ok(latest),
         Some(at) if at <= now => Err(ApiError::invalid(
