@@ -25,7 +25,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::SUCCESS),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The chain may carry a server's words: shown, never obeyed by the terminal.
+            eprintln!(
+                "error: {}",
+                keyward::output::printable_text(&format!("{e:#}"))
+            );
             ExitCode::from(exit::code_for(&e))
         }
     }

@@ -53,6 +53,35 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `text` with every control character shown escaped (`\u{1b}`, `\r`, `\n`, ...), so that text
+/// from a server or a key's fields can never move the cursor, retitle or clear the terminal,
+/// or fake a line of output. Tables and human messages show values only through this.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_controls(text, |_| false)
+}
+
+/// [`printable`] for a message of several lines: line breaks stay, every other control
+/// character is shown escaped.
+pub fn printable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_controls(text, |c| c == '\n')
+}
+
+fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| c.is_control() && !keep(c);
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Writes a line to stdout.
 pub fn print_line(line: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -120,7 +149,10 @@ pub fn keys_table(keys: &[Key]) -> String {
         header,
         keep,
         wraps,
-        cells: keys.iter().map(cell).collect(),
+        cells: keys
+            .iter()
+            .map(|k| printable(&cell(k)).into_owned())
+            .collect(),
     };
     let mut columns = vec![
         column("NAME", 9, true, &|k| k.name.clone()),
@@ -252,7 +284,7 @@ fn status_cell(status: KeyStatus) -> Cell {
 pub fn pairs(rows: Vec<[String; 2]>) -> String {
     let mut table = new_table();
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.iter().map(|c| printable(c).into_owned()));
     }
     render(&table)
 }
@@ -262,7 +294,7 @@ pub fn simple_table<const N: usize>(header: [&str; N], rows: Vec<[String; N]>) -
     let mut table = new_table();
     table.set_header(header);
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.iter().map(|c| printable(c).into_owned()));
     }
     render(&table)
 }
@@ -281,4 +313,21 @@ pub fn secret_box(secret: &str) -> String {
         format!("└{bar}┘"),
     ]
     .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(printable("plain text"), "plain text");
+        assert_eq!(
+            printable("a\u{1b}]0;owned\u{7}b\u{1b}[2Jc\rd\0e\u{9b}f"),
+            "a\\u{1b}]0;owned\\u{7}b\\u{1b}[2Jc\\rd\\u{0}e\\u{9b}f"
+        );
+        assert_eq!(printable_text("one\ntwo\r"), "one\ntwo\\r");
+        let table = pairs(vec![["Description".into(), "x\u{1b}[2J".into()]]);
+        assert!(!table.contains('\u{1b}'), "{table:?}");
+    }
 }

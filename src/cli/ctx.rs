@@ -75,13 +75,13 @@ impl Ctx {
     /// A message for people, on stderr; silent with `-q`.
     pub fn say(&self, message: &str) {
         if !self.global.quiet {
-            eprintln!("{message}");
+            eprintln!("{}", crate::output::printable_text(message));
         }
     }
 
     /// A warning on stderr, even with `-q`.
     pub fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", crate::output::printable_text(message));
     }
 
     /// The server URL in effect: `--url`/`KEYWARD_URL`, else the profile's; `None` means the

@@ -38,9 +38,13 @@ pub fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
 
 /// Picks one of `items` by fuzzy search; returns its index.
 pub fn pick(prompt: &str, items: &[String]) -> anyhow::Result<usize> {
+    let shown: Vec<String> = items
+        .iter()
+        .map(|i| crate::output::printable(i).into_owned())
+        .collect();
     FuzzySelect::new()
         .with_prompt(prompt)
-        .items(items)
+        .items(&shown)
         .default(0)
         .interact()
         .context("prompt aborted")

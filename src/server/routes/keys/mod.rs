@@ -73,17 +73,22 @@ pub async fn list(
         limit: limit + 1,
         now,
     };
-    let mut records = state.store.list_keys(&filter).await?;
-    let next_cursor = if records.len() > limit as usize {
-        records.truncate(limit as usize);
-        records.last().map(|r| encode_cursor(r, sort))
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: records.iter().map(|r| r.to_api(now)).collect(),
-        next_cursor,
-    }))
+    let records = state.store.list_keys(&filter).await?;
+    // A page ends at `limit` keys or at the byte bound, whichever comes first (always at least
+    // one key, so paging moves on); the cursor then points after its last key.
+    let mut items = Vec::with_capacity(records.len().min(limit as usize));
+    let mut bytes = 0;
+    for record in records.iter().take(limit as usize) {
+        let key = record.to_api(now);
+        bytes += serde_json::to_vec(&key).map_or(0, |v| v.len() + 1);
+        if !items.is_empty() && bytes > state.page_bytes {
+            break;
+        }
+        items.push(key);
+    }
+    let next_cursor =
+        (records.len() > items.len()).then(|| encode_cursor(&records[items.len() - 1], sort));
+    Ok(Json(Page { items, next_cursor }))
 }
 
 /// A cursor names the sort it belongs to, so it cannot be replayed against another order.
