@@ -1942,7 +1942,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__server)
-            opts="-y -q -v -h --listen --database --config --pepper-file --dev --bootstrap --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --listen --database --config --pepper-file --dev --bootstrap --break-glass --shutdown-timeout --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1961,6 +1961,10 @@ _keyward() {
                     return 0
                     ;;
                 --pepper-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shutdown-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -114,7 +114,7 @@ public\t'Safe to embed in clients; only public-safe permissions, never a token'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l env -d 'Environment the key belongs to (repeatable); default: your only one' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l permission -d 'Permission to grant (repeatable); default: none, a key that only authenticates' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l allow-ip -d 'Allow use only from this IPv4/IPv6 CIDR (repeatable); default: any address' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Expire this long from now by the server\'s clock, e.g. 90d, 12h, "6 months" (30 days each), 1y (365 days, the most)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l secret-file -d 'Use the secret in this file instead of generating one' -r -F
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l profile -d 'Profile in config.toml to use' -r
@@ -207,7 +207,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l env -d 'Environments (repeatable; replaces the list)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l permission -d 'Permissions (repeatable; replaces the list)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l allow-ip -d 'Allowed CIDRs (repeatable; replaces the list)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-in -d 'Expire this long from now by the server\'s clock, e.g. 90d, 12h, "6 months" (30 days each), 1y (365 days, the most)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l if-version -d 'Apply only if the key is still at this version' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l profile -d 'Profile in config.toml to use' -r
@@ -236,7 +236,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-in -d 'Expire this long from now by the server\'s clock, e.g. 90d, 12h, "6 months" (30 days each), 1y (365 days, the most)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -251,7 +251,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l grace -d 'How long the old secret keeps working, e.g. 30m, 1d (default 0; at most 7d)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-in -d 'Expire this long from now, e.g. 90d, 12h, "6 months" (at most 365 days)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-in -d 'Expire this long from now by the server\'s clock, e.g. 90d, 12h, "6 months" (30 days each), 1y (365 days, the most)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l expires-at -d 'Expire at this date or time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -474,6 +474,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand server" -l listen -d 'Ad
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l database -d 'Database URL: sqlite:PATH (or a plain path to a SQLite file)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l config -d 'Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, [[permissions]]' -r -F
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l pepper-file -d 'File holding the pepper that keys every digest' -r -F
+complete -c keyward -n "__fish_keyward_using_subcommand server" -l shutdown-timeout -d 'On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -483,6 +484,7 @@ always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l dev -d 'Development server: loopback, throwaway database, sample data, a super-admin key printed once'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l bootstrap -d 'Mint the first super-admin key of an empty database, print it once, and exit'
+complete -c keyward -n "__fish_keyward_using_subcommand server" -l break-glass -d 'Break glass: mint a new super-admin key when all are lost, print it once, audit it, and exit'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'

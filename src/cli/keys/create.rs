@@ -70,6 +70,7 @@ pub struct CreateArgs {
 
 pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     let expires_at = args.expiry.resolve()?;
+    super::check_allowed_ips(&args.allowed_ips)?;
     let brought = brought_secret(&args)?;
     let name = match args.name {
         Some(n) => n,
@@ -110,7 +111,14 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     };
     // One Idempotency-Key per invocation: the client's own retries never mint two keys.
     let idempotency_key = format!("kwcli_{}", secret::random_base62(24));
-    let created = client.create_key(&request, &idempotency_key).await?;
+    let created = match client.create_key(&request, &idempotency_key).await {
+        Ok(created) => created,
+        Err(e) => {
+            let envs: Vec<String> = request.environments.iter().cloned().collect();
+            let perms: Vec<String> = request.permissions.iter().cloned().collect();
+            return Err(super::name_the_unknown(client, e, &envs, &perms).await);
+        }
+    };
     let store = match (args.store, args.no_store) {
         (true, _) => Some(true),
         (_, true) => Some(false),

@@ -95,6 +95,7 @@ impl EditArgs {
 
 pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
     let mut edit = args.to_edit()?;
+    super::check_allowed_ips(&args.allowed_ips)?;
     if edit.is_empty() && !ctx.can_prompt() {
         return Err(UsageError(
             "name a field to change: --name, --description, --env, --permission, --no-permissions, --allow-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
@@ -126,7 +127,11 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
             }
             .into());
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            let envs: Vec<String> = edit.environments.iter().flatten().cloned().collect();
+            let perms: Vec<String> = edit.permissions.iter().flatten().cloned().collect();
+            return Err(super::name_the_unknown(client, e, &envs, &perms).await);
+        }
     };
     if ctx.json() {
         output::print_json(&key)?;

@@ -57,6 +57,60 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The server's refusals never repeat a value they were sent; the CLI knows what its user typed,
+/// so for an unknown environment or permission it names the ones the server does not know.
+async fn name_the_unknown(
+    client: &Client,
+    error: ClientError,
+    environments: &[String],
+    permissions: &[String],
+) -> anyhow::Error {
+    let ClientError::Api { code, detail, .. } = &error else {
+        return error.into();
+    };
+    let unknown: Vec<&String> = match code.as_str() {
+        "unknown_environment" => match client.environments().await {
+            Ok(known) => environments
+                .iter()
+                .filter(|e| !known.iter().any(|k| &k.name == *e))
+                .collect(),
+            Err(_) => Vec::new(),
+        },
+        "unknown_permission" => match client.permissions().await {
+            Ok(known) => permissions
+                .iter()
+                .filter(|p| !known.iter().any(|k| &k.name == *p))
+                .collect(),
+            Err(_) => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    if unknown.is_empty() {
+        return error.into();
+    }
+    let named: Vec<String> = unknown.iter().map(|u| format!("{u:?}")).collect();
+    let what = if code == "unknown_environment" {
+        "--env"
+    } else {
+        "--permission"
+    };
+    let detail = format!("{what} {} unknown: {detail}", named.join(", "));
+    anyhow::Error::new(ClientError::Api {
+        status: 422,
+        code: code.clone(),
+        detail,
+    })
+}
+
+/// Checks `--allow-ip` values before anything is sent, naming the one that is wrong.
+fn check_allowed_ips(entries: &[String]) -> Result<(), UsageError> {
+    for entry in entries {
+        crate::server::parse_cidr(entry)
+            .map_err(|why| UsageError(format!("--allow-ip {entry:?}: {why}")))?;
+    }
+    Ok(())
+}
+
 /// The id of the key the user named (by id or by name), or picked from a list on a terminal.
 async fn resolve(ctx: &Ctx, client: &Client, key: Option<String>) -> anyhow::Result<String> {
     let Some(key) = key else {
