@@ -196,6 +196,28 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
         .map(IpAddr::V6)
 }
 
+/// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = format!("req_{}", secret::random_base62(16));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    // The path only: query strings are not logged (they carry search text, not secrets, but
+    // nothing in a request is logged that need not be).
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let mut response = async {
+        tracing::debug!("request received");
+        let response = next.run(req).await;
+        tracing::debug!(status = response.status().as_u16(), "request answered");
+        response
+    }
+    .instrument(span)
+    .await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,26 +254,4 @@ mod tests {
             None
         );
     }
-}
-
-/// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = format!("req_{}", secret::random_base62(16));
-    req.extensions_mut().insert(RequestId(id.clone()));
-    // The path only: query strings are not logged (they carry search text, not secrets, but
-    // nothing in a request is logged that need not be).
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
-    let mut response = async {
-        tracing::debug!("request received");
-        let response = next.run(req).await;
-        tracing::debug!(status = response.status().as_u16(), "request answered");
-        response
-    }
-    .instrument(span)
-    .await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    response
 }

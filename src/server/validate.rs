@@ -14,9 +14,10 @@ pub fn key_name(name: &str) -> Result<(), String> {
         .next()
         .is_some_and(|b| b.is_ascii_alphanumeric());
     if name.is_empty() || name.len() > 64 || !ok_chars || !ok_start {
-        return Err(format!(
+        return Err(
             "the key name is not allowed: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        ));
+                .to_owned(),
+        );
     }
     if name.starts_with("key_") {
         return Err(

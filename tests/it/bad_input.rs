@@ -129,12 +129,9 @@ fn mistyped_and_wrong_client_secrets() {
 #[test]
 fn an_unreachable_server_exits_6() {
     let mut env = TestEnv::new();
-    // Bind then drop a listener: nothing listens on that port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port this test holds bound but never listens on: connecting is refused, and no other
+    // test can take the port meanwhile (a dropped listener's port could be reused at once).
+    let (_held, port) = bound_not_listening();
     env.set("KEYWARD_URL", &format!("http://127.0.0.1:{port}"))
         .set("KEYWARD_CLIENT_ID", "key_whatever")
         .set(
@@ -173,4 +170,27 @@ fn no_credentials_for_a_server_exits_3() {
     env.set("KEYWARD_URL", &server.url);
     let err = env.fails(&["keys", "list"], 3);
     assert!(one_line(&err).contains("keyward login"), "{err}");
+}
+
+/// A TCP socket bound to a free loopback port, not listening; closed when dropped.
+fn bound_not_listening() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2)/bind(2)/getsockname(2) on a fresh socket this function owns, with
+    // a zeroed sockaddr_in of the right size.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        addr.sin_port = 0;
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = libc::bind(fd, (&raw const addr).cast(), len);
+        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = len;
+        let rc = libc::getsockname(fd, (&raw mut addr).cast(), &mut len);
+        assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (owned, u16::from_be(addr.sin_port))
+    }
 }

@@ -46,7 +46,7 @@ fn a_brought_secret_is_stored_like_any_other() {
     let file = cli.dir.path().join("secret.txt");
     let other = keyward::secret::random_base62(48);
     std::fs::write(&file, &other).unwrap();
-    cli.ok(&[
+    let created = cli.json(&[
         "keys",
         "create",
         "--name",
@@ -56,6 +56,10 @@ fn a_brought_secret_is_stored_like_any_other() {
         "--secret-file",
         file.to_str().unwrap(),
     ]);
+    // The key opens with exactly the file's secret, and with nothing else.
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(server.token(id, &other).0, 200);
+    assert_eq!(server.token(id, &mine).0, 401);
 
     // Weak ones are refused before anything is created.
     for weak in ["short", &"a".repeat(40), &"0123456789abcdef".repeat(4)] {
@@ -139,4 +143,126 @@ fn a_trusted_proxy_vouches_for_the_client_address() {
     server.flush_last_used();
     let shown = json(&server.call(&admin, "GET", &format!("/v1/keys/{far}"), None, &[]));
     assert_eq!(shown["last_used_ip"], "10.1.2.3");
+}
+
+#[test]
+fn a_brought_keyward_secret_must_carry_its_key_types_prefix() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let public = keyward::secret::Secret::generate("kw_pk_");
+    let private = keyward::secret::Secret::generate("kw_sk_");
+    for (key_type, secret) in [("private", &public), ("public", &private)] {
+        let r = server.call(
+            &admin,
+            "POST",
+            "/v1/keys",
+            Some(&json!({"name": format!("wrong-{key_type}"), "type": key_type, "environments": ["staging"], "secret": secret.expose()})),
+            &[],
+        );
+        assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(json(&r)["code"], "secret_type_mismatch");
+        assert!(!String::from_utf8_lossy(&r.body).contains(secret.expose()));
+    }
+    // The right prefix is taken, and the hint shows it.
+    let (id, _) = server.create(
+        &admin,
+        json!({"name": "right", "type": "private", "environments": ["staging"], "secret": private.expose()}),
+    );
+    let shown = json(&server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]));
+    assert!(shown["hint"].as_str().unwrap().starts_with("kw_sk_"));
+    assert_eq!(server.token(&id, private.expose()).0, 200);
+}
+
+#[test]
+fn forged_forwarded_for_headers_cannot_reach_an_allowlisted_key() {
+    let env = TestEnv::new();
+    let server = LiveServer::start_with(
+        &env,
+        Options {
+            trusted_proxies: vec!["127.0.0.1/32"],
+            ..Options::default()
+        },
+    );
+    let admin = server.admin_token();
+    let (far, far_secret) = server.create(
+        &admin,
+        json!({"name": "far", "environments": ["staging"], "allowed_ips": ["10.0.0.0/8"]}),
+    );
+    // A client outside 10.0.0.0/8 writes 10.1.1.1 on the left and something the parser once
+    // skipped on the right: the walk must stop at that entry, never believe the forged one.
+    for forged in [
+        "10.1.1.1, 198.51.100.7:5555",
+        "10.1.1.1, [2001:db8::1]",
+        "10.1.1.1, [2001:db8::1]:443",
+        "10.1.1.1, unknown",
+        "10.1.1.1, _hidden",
+        "10.1.1.1, ",
+        "10.1.1.1,,",
+        "10.1.1.1, 198.51.100.7",
+        "10.1.1.1, 2001:db8::1",
+        "10.1.1.1, 10.0.0.999",
+        "10.1.1.1, garbage:80",
+    ] {
+        let (status, _, resp) =
+            server.token_with(&far, &far_secret, &[("X-Forwarded-For", forged)]);
+        assert_eq!(status, 400, "{forged:?} got a token");
+        assert_eq!(json(&resp)["code"], "ip_not_allowed", "{forged:?}");
+    }
+    // The genuine shapes still work, with a port too.
+    for genuine in ["10.1.1.1", "198.51.100.7, 10.1.1.1", "10.1.1.1:5555"] {
+        let (status, _, _) = server.token_with(&far, &far_secret, &[("X-Forwarded-For", genuine)]);
+        assert_eq!(status, 200, "{genuine:?}");
+    }
+}
+
+#[test]
+fn a_stored_allowlist_entry_that_does_not_parse_denies() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "listed", "environments": ["staging"], "allowed_ips": ["127.0.0.1/32"], "permissions": ["keys:verify"]}),
+    );
+    let (verifier, verifier_secret) = server.create(
+        &admin,
+        json!({"name": "verifier", "environments": ["staging"], "permissions": ["keys:verify"]}),
+    );
+    let verifier_token = server.token(&verifier, &verifier_secret).1.unwrap();
+    assert_eq!(server.token(&id, &secret).0, 200);
+    // The stored list is damaged behind the API's back: every entry stops parsing.
+    server.block_on(async {
+        let mut record = server.state.store.get_key(&id).await.unwrap().unwrap();
+        record.allowed_ips = vec!["127.0.0.1/not-a-prefix".to_owned(), "".to_owned()];
+        let version = record.version;
+        record.version += 1;
+        let event = keyward::server::store::AuditEvent {
+            at: server.now(),
+            actor: "test".into(),
+            action: "key.edit",
+            key_id: Some(id.clone()),
+            environment: None,
+            source_ip: None,
+            request_id: None,
+            outcome: "success",
+        };
+        assert!(
+            server
+                .state
+                .store
+                .update_key(&record, version, None, &event)
+                .await
+                .unwrap()
+        );
+    });
+    let (status, _, resp) = server.token(&id, &secret);
+    assert_eq!(
+        status, 400,
+        "a list of unparsable entries must not mean any address"
+    );
+    assert_eq!(json(&resp)["code"], "ip_not_allowed");
+    let (_, body) = server.verify(&verifier_token, json!({"key": secret, "ip": "127.0.0.1"}));
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["code"], "IP_NOT_ALLOWED");
 }

@@ -292,8 +292,13 @@ fn sigterm_shuts_down_gracefully_and_writes_last_used() {
     let env = TestEnv::new();
     let db = env.dir.path().join("term.db");
     let pepper = env.dir.path().join("term.pepper");
+    // The periodic flush comes once an hour here, so only the shutdown can write this use.
+    let config = env.dir.path().join("term.toml");
+    std::fs::write(&config, "last_used_flush_secs = 3600\n").unwrap();
+    let config = config.display().to_string();
     let store = store_args(&db, &pepper);
-    let args: Vec<&str> = store.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = store.iter().map(String::as_str).collect();
+    args.extend(["--config", config.as_str()]);
     let mut boot = vec!["server", "--bootstrap", "--output", "json"];
     boot.extend_from_slice(&args);
     let first: Value = serde_json::from_str(&env.ok(&boot)).unwrap();
@@ -304,7 +309,6 @@ fn sigterm_shuts_down_gracefully_and_writes_last_used() {
 
     let mut server = Server::start(&env, &args);
     assert_eq!(server.token(id, secret).0, 200);
-    // Well inside the 10-second flush interval: only the shutdown writes this use.
     assert_eq!(server.terminate(), Some(0), "{}", server.log_text());
     assert!(server.log_text().contains("shut down"));
 

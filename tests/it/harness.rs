@@ -255,6 +255,22 @@ impl Server {
         self.child.wait().unwrap().code()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the server to exit; its exit code, or `None` if it is still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<Option<i32>> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -451,4 +467,43 @@ pub fn find_secret(text: &str) -> String {
         .find(|w| (w.starts_with("kw_sk_") || w.starts_with("kw_pk_")) && w.len() == 55)
         .unwrap_or_else(|| panic!("no secret in {text}"))
         .to_owned()
+}
+
+/// One row of the audit log, read from the database itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub actor: String,
+    pub action: String,
+    pub key_id: Option<String>,
+    pub outcome: String,
+}
+
+/// Every audit event in the SQLite file at `db`, oldest first.
+pub fn audit_rows(db: &Path) -> Vec<AuditRow> {
+    use sqlx::Row;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+            .await
+            .unwrap();
+        let rows =
+            sqlx::query("SELECT actor, action, key_id, outcome FROM audit_events ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let rows = rows
+            .iter()
+            .map(|r| AuditRow {
+                actor: r.get("actor"),
+                action: r.get("action"),
+                key_id: r.get("key_id"),
+                outcome: r.get("outcome"),
+            })
+            .collect();
+        pool.close().await;
+        rows
+    })
 }

@@ -15,6 +15,8 @@ use crate::harness::{HttpResponse, TestEnv, http};
 
 pub struct LiveServer {
     pub url: String,
+    /// The SQLite file under the server.
+    pub db: std::path::PathBuf,
     pub clock: Clock,
     pub state: SharedState,
     pub admin_id: String,
@@ -28,6 +30,10 @@ pub struct Options {
     pub trusted_proxies: Vec<&'static str>,
     /// A shorter maximum key lifetime than 365 days.
     pub max_lifetime_days: Option<i64>,
+    /// How often the purger runs (default: the server's).
+    pub purge_every: Option<std::time::Duration>,
+    /// A smaller byte bound on list pages.
+    pub page_bytes: Option<usize>,
 }
 
 impl LiveServer {
@@ -62,6 +68,12 @@ impl LiveServer {
                 Catalog::new(&catalog).unwrap(),
             );
             state.clock = clock.clone();
+            if let Some(every) = options.purge_every {
+                state.timing.purge_every = every;
+            }
+            if let Some(bytes) = options.page_bytes {
+                state.page_bytes = bytes;
+            }
             if let Some(days) = options.max_lifetime_days {
                 state.max_key_lifetime = SignedDuration::from_hours(24 * days);
             }
@@ -89,6 +101,7 @@ impl LiveServer {
         }));
         LiveServer {
             url,
+            db,
             clock,
             state,
             admin_id: admin.key.id.clone(),
@@ -96,6 +109,11 @@ impl LiveServer {
             runtime,
             shutdown: Some(tx),
         }
+    }
+
+    /// Runs `f` on the server's runtime (for the store and the server's own functions).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
     }
 
     pub fn authority(&self) -> &str {

@@ -3,7 +3,7 @@
 
 use crate::harness::{Server, TestEnv};
 
-const KEY_FIELDS: [&str; 17] = [
+const KEY_FIELDS: [&str; 16] = [
     "id",
     "name",
     "description",
@@ -20,13 +20,19 @@ const KEY_FIELDS: [&str; 17] = [
     "last_used_ip",
     "hint",
     "version",
-    "environments",
 ];
 
 fn assert_key_object(v: &serde_json::Value) {
     let obj = v.as_object().expect("a JSON object");
     for field in KEY_FIELDS {
         assert!(obj.contains_key(field), "missing {field} in {v}");
+    }
+    // Exactly the documented fields (and the one-time secret after create), nothing more.
+    for field in obj.keys() {
+        assert!(
+            KEY_FIELDS.contains(&field.as_str()) || field == "secret",
+            "undocumented field {field} in {v}"
+        );
     }
     assert!(obj["hint"].as_str().unwrap().starts_with("kw_sk_…"));
     assert_eq!(obj["version"], 1);
@@ -96,7 +102,9 @@ fn json_of_create_list_and_show_is_the_api_object() {
     let listed = env.json(&["keys", "list", "--search", "scripts"]);
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed["items"][0], shown);
-    assert!(listed.get("next_cursor").is_some());
+    // One page: the cursor is there, and null (a script's loop ends on it).
+    assert!(listed.as_object().unwrap().contains_key("next_cursor"));
+    assert!(listed["next_cursor"].is_null(), "{listed}");
 
     // -q: only the essential values.
     let ids = env.ok(&["keys", "list", "-q"]);
@@ -223,5 +231,53 @@ fn colour_follows_the_flag_and_never_reaches_pipes_by_default() {
     assert!(
         !env.ok(&["keys", "list", "--color", "always", "--output", "json"])
             .contains('\u{1b}')
+    );
+}
+
+#[test]
+fn control_characters_in_a_key_never_reach_the_terminal_raw() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    // Whoever may write a description could retitle the admin's terminal, clear it, or fake a
+    // line of output.
+    let hostile = "ok\u{1b}]0;owned\u{7}\u{1b}[2J\rkeyward: all keys revoked\u{0}\u{9b}31m";
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let bearer = format!("Bearer {}", token.unwrap());
+    let body =
+        serde_json::json!({"name": "hostile", "environments": ["staging"], "description": hostile});
+    let r = crate::harness::http(
+        server.authority(),
+        "POST",
+        "/v1/keys",
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 201);
+    for args in [
+        &["keys", "show", "hostile"][..],
+        &["keys", "list"][..],
+        &["keys", "list", "--search", "ok"][..],
+        &["keys", "disable", "hostile", "--yes"][..],
+    ] {
+        let out = env.keyward().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "{args:?} printed a raw control character: {text:?}"
+            );
+        }
+    }
+    let shown = env.ok(&["keys", "show", "hostile"]);
+    assert!(shown.contains("\\u{1b}]0;owned"), "{shown}");
+    // JSON keeps the value exact (escaped by JSON itself).
+    assert_eq!(
+        env.json(&["keys", "show", "hostile"])["description"],
+        hostile
     );
 }

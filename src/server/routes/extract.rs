@@ -135,11 +135,9 @@ fn describe(what: &str, path: &str, message: &str) -> String {
             .any(|p| message.starts_with(p))
         })
         .or_else(|| hint(path).map(str::to_owned));
+    // For an unknown field the path ends with the field's own name, which is input too.
     let subject = if message.starts_with("unknown field") {
-        match path {
-            "." | "" => format!("a field is not accepted here; {what}s accepted are"),
-            p => format!("{p} holds a field that is not accepted; accepted are"),
-        }
+        format!("a field is not accepted here; {what}s accepted are")
     } else {
         match path {
             "." | "" => format!("{what}s are not valid; expected"),

@@ -1,0 +1,243 @@
+//! Every error answer is RFC 9457 problem+json with a stable code, names the field and what it
+//! accepts, and never echoes the value it was sent, not even in the server's trace log.
+
+use serde_json::{Value, json};
+
+use crate::harness::{HttpResponse, Server, TestEnv, http};
+
+/// A secret pasted where it does not belong.
+const PASTED: &str = "kw_sk_PastedByMistake0123456789abcdefghijklmnopqrs";
+
+fn problem(r: &HttpResponse) -> Value {
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "status {} body {:?}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    let p: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(p["status"], r.status);
+    assert!(p["code"].as_str().is_some_and(|c| !c.is_empty()), "{p}");
+    assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{p}");
+    assert!(
+        !String::from_utf8_lossy(&r.body).contains(PASTED),
+        "the answer echoes the value: {p}"
+    );
+    p
+}
+
+#[test]
+fn framework_refusals_are_problems_too() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "trace");
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let bearer = format!("Bearer {}", token.unwrap());
+    let auth = ("Authorization", bearer.as_str());
+    let json_type = ("Content-Type", "application/json");
+    let a = server.authority();
+
+    // A query that does not parse.
+    let r = http(a, "GET", "/v1/keys?status=bogus", &[auth], b"");
+    assert_eq!(r.status, 400);
+    let p = problem(&r);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`status`") && detail.contains("`revoked`"),
+        "{detail}"
+    );
+    assert!(!detail.contains("bogus"), "{detail}");
+    let r = http(a, "GET", &format!("/v1/keys?limit={PASTED}"), &[auth], b"");
+    assert_eq!(r.status, 400);
+    assert!(problem(&r)["detail"].as_str().unwrap().contains("`limit`"));
+
+    // A form endpoint given JSON, and a JSON endpoint given a form.
+    let r = http(
+        a,
+        "POST",
+        "/v1/oauth/token",
+        &[json_type],
+        br#"{"grant_type":"client_credentials"}"#,
+    );
+    assert_eq!(r.status, 415);
+    assert_eq!(problem(&r)["code"], "unsupported_media_type");
+    let r = http(
+        a,
+        "POST",
+        "/v1/keys",
+        &[auth, ("Content-Type", "application/x-www-form-urlencoded")],
+        b"name=x",
+    );
+    assert_eq!(r.status, 415);
+    problem(&r);
+
+    // A wrong method, and an unknown path.
+    let r = http(a, "DELETE", "/v1/keys", &[auth], b"");
+    assert_eq!(r.status, 405);
+    assert_eq!(problem(&r)["code"], "method_not_allowed");
+    assert!(r.header("allow").is_some_and(|v| v.contains("GET")));
+    let r = http(a, "GET", "/v1/nothing-here", &[auth], b"");
+    assert_eq!(r.status, 404);
+    assert_eq!(problem(&r)["code"], "not_found");
+
+    // Malformed JSON, and JSON of the wrong shape.
+    let r = http(a, "POST", "/v1/keys", &[auth, json_type], b"{\"name\": ");
+    assert_eq!(r.status, 400);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    let body = json!({"name": "x", "type": PASTED}).to_string();
+    let r = http(a, "POST", "/v1/keys", &[auth, json_type], body.as_bytes());
+    assert_eq!(r.status, 400);
+    let detail = problem(&r)["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("`type`") && detail.contains("`private`"),
+        "{detail}"
+    );
+    let mut odd = serde_json::Map::new();
+    odd.insert("name".into(), json!("x"));
+    odd.insert(PASTED.into(), json!(1));
+    let body = Value::Object(odd).to_string();
+    let r = http(a, "POST", "/v1/keys", &[auth, json_type], body.as_bytes());
+    assert_eq!(r.status, 400);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`description`")
+    );
+    let r = http(a, "POST", "/v1/verify", &[auth, json_type], b"{}");
+    assert_eq!(r.status, 400);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`key` is required")
+    );
+
+    // A value the rules refuse is not echoed either.
+    let body = json!({"name": PASTED.replace('_', "-").replace("kw-", "kw "), "environments": ["staging"]}).to_string();
+    let r = http(a, "POST", "/v1/keys", &[auth, json_type], body.as_bytes());
+    assert_eq!(r.status, 422);
+    problem(&r);
+    let body = json!({"name": "x", "environments": [PASTED]}).to_string();
+    let r = http(a, "POST", "/v1/keys", &[auth, json_type], body.as_bytes());
+    assert_eq!(r.status, 422);
+    assert_eq!(problem(&r)["code"], "unknown_environment");
+    let body =
+        json!({"name": "x", "environments": ["staging"], "allowed_ips": [PASTED]}).to_string();
+    let r = http(a, "POST", "/v1/keys", &[auth, json_type], body.as_bytes());
+    assert_eq!(r.status, 422);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("allowed_ips[0]")
+    );
+
+    // Over the body limit: 413, not 400.
+    let huge = json!({"name": "x", "description": "d".repeat(200_000)}).to_string();
+    let (status, body) = send_oversized(a, &bearer, huge.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("payload_too_large"), "{body}");
+
+    // Nothing of the pasted secret reached the log, even at trace level.
+    let log = server.log_text();
+    assert!(log.contains("request"), "the log was written: {log}");
+    assert!(!log.contains(PASTED), "the trace log echoes a value");
+}
+
+#[test]
+fn the_cli_prints_the_servers_detail() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    let err = env.fails(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--env",
+            "staging",
+            "--expires-at",
+            "2001-01-01",
+        ],
+        2,
+    );
+    assert!(err.contains("the expiry is not in the future"), "{err}");
+    assert!(!err.contains("the server answered"), "{err}");
+}
+
+#[test]
+fn names_descriptions_and_allowlists_have_documented_limits() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let bearer = format!("Bearer {}", token.unwrap());
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let create = |body: Value| {
+        http(
+            server.authority(),
+            "POST",
+            "/v1/keys",
+            &headers,
+            body.to_string().as_bytes(),
+        )
+    };
+    let ok = create(
+        json!({"name": "long-enough", "environments": ["staging"], "description": "d".repeat(1000)}),
+    );
+    assert_eq!(ok.status, 201);
+    let r = create(
+        json!({"name": "too-long", "environments": ["staging"], "description": "d".repeat(1001)}),
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(problem(&r)["code"], "description_too_long");
+    let ips: Vec<String> = (0..101).map(|i| format!("10.0.{i}.0/24")).collect();
+    let r = create(json!({"name": "many-ips", "environments": ["staging"], "allowed_ips": ips}));
+    assert_eq!(r.status, 422);
+    assert_eq!(problem(&r)["code"], "too_many_allowed_ips");
+    let r = create(json!({"name": "n".repeat(65), "environments": ["staging"]}));
+    assert_eq!(r.status, 422);
+    env.fails(&["keys", "show", "too-long"], 4);
+    env.fails(&["keys", "show", "many-ips"], 4);
+}
+
+/// POSTs a body the server stops reading part-way: the answer may be followed by a reset, so
+/// what arrived before it counts.
+fn send_oversized(authority: &str, bearer: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/keys HTTP/1.1\r\nHost: {authority}\r\nAuthorization: {bearer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}

@@ -1,0 +1,189 @@
+//! Starting and stopping safely: the pepper must be the database's own, the `--dev` database
+//! survives idleness, two bootstraps mint one key, and a stalled client cannot keep the server
+//! from stopping.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyward::secret::Pepper;
+use keyward::server::store::{SqliteStore, Store};
+use keyward::server::{AppState, Catalog, dev};
+
+use crate::harness::{Server, TestEnv, store_args};
+
+fn one_line(text: &str) -> &str {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {text}");
+    lines[0]
+}
+
+#[test]
+fn a_database_with_keys_refuses_a_missing_or_different_pepper() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("keys.db");
+    let pepper = env.dir.path().join("right.pepper");
+    let store = store_args(&db, &pepper);
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    env.ok(&[&["server"], &store[..], &["--bootstrap"]].concat());
+    assert!(pepper.exists(), "an empty database gets a new pepper file");
+
+    // A typo in --pepper-file: refused in one line, and no pepper file is created.
+    let typo = env.dir.path().join("rihgt.pepper");
+    let args = store_args(&db, &typo);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for extra in [&[][..], &["--bootstrap"][..], &["--break-glass"][..]] {
+        let err = env.fails(
+            &[&["server", "--listen", "127.0.0.1:0"], &args[..], extra].concat(),
+            1,
+        );
+        let line = one_line(&err);
+        assert!(
+            line.contains("does not exist") && line.contains("holds keys"),
+            "{line}"
+        );
+        assert!(
+            !typo.exists(),
+            "a pepper file was created for a database with keys"
+        );
+    }
+
+    // Another pepper: refused as well.
+    let other = env.dir.path().join("other.pepper");
+    std::fs::write(&other, Pepper::random().as_bytes()).unwrap();
+    let args = store_args(&db, &other);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = env.fails(
+        &[&["server", "--listen", "127.0.0.1:0"], &args[..]].concat(),
+        1,
+    );
+    assert!(
+        one_line(&err).contains("not the one this database was created with"),
+        "{err}"
+    );
+
+    // The right one serves.
+    let server = Server::start(&env, &store);
+    let health = crate::harness::http(server.authority(), "GET", "/readyz", &[], b"");
+    assert_eq!(health.status, 200);
+}
+
+#[test]
+fn the_local_store_refuses_a_replaced_pepper() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "first", "-q"]);
+    let pepper = env.data_dir().join("pepper");
+    std::fs::write(&pepper, Pepper::random().as_bytes()).unwrap();
+    let err = env.fails(&["keys", "list"], 1);
+    assert!(
+        err.contains("not the one this database was created with"),
+        "{err}"
+    );
+    std::fs::remove_file(&pepper).unwrap();
+    let err = env.fails(&["keys", "list"], 1);
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!pepper.exists());
+}
+
+#[test]
+fn an_in_memory_database_outlives_its_idle_timeout() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // `keyward server --dev`'s database: it lives in its one connection, which must never
+        // be closed for idleness (sqlx's default closes it after ten minutes; here 50 ms).
+        let store =
+            SqliteStore::open_with_idle_timeout("sqlite::memory:", Duration::from_millis(50))
+                .await
+                .unwrap();
+        let state = AppState::new(
+            Arc::new(store),
+            Pepper::random(),
+            Catalog::new(&[]).unwrap(),
+        );
+        dev::ensure_environment(&state, "kept", "", "test")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let envs = state.store.list_environments().await.unwrap();
+        assert_eq!(envs.len(), 1, "the schema and its rows are still there");
+        assert_eq!(envs[0].name, "kept");
+    });
+}
+
+#[test]
+fn two_bootstraps_at_once_mint_one_super_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("race.db").display());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = runtime.block_on(async {
+        // Migrated once; then six servers, each with its own connections, race.
+        SqliteStore::open(&url).await.unwrap();
+        let pepper = Pepper::random();
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let store = SqliteStore::open(&url).await.unwrap();
+            let state = AppState::new(Arc::new(store), pepper.clone(), Catalog::new(&[]).unwrap());
+            tasks.push(tokio::spawn(async move {
+                dev::mint_first_admin(&state, &format!("admin-{i}"), "test")
+                    .await
+                    .is_ok()
+            }));
+        }
+        let mut minted = 0;
+        for t in tasks {
+            minted += usize::from(t.await.unwrap());
+        }
+        let store = SqliteStore::open(&url).await.unwrap();
+        (
+            minted,
+            store.count_keys().await.unwrap(),
+            store.list_environments().await.unwrap(),
+        )
+    });
+    assert_eq!(results.0, 1, "exactly one bootstrap wins");
+    assert_eq!(results.1, 1, "one key in the database");
+    assert_eq!(results.2.len(), 1, "one default environment");
+}
+
+#[test]
+fn a_stalled_client_cannot_keep_the_server_from_stopping() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("stall.db");
+    let pepper = env.dir.path().join("stall.pepper");
+    let store = store_args(&db, &pepper);
+    let mut args: Vec<&str> = store.iter().map(String::as_str).collect();
+    args.extend(["--shutdown-timeout", "1"]);
+    let mut server = Server::start(&env, &args);
+    // Five clients stuck in the middle of their request headers.
+    let stuck: Vec<TcpStream> = (0..5)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.authority()).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    // And one request that completes, so the server has certainly accepted connections.
+    let r = crate::harness::http(server.authority(), "GET", "/healthz", &[], b"");
+    assert_eq!(r.status, 200);
+    // SAFETY: kill(2) on the pid of a child the harness spawned and has not reaped.
+    unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
+    let code = server.wait_exit(Duration::from_secs(20));
+    assert_eq!(
+        code,
+        Some(Some(0)),
+        "still running 20 s after SIGTERM with a 1 s deadline:\n{}",
+        server.log_text()
+    );
+    assert!(
+        server.log_text().contains("shutdown deadline"),
+        "{}",
+        server.log_text()
+    );
+    drop(stuck);
+}
