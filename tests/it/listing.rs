@@ -172,3 +172,58 @@ fn each_filter_and_search_field_through_the_cli() {
     assert_eq!(admin["last_used_ip"], "127.0.0.1");
     assert!(admin["last_used_at"].is_string());
 }
+
+#[test]
+fn a_page_is_bounded_in_bytes_as_well_as_items() {
+    let env = TestEnv::new();
+    let server = LiveServer::start_with(
+        &env,
+        crate::live::Options {
+            page_bytes: Some(4096),
+            ..Default::default()
+        },
+    );
+    let admin = server.admin_token();
+    let mut made = std::collections::BTreeSet::new();
+    for i in 0..20 {
+        let (id, _) = server.create(
+            &admin,
+            serde_json::json!({"name": format!("wordy-{i}"), "environments": ["staging"], "description": "w".repeat(500)}),
+        );
+        made.insert(id);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/keys?q=wordy&limit=1000&cursor={c}"),
+            None => "/v1/keys?q=wordy&limit=1000".to_owned(),
+        };
+        let r = server.call(&admin, "GET", &path, None, &[]);
+        assert_eq!(r.status, 200);
+        // One key past the bound at most: a page stops once it is over.
+        assert!(
+            r.body.len() < 4096 + 1200,
+            "a page of {} bytes",
+            r.body.len()
+        );
+        let page = crate::live::json(&r);
+        for k in page["items"].as_array().unwrap() {
+            assert!(
+                seen.insert(k["id"].as_str().unwrap().to_owned()),
+                "a key twice"
+            );
+        }
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert!(
+        pages >= 4,
+        "20 keys of ~800 bytes fit no 4 KiB page: {pages} pages"
+    );
+    assert_eq!(seen, made, "every key exactly once");
+}
