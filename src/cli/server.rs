@@ -12,7 +12,8 @@ use crate::env_vars;
 use crate::output;
 use crate::secret::Pepper;
 use crate::server::config::{ServerConfig, check_pepper, open_pepper};
-use crate::server::{self, AppState, Catalog, MAX_KEY_LIFETIME_DAYS, dev, store::SqliteStore};
+use crate::server::store::{SqliteStore, Store};
+use crate::server::{self, AppState, Catalog, MAX_KEY_LIFETIME_DAYS, dev};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -134,9 +135,15 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             pepper
         }
         _ => {
+            // A throwaway pepper only suits a database with nothing made under another one.
+            if store.pepper_check().await?.is_some() || store.count_keys().await? > 0 {
+                bail!(UsageError(format!(
+                    "--dev makes a throwaway pepper, and {database} already holds keys made with another; give --dev a new database, or none"
+                )));
+            }
             product.extend(dev::sample_catalog());
             let pepper = Pepper::random();
-            check_pepper(&store, &pepper, "(a --dev server's random pepper)").await?;
+            check_pepper(&store, &pepper, "--dev").await?;
             pepper
         }
     };

@@ -187,3 +187,26 @@ fn a_stalled_client_cannot_keep_the_server_from_stopping() {
     );
     drop(stuck);
 }
+
+#[test]
+fn dev_refuses_a_database_made_with_another_pepper() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("real.db");
+    let pepper = env.dir.path().join("real.pepper");
+    let store = store_args(&db, &pepper);
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    env.ok(&[&["server"], &store[..], &["--bootstrap"]].concat());
+    let database = format!("sqlite:{}", db.display());
+    let err = env.fails(
+        &[
+            "server",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+        ],
+        2,
+    );
+    assert!(one_line(&err).contains("throwaway pepper"), "{err}");
+}
