@@ -460,7 +460,10 @@ fn decode<T: DeserializeOwned>(answer: Answer) -> ClientResult<T> {
         Err(_) => Err(ClientError::Api {
             status: answer.status.as_u16(),
             code: "http_error".to_owned(),
-            detail: format!("the server answered {}", answer.status),
+            detail: format!(
+                "the server answered {} without a problem document; is the URL that of a keyward server?",
+                answer.status
+            ),
         }),
     }
 }

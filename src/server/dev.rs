@@ -71,13 +71,8 @@ pub async fn mint_first_admin(
     actor: &str,
 ) -> Result<KeyWithSecret, BootstrapError> {
     let now = state.now();
-    let mut environments: BTreeSet<String> = state
-        .store
-        .list_environments()
-        .await?
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
+    let mut environments: BTreeSet<String> =
+        crate::server::store::environment_names(state.store.as_ref()).await?;
     let first_environment = environments.is_empty().then(|| {
         environments.insert("default".to_owned());
         let env = Environment {
@@ -115,13 +110,8 @@ pub async fn mint_break_glass_admin(
     actor: &str,
 ) -> Result<KeyWithSecret, BootstrapError> {
     let now = state.now();
-    let environments: BTreeSet<String> = state
-        .store
-        .list_environments()
-        .await?
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
+    let environments: BTreeSet<String> =
+        crate::server::store::environment_names(state.store.as_ref()).await?;
     let name = format!("break-glass-{}", now.strftime("%Y%m%dT%H%M%S"));
     let (record, secret) = super_admin(
         state,

@@ -197,6 +197,16 @@ pub struct KeyFilter {
     pub now: Timestamp,
 }
 
+/// The names of every environment.
+pub async fn environment_names(store: &dyn Store) -> StoreResult<BTreeSet<String>> {
+    Ok(store
+        .list_environments()
+        .await?
+        .into_iter()
+        .map(|e| e.name)
+        .collect())
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Whether the database answers (readiness).

@@ -40,13 +40,8 @@ pub async fn environments(
     caller: &Principal,
     requested: BTreeSet<String>,
 ) -> ApiResult<BTreeSet<String>> {
-    let known: BTreeSet<String> = state
-        .store
-        .list_environments()
-        .await?
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
+    let known: BTreeSet<String> =
+        crate::server::store::environment_names(state.store.as_ref()).await?;
     let reachable = || {
         known
             .iter()
