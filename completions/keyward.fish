@@ -472,7 +472,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l listen -d 'Address to listen on [default: 127.0.0.1:8080]' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l database -d 'Database URL: sqlite:PATH (or a plain path to a SQLite file)' -r
-complete -c keyward -n "__fish_keyward_using_subcommand server" -l config -d 'Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, [[permissions]]' -r -F
+complete -c keyward -n "__fish_keyward_using_subcommand server" -l config -d 'Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, trusted_proxies, [[permissions]]' -r -F
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l pepper-file -d 'File holding the pepper that keys every digest' -r -F
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l shutdown-timeout -d 'On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l profile -d 'Profile in config.toml to use' -r

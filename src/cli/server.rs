@@ -41,7 +41,7 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL")]
     pub database: Option<String>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
