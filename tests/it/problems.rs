@@ -138,6 +138,19 @@ fn framework_refusals_are_problems_too() {
             .contains("allowed_ips[0]")
     );
 
+    let r = http(a, "GET", &format!("/v1/keys?sort={PASTED}"), &[auth], b"");
+    assert_eq!(r.status, 422);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("created_at")
+    );
+    let body = json!({"key": PASTED, "ip": PASTED}).to_string();
+    let r = http(a, "POST", "/v1/verify", &[auth, json_type], body.as_bytes());
+    assert_eq!(r.status, 422);
+    assert_eq!(problem(&r)["code"], "invalid_ip");
+
     // Over the body limit: 413, not 400.
     let huge = json!({"name": "x", "description": "d".repeat(200_000)}).to_string();
     let (status, body) = send_oversized(a, &bearer, huge.as_bytes());

@@ -29,7 +29,7 @@ pub async fn verify(
         Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
             ApiError::invalid(
                 "invalid_ip",
-                format!("ip {text:?} is not an IPv4 or IPv6 address"),
+                "ip is not an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1",
             )
         })?),
     };

@@ -46,10 +46,10 @@ pub async fn list(
         Some("-created_at") => KeySort::CreatedDesc,
         Some("expires_at") => KeySort::ExpiresAsc,
         Some("name") => KeySort::NameAsc,
-        Some(other) => {
+        Some(_) => {
             return Err(ApiError::invalid(
                 "invalid_sort",
-                format!("sort {other:?} is not one of: created_at, -created_at, expires_at, name"),
+                "sort is not one of: created_at, -created_at, expires_at, name",
             ));
         }
     };
