@@ -140,9 +140,9 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 public\t'Safe to embed in clients; only public-safe permissions, never a token'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l env -d 'Only keys in this environment' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l permission -d 'Only keys holding this permission' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l search -d 'Text to find in name, description, hint or allowed IPs' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l expiring-within -d 'Only keys that expire within this long, e.g. 30d' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l unused-for -d 'Only keys not used for this long (never-used keys too), e.g. 90d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l search -d 'Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l expiring-within -d 'Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l unused-for -d 'Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l sort -d 'Order of the list' -r -f -a "created\t'Oldest first'
 newest\t'Newest first'
 expires\t'Soonest to expire first'
@@ -169,9 +169,9 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 public\t'Safe to embed in clients; only public-safe permissions, never a token'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l env -d 'Only keys in this environment' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l permission -d 'Only keys holding this permission' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l search -d 'Text to find in name, description, hint or allowed IPs' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l expiring-within -d 'Only keys that expire within this long, e.g. 30d' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l unused-for -d 'Only keys not used for this long (never-used keys too), e.g. 90d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l search -d 'Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l expiring-within -d 'Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l unused-for -d 'Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l sort -d 'Order of the list' -r -f -a "created\t'Oldest first'
 newest\t'Newest first'
 expires\t'Soonest to expire first'

@@ -316,6 +316,12 @@ pub struct ListKeys {
     /// Keys not used since this time (never-used keys included).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unused_since: Option<Timestamp>,
+    /// Instead of `expires_before`: within this many seconds of the server's now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiring_within_seconds: Option<u64>,
+    /// Instead of `unused_since`: this many seconds before the server's now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unused_for_seconds: Option<u64>,
     /// `created_at` (default), `-created_at`, `expires_at` or `name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,

@@ -43,9 +43,44 @@ pub enum ClientError {
         "not logged in to {url}: run `keyward login --url {url}`, or set KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET"
     )]
     NotLoggedIn { url: String },
+    /// The profile's own key may not get a token now (disabled, expired, a public key, or an
+    /// address its allowlist refuses).
+    #[error(
+        "the login key {client_id} cannot get an access token: {detail}; ask an admin to fix it (`keyward keys enable {client_id}` for a disabled or expired key), or log in with another key (`keyward login`, or KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET)"
+    )]
+    LoginRefused {
+        client_id: String,
+        code: String,
+        detail: String,
+    },
 }
 
 pub type ClientResult<T> = Result<T, ClientError>;
+
+impl ClientError {
+    /// A token endpoint's refusal of a known client, said as what it is: the login key itself
+    /// may not be used now (exit 3, not a usage error).
+    pub fn for_login(self, client_id: &str) -> ClientError {
+        match self {
+            ClientError::Api {
+                status: 400,
+                code,
+                detail,
+            } if matches!(
+                code.as_str(),
+                "key_disabled" | "key_expired" | "public_key" | "ip_not_allowed"
+            ) =>
+            {
+                ClientError::LoginRefused {
+                    client_id: client_id.to_owned(),
+                    code,
+                    detail,
+                }
+            }
+            other => other,
+        }
+    }
+}
 
 /// Where requests go.
 #[derive(Clone)]
@@ -333,7 +368,10 @@ impl Client {
         let credentials = self.credentials.as_ref().ok_or(ClientError::NotLoggedIn {
             url: url.to_owned(),
         })?;
-        let answer = self.token(credentials).await?;
+        let answer = self
+            .token(credentials)
+            .await
+            .map_err(|e| e.for_login(&credentials.client_id))?;
         if let Some(sink) = &self.on_new_token {
             sink(&answer.access_token, answer.expires_in);
         }
@@ -418,6 +456,11 @@ fn http_client() -> reqwest::Client {
 
 /// A short, secret-free reason for a transport failure.
 fn transport_reason(e: &reqwest::Error) -> String {
+    if let Some(tls) = tls_failure(e) {
+        return format!(
+            "the TLS handshake failed ({tls}); if the server speaks plain HTTP, use an http:// URL"
+        );
+    }
     if e.is_connect() {
         "connection refused or host unreachable".to_owned()
     } else if e.is_timeout() {
@@ -431,6 +474,29 @@ fn transport_reason(e: &reqwest::Error) -> String {
         }
         reason
     }
+}
+
+/// The TLS error behind a transport failure, if that is what it was: an https:// URL against a
+/// plain-HTTP server fails in the handshake, not with a refused connection.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    std::error::Error::source(e).and_then(find_tls)
+}
+
+fn find_tls(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls.to_string());
+    }
+    // An io::Error's source() skips the error it wraps, which is where rustls puts its own
+    // (sometimes an io::Error inside an io::Error).
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if let Some(found) = find_tls(inner) {
+            return Some(found);
+        }
+    }
+    e.source().and_then(find_tls)
 }
 
 /// Percent-encodes one path segment (ids are plain, names might not be).

@@ -11,6 +11,7 @@ pub const NOT_ALLOWED: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 pub const CONFLICT: u8 = 5;
 pub const UNREACHABLE: u8 = 6;
+pub const NOT_STORED: u8 = 7;
 
 /// The exit code for an error: the first cause in the chain that says something decides.
 pub fn code_for(error: &anyhow::Error) -> u8 {
@@ -25,6 +26,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
             return match failure {
                 CliFailure::NotFound(_) => NOT_FOUND,
                 CliFailure::Conflict(_) => CONFLICT,
+                CliFailure::NotStored(_) => NOT_STORED,
             };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {
@@ -37,7 +39,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                     _ => ERROR,
                 },
                 ClientError::Unreachable { .. } => UNREACHABLE,
-                ClientError::NotLoggedIn { .. } => NOT_ALLOWED,
+                ClientError::NotLoggedIn { .. } | ClientError::LoginRefused { .. } => NOT_ALLOWED,
                 ClientError::Decode(_) => ERROR,
             };
         }

@@ -47,9 +47,13 @@ pub fn use_color(choice: ColorChoice) -> bool {
 
 /// Writes `value` as pretty JSON and a newline to stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    // Written as bytes so a closed pipe surfaces as the io::Error main recognises, not wrapped
+    // in a serde_json error.
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    out.write_all(&text)?;
+    out.flush()?;
     Ok(())
 }
 

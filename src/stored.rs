@@ -60,16 +60,45 @@ impl Index {
         self.secrets.push(entry);
     }
 
-    /// The entry of `profile` whose id or name is `key`.
+    /// The entry of `profile` whose id or name is `key`. A name reused by a new key (after the
+    /// old one was revoked elsewhere) means the newest stored secret under that name.
     pub fn find(&self, profile: &str, key: &str) -> Option<&StoredSecret> {
         let of_profile = || self.secrets.iter().filter(|s| s.profile == profile);
-        of_profile()
-            .find(|s| s.key_id == key)
-            .or_else(|| of_profile().find(|s| s.name == key))
+        of_profile().find(|s| s.key_id == key).or_else(|| {
+            of_profile()
+                .filter(|s| s.name == key)
+                .max_by_key(|s| s.stored_at)
+        })
     }
 
+    /// Forgets the entry of `(profile, key_id)`.
     pub fn remove(&mut self, profile: &str, key_id: &str) {
         self.secrets
             .retain(|s| !(s.profile == profile && s.key_id == key_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key_id: &str, name: &str, at: &str) -> StoredSecret {
+        StoredSecret {
+            profile: "default".into(),
+            key_id: key_id.into(),
+            name: name.into(),
+            origin: "https://keyward.example.com".into(),
+            stored_at: at.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_reused_name_finds_the_newest_secret() {
+        let mut index = Index::default();
+        index.upsert(entry("key_new", "app", "2026-11-02T00:00:00Z"));
+        index.upsert(entry("key_old", "app", "2026-11-01T00:00:00Z"));
+        assert_eq!(index.find("default", "app").unwrap().key_id, "key_new");
+        assert_eq!(index.find("default", "key_old").unwrap().key_id, "key_old");
+        assert!(index.find("other", "app").is_none());
     }
 }

@@ -74,7 +74,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
             }
             .into());
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e.for_login(&credentials.client_id).into()),
     };
 
     let ring = Keyring::open().context(

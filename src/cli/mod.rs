@@ -29,6 +29,8 @@ Exit codes:
   4  not found
   5  conflict (a name already taken, a stale edit, a revoked key)
   6  server unreachable
+  7  the key was created or rotated, but its secret could not be stored in the OS keyring
+     (it was printed; copy it now)
 
 With no profile or --url, keyward works on the embedded local store, a SQLite file in your data
 directory. `keyward whoami` tells which store or server is in use.";
@@ -143,6 +145,9 @@ pub enum CliFailure {
     /// Exit 5: the state of things forbids it.
     #[error("{0}")]
     Conflict(String),
+    /// Exit 7: the change happened and its secret was printed, but `--store` could not keep it.
+    #[error("{0}")]
+    NotStored(String),
 }
 
 #[cfg(test)]

@@ -44,18 +44,6 @@ pub fn parse_positive_seconds(text: &str, flag: &str) -> Result<u64, UsageError>
     }
 }
 
-/// `now + duration`, for "expiring within 30d".
-pub fn parse_duration_from_now(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
-    let secs = parse_positive_seconds(text, flag)?;
-    Ok(Timestamp::now() + jiff::SignedDuration::from_secs(secs as i64))
-}
-
-/// `now - duration`, for "not used for 90d".
-pub fn parse_duration_ago(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
-    let secs = parse_seconds(text, flag)?;
-    Ok(Timestamp::now() - jiff::SignedDuration::from_secs(secs as i64))
-}
-
 /// A date (start of that day, UTC) or an RFC 3339 time.
 pub fn parse_date(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
     let text = text.trim();

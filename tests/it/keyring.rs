@@ -108,11 +108,16 @@ fn with_no_working_store_the_cli_says_so_and_still_shows_the_secret() {
         .args(["keys", "create", "--name", "nowhere", "--store", "-q"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Exit 7, its own code: a `set -e` script can tell "the key exists, the secret was printed,
+    // only the keyring failed" from "nothing happened" (1).
+    assert_eq!(out.status.code(), Some(7));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     crate::harness::assert_secret_format(stdout.trim(), "kw_sk_");
-    assert!(stderr.contains("could not be stored"), "{stderr}");
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("could not keep it"),
+        "{stderr}"
+    );
     assert!(stderr.contains("D-Bus"), "{stderr}");
     assert!(
         !stderr.contains(stdout.trim()),
@@ -128,4 +133,44 @@ fn with_no_working_store_the_cli_says_so_and_still_shows_the_secret() {
     }
     // The key exists; the secret was shown once and that is all.
     assert_eq!(env.json(&["keys", "show", "nowhere"])["status"], "active");
+}
+
+#[test]
+fn revoking_a_key_removes_its_stored_secret_and_a_reused_name_finds_the_new_one() {
+    let env = TestEnv::new();
+    let first =
+        crate::harness::find_secret(&env.ok(&["keys", "create", "--name", "app", "--store"]));
+    assert_eq!(env.ok(&["secrets", "get", "app"]).trim(), first);
+    let id = id_of(&env, "app");
+
+    let out = env
+        .keyward()
+        .args(["keys", "revoke", "app", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("Removed its secret"), "{said}");
+    env.fails(&["secrets", "get", "app"], 4);
+    env.fails(&["secrets", "get", &id], 4);
+    assert!(!env.ok(&["secrets", "list"]).contains(&id));
+    // Gone from the kernel keyring too.
+    let found = Command::new("keyctl")
+        .args([
+            "search",
+            "@s",
+            "user",
+            &format!("keyring:local:{id}@keyward"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !found.status.success(),
+        "the revoked key's secret is still in the keyring"
+    );
+
+    // The name, reused, gets the new key's secret.
+    let second =
+        crate::harness::find_secret(&env.ok(&["keys", "create", "--name", "app", "--store"]));
+    assert_eq!(env.ok(&["secrets", "get", "app"]).trim(), second);
 }

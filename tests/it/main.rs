@@ -21,5 +21,6 @@ mod output;
 mod problems;
 mod pty;
 mod scoping;
+mod scripts;
 mod startup;
 mod verify;

@@ -107,6 +107,13 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
     let id = resolve(ctx, client, args.key.clone()).await?;
     let before = client.get_key(&id).await?;
     let version = args.if_version.unwrap_or(before.version);
+    if version > before.version {
+        return Err(UsageError(format!(
+            "--if-version {version} is ahead of the key, which is at version {}; give the version you read (`keyward keys show` prints it)",
+            before.version
+        ))
+        .into());
+    }
     if edit.is_empty() {
         edit = edit_in_editor(&before)?;
         if edit.is_empty() {

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::api::{Key, KeyStatus, KeyType, ListKeys, Page};
 use crate::cli::Ctx;
-use crate::cli::time::{parse_duration_ago, parse_duration_from_now};
+use crate::cli::time::parse_positive_seconds;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -29,15 +29,15 @@ pub struct ListArgs {
     #[arg(long, value_name = "PERMISSION")]
     pub permission: Option<String>,
 
-    /// Text to find in name, description, hint or allowed IPs
+    /// Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
 
-    /// Only keys that expire within this long, e.g. 30d
+    /// Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)
     #[arg(long, value_name = "DURATION")]
     pub expiring_within: Option<String>,
 
-    /// Only keys not used for this long (never-used keys too), e.g. 90d
+    /// Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked
     #[arg(long, value_name = "DURATION")]
     pub unused_for: Option<String>,
 
@@ -67,15 +67,16 @@ pub enum SortArg {
 }
 
 pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
-    let expires_before = args
+    // Sent as durations: the server counts them from its own clock.
+    let expiring_within_seconds = args
         .expiring_within
         .as_deref()
-        .map(|d| parse_duration_from_now(d, "--expiring-within"))
+        .map(|d| parse_positive_seconds(d, "--expiring-within"))
         .transpose()?;
-    let unused_since = args
+    let unused_for_seconds = args
         .unused_for
         .as_deref()
-        .map(|d| parse_duration_ago(d, "--unused-for"))
+        .map(|d| parse_positive_seconds(d, "--unused-for"))
         .transpose()?;
     let client = ctx.client().await?;
     let sort = match args.sort {
@@ -91,8 +92,10 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         key_type: args.key_type,
         environment: args.environment,
         permission: args.permission,
-        expires_before,
-        unused_since,
+        expiring_within_seconds,
+        unused_for_seconds,
+        expires_before: None,
+        unused_since: None,
         sort: sort.map(str::to_owned),
         limit: Some(if args.all { 1000 } else { args.limit }),
         cursor: None,

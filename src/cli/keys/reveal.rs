@@ -97,10 +97,15 @@ pub async fn reveal_secret(
             ));
             Ok(())
         }
-        // Asked for explicitly: not storing it is a failure, though the secret was shown.
-        Err(e) if store == Some(true) => {
-            Err(e.context("the secret is shown above, but it could not be stored"))
-        }
+        // Asked for explicitly: not storing it is a failure of its own (exit 7), distinct from
+        // "nothing happened", since the key exists and its secret was printed.
+        Err(e) if store == Some(true) => Err(CliFailure::NotStored(format!(
+            "key {} ({}) was changed {} and its secret is printed above, but --store could not keep it: {e:#}; copy the secret now",
+            created.key.name,
+            created.key.id,
+            target.describe()
+        ))
+        .into()),
         Err(e) => {
             ctx.warn(&format!(
                 "the secret was not stored: {e:#}. It is shown above; copy it now."

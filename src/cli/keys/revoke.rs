@@ -47,6 +47,17 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
     } else if ctx.quiet() {
         output::print_line(&key.id)?;
     }
+    // A revoked key's secret is of no use any more; keeping it would only let a reused name
+    // hand it out again.
+    let profile = super::reveal::keyring_profile(ctx, client.target());
+    match crate::cli::secrets::forget(&profile, &key.id) {
+        Ok(true) => ctx.say("Removed its secret from this machine's OS keyring."),
+        Ok(false) => {}
+        Err(e) => ctx.warn(&format!(
+            "the key is revoked, but its stored secret could not be removed from this machine's keyring: {e:#}; `keyward secrets delete {}` tries again",
+            key.id
+        )),
+    }
     let verb = if already {
         "was already revoked"
     } else {

@@ -7,6 +7,8 @@ mod list;
 use clap::{Args, Subcommand};
 
 use super::{CliFailure, Ctx};
+use crate::keyring::{self, Keyring};
+use crate::stored::Index;
 
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
@@ -40,6 +42,19 @@ pub(super) fn profile(ctx: &Ctx) -> String {
     } else {
         "local".to_owned()
     }
+}
+
+/// Removes this machine's stored secret of `key_id` under `profile` from the keyring and the
+/// index; returns whether there was one. The keyring is not opened when nothing is indexed.
+pub(crate) fn forget(profile: &str, key_id: &str) -> anyhow::Result<bool> {
+    let mut index = Index::load()?;
+    if index.find(profile, key_id).is_none() {
+        return Ok(false);
+    }
+    Keyring::open()?.delete(&keyring::secret_user(profile, key_id))?;
+    index.remove(profile, key_id);
+    index.save()?;
+    Ok(true)
 }
 
 pub(super) fn not_stored(key: &str, profile: &str) -> anyhow::Error {

@@ -136,6 +136,17 @@ pub struct AuditEvent {
     pub outcome: &'static str,
 }
 
+/// Whether a search fragment looks like part of a hint (`kw_sk_…abcd`): the prefix, or at least
+/// four characters after the ellipsis (`...` is taken for `…`). Returns the fragment as the
+/// hint would spell it.
+pub fn looks_like_hint(q: &str) -> Option<String> {
+    let q = q.replace("...", "…");
+    let tail_ok = q
+        .split_once('…')
+        .is_some_and(|(_, tail)| tail.chars().count() >= 4);
+    (q.starts_with("kw_") || tail_ok).then_some(q)
+}
+
 /// The orders `GET /v1/keys` can list in; each pages by `(value, id)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum KeySort {
@@ -177,6 +188,9 @@ pub struct IdempotencyRecord {
 /// Filters of `GET /v1/keys`, already validated.
 #[derive(Debug, Clone, Default)]
 pub struct KeyFilter {
+    /// A fragment of the name, description or allowed IPs; of the hint too, but only when it
+    /// looks like a secret's prefix or tail (see [`looks_like_hint`]), so that a single letter
+    /// does not match every random hint.
     pub q: Option<String>,
     pub name: Option<String>,
     pub status: Option<KeyStatus>,
@@ -185,9 +199,12 @@ pub struct KeyFilter {
     pub permission: Option<String>,
     /// Only keys whose environments all lie in this set (a scoped caller); `None` sees all.
     pub within_environments: Option<BTreeSet<String>>,
-    /// Keys that expire before this time.
+    /// Keys that will expire before this time: not yet expired (unless `status` asks for
+    /// expired keys) and not revoked (unless `status` asks for revoked keys).
     pub expires_before: Option<Timestamp>,
-    /// Keys not used since this time (or never used).
+    /// Keys unused since this time: created before it and not used since (never-used keys
+    /// included), and not revoked (unless `status` asks for revoked keys). A key made
+    /// yesterday has not been "unused for 90 days".
     pub unused_since: Option<Timestamp>,
     pub sort: KeySort,
     /// Position after which to start.

@@ -382,14 +382,16 @@ impl Store for SqliteStore {
             qb.push(" AND k.name = ").push_bind(name.clone());
         }
         if let Some(q) = &f.q {
-            let pattern = format!(
-                "%{}%",
-                q.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let like = |text: &str| {
+                format!(
+                    "%{}%",
+                    text.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+            };
             qb.push(" AND (");
-            for (i, col) in ["k.name", "k.description", "k.hint", "k.allowed_ips"]
+            for (i, col) in ["k.name", "k.description", "k.allowed_ips"]
                 .iter()
                 .enumerate()
             {
@@ -398,7 +400,12 @@ impl Store for SqliteStore {
                 }
                 qb.push(*col)
                     .push(" LIKE ")
-                    .push_bind(pattern.clone())
+                    .push_bind(like(q))
+                    .push(" ESCAPE '\\'");
+            }
+            if let Some(hint) = super::looks_like_hint(q) {
+                qb.push(" OR k.hint LIKE ")
+                    .push_bind(like(&hint))
                     .push(" ESCAPE '\\'");
             }
             qb.push(")");
@@ -442,13 +449,22 @@ impl Store for SqliteStore {
             }
             qb.push(")");
         }
+        let asks_revoked = f.status == Some(KeyStatus::Revoked);
         if let Some(before) = f.expires_before {
             qb.push(" AND k.expires_at < ").push_bind(ms(before));
+            if f.status != Some(KeyStatus::Expired) {
+                qb.push(" AND k.expires_at > ").push_bind(ms(f.now));
+            }
         }
         if let Some(since) = f.unused_since {
-            qb.push(" AND (k.last_used_at IS NULL OR k.last_used_at < ")
+            qb.push(" AND k.created_at < ")
+                .push_bind(ms(since))
+                .push(" AND (k.last_used_at IS NULL OR k.last_used_at < ")
                 .push_bind(ms(since))
                 .push(")");
+        }
+        if (f.expires_before.is_some() || f.unused_since.is_some()) && !asks_revoked {
+            qb.push(" AND k.status <> 'revoked'");
         }
         let (column, descending) = match f.sort {
             KeySort::CreatedAsc => ("k.created_at", false),

@@ -66,8 +66,18 @@ pub async fn list(
         environment: query.environment,
         permission: query.permission,
         within_environments: caller.environments.clone(),
-        expires_before: query.expires_before,
-        unused_since: query.unused_since,
+        expires_before: relative(
+            "expiring_within_seconds",
+            query.expires_before,
+            query.expiring_within_seconds,
+            |secs| now.checked_add(secs),
+        )?,
+        unused_since: relative(
+            "unused_for_seconds",
+            query.unused_since,
+            query.unused_for_seconds,
+            |secs| now.checked_sub(secs),
+        )?,
         sort,
         after,
         limit: limit + 1,
@@ -89,6 +99,32 @@ pub async fn list(
     let next_cursor =
         (records.len() > items.len()).then(|| encode_cursor(&records[items.len() - 1], sort));
     Ok(Json(Page { items, next_cursor }))
+}
+
+/// A time filter given as a time, or as seconds from the server's own now (so the client's clock
+/// does not matter).
+fn relative(
+    field: &str,
+    at: Option<Timestamp>,
+    seconds: Option<u64>,
+    from_now: impl Fn(jiff::SignedDuration) -> Result<Timestamp, jiff::Error>,
+) -> ApiResult<Option<Timestamp>> {
+    match (at, seconds) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "invalid_filter",
+            format!("{field} and the time it stands for cannot both be given"),
+        )),
+        (Some(at), None) => Ok(Some(at)),
+        (None, Some(secs)) => Ok(Some(
+            i64::try_from(secs)
+                .ok()
+                .and_then(|s| from_now(jiff::SignedDuration::from_secs(s)).ok())
+                .ok_or_else(|| {
+                    ApiError::invalid("invalid_filter", format!("{field} is out of range"))
+                })?,
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A cursor names the sort it belongs to, so it cannot be replayed against another order.

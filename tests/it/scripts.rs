@@ -1,0 +1,251 @@
+//! What scripts rely on: exact filters (they feed bulk work), a closed pipe that is no error,
+//! and exit codes that tell one failure from another.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+
+use jiff::SignedDuration;
+use serde_json::json;
+
+use crate::harness::{Server, TestEnv};
+use crate::live::LiveServer;
+
+fn ids(cli: &TestEnv, args: &[&str]) -> BTreeSet<String> {
+    let mut all = vec!["keys", "list", "--all", "-q"];
+    all.extend_from_slice(args);
+    cli.ok(&all).lines().map(str::to_owned).collect()
+}
+
+fn set(ids: &[&String]) -> BTreeSet<String> {
+    ids.iter().map(|s| (*s).clone()).collect()
+}
+
+#[test]
+fn json_into_a_closed_pipe_is_success() {
+    let env = TestEnv::new();
+    for i in 0..3 {
+        env.ok(&["keys", "create", "--name", &format!("piped-{i}"), "-q"]);
+    }
+    for args in [
+        &["keys", "list", "--all", "--output", "json"][..],
+        &["keys", "list", "--all"][..],
+        &["keys", "show", "piped-0", "--output", "json"][..],
+    ] {
+        let mut child = std::process::Command::new(crate::harness::BIN)
+            .args(args)
+            .env_clear()
+            .envs(env.vars())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -0`: the reader is gone before anything is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn unused_for_means_old_enough_and_unused_and_never_revoked() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let admin = server.admin_token();
+    let make = |admin: &str, name: &str| {
+        server
+            .create(
+                admin,
+                json!({"name": name, "environments": ["staging"], "permissions": ["reports:read"]}),
+            )
+            .0
+    };
+    let old_unused = make(&admin, "old-unused");
+    let (old_used, old_used_secret) = server.create(
+        &admin,
+        json!({"name": "old-used", "environments": ["staging"], "permissions": ["reports:read"]}),
+    );
+    let old_revoked = make(&admin, "old-revoked");
+    server.advance(SignedDuration::from_hours(24 * 100));
+    // A token lives a day: a fresh one for the admin's calls from here on.
+    let admin = server.admin_token();
+    assert_eq!(server.token(&old_used, &old_used_secret).0, 200);
+    server.flush_last_used();
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{old_revoked}/revoke"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    let fresh = make(&admin, "fresh");
+
+    let mine = ["--permission", "reports:read"];
+    let unused = |extra: &[&str]| {
+        let mut args = vec!["--unused-for", "90d"];
+        args.extend_from_slice(&mine);
+        args.extend_from_slice(extra);
+        ids(&cli, &args)
+    };
+    // Not the key made minutes ago, not the one used today, not the revoked one.
+    assert_eq!(unused(&[]), set(&[&old_unused]));
+    // Revoked keys only when asked for.
+    assert_eq!(unused(&["--status", "revoked"]), set(&[&old_revoked]));
+    assert!(!unused(&[]).contains(&fresh));
+}
+
+#[test]
+fn expiring_within_means_still_to_expire_and_never_revoked() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let admin = server.admin_token();
+    let make = |name: &str, days: i64| {
+        let at = server.now() + SignedDuration::from_hours(24 * days);
+        server
+            .create(
+                &admin,
+                json!({"name": name, "environments": ["staging"], "permissions": ["reports:read"], "expires_at": at}),
+            )
+            .0
+    };
+    let soon = make("soon", 10);
+    let lapsing = make("lapsing", 2);
+    let revoked = make("revoked-soon", 10);
+    let _later = make("later", 300);
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{revoked}/revoke"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    server.advance(SignedDuration::from_hours(24 * 3));
+
+    let expiring = |extra: &[&str]| {
+        let mut args = vec!["--expiring-within", "30d", "--permission", "reports:read"];
+        args.extend_from_slice(extra);
+        ids(&cli, &args)
+    };
+    assert_eq!(
+        expiring(&[]),
+        set(&[&soon]),
+        "not the expired, not the revoked"
+    );
+    assert_eq!(expiring(&["--status", "expired"]), set(&[&lapsing]));
+    assert_eq!(expiring(&["--status", "revoked"]), set(&[&revoked]));
+}
+
+#[test]
+fn search_matches_a_hint_only_for_what_looks_like_one() {
+    let env = TestEnv::new();
+    // A brought secret whose hint ends in dDdD, so a search for "d" would match it by chance.
+    let secret = format!("{}dDdD", keyward::secret::random_base62(40));
+    let out = env
+        .keyward()
+        .args(["keys", "create", "--name", "alpha", "--secret-stdin", "-q"])
+        .write_stdin(secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = env.json(&["keys", "show", "alpha"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        ids(&env, &["--search", "d"]),
+        BTreeSet::new(),
+        "a letter of the hint"
+    );
+    assert_eq!(
+        ids(&env, &["--search", "dDdD"]),
+        BTreeSet::new(),
+        "a bare tail"
+    );
+    assert_eq!(ids(&env, &["--search", "…dDdD"]), set(&[&id]));
+    assert_eq!(ids(&env, &["--search", "...dDdD"]), set(&[&id]));
+    assert_eq!(ids(&env, &["--search", "alph"]), set(&[&id]));
+}
+
+#[test]
+fn a_disabled_login_key_is_not_allowed_and_says_whose_it_is() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "my-login", "environments": ["staging"], "permissions": ["keys:read"]}),
+    );
+    let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/disable"), None, &[]);
+    assert_eq!(r.status, 200);
+    let mut cli = TestEnv::new();
+    cli.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &id)
+        .set("KEYWARD_CLIENT_SECRET", &secret);
+    let err = cli.fails(&["keys", "list"], 3);
+    assert!(err.contains("login key") && err.contains(&id), "{err}");
+    assert!(
+        err.contains("disabled") && err.contains("keys enable"),
+        "{err}"
+    );
+    // `keyward login` with it says the same, exit 3.
+    let login = TestEnv::new();
+    let out = login
+        .keyward()
+        .args(["login", "--url", &server.url, "--client-id", &id])
+        .write_stdin(format!("{secret}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_if_version_ahead_of_the_key_is_a_usage_error() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "versioned", "-q"]);
+    let err = env.fails(
+        &[
+            "keys",
+            "edit",
+            "versioned",
+            "--description",
+            "x",
+            "--if-version",
+            "999",
+        ],
+        2,
+    );
+    assert!(
+        err.contains("--if-version 999") && err.contains("ahead"),
+        "{err}"
+    );
+    assert!(!err.contains("someone else"), "{err}");
+    assert_eq!(env.json(&["keys", "show", "versioned"])["version"], 1);
+}
+
+#[test]
+fn https_against_a_plain_http_server_names_the_tls_failure() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    env.set("KEYWARD_URL", &server.url.replace("http://", "https://"));
+    let err = env.fails(&["keys", "list"], 6);
+    assert!(err.contains("TLS"), "{err}");
+    assert!(!err.contains("connection refused"), "{err}");
+}
