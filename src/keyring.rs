@@ -5,7 +5,7 @@
 //! Entries: service `keyward`, user `<profile>:<key id>` for a key's secret, and
 //! `<profile>:<key id>:token` for a cached access token.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[allow(unused_imports)]
 use keyring_core::api::CredentialStoreApi;
@@ -24,22 +24,44 @@ pub struct KeyringError(String);
 /// An opened OS keyring.
 #[derive(Clone)]
 pub struct Keyring {
+    /// The stable name of its kind (`secret-service`, `keyutils`, ...), as `KEYWARD_KEYRING`
+    /// takes it and the secrets index records it.
+    kind: &'static str,
     name: &'static str,
+    store: Store,
 }
 
 impl Keyring {
     /// Opens the platform's keyring (once per process). `KEYWARD_KEYRING` may name one.
     pub fn open() -> Result<Keyring, KeyringError> {
-        static OPENED: OnceLock<Result<&'static str, KeyringError>> = OnceLock::new();
+        static OPENED: OnceLock<Result<Keyring, KeyringError>> = OnceLock::new();
         OPENED
             .get_or_init(|| {
                 let wanted = std::env::var(env_vars::KEYWARD_KEYRING).unwrap_or_default();
-                let (name, store) = run_off_runtime(move || choose_store(&wanted))?;
-                keyring_core::set_default_store(store);
-                Ok(name)
+                run_off_runtime(move || choose_store(&wanted))
             })
             .clone()
-            .map(|name| Keyring { name })
+    }
+
+    /// Opens the keyring of this kind, whatever `KEYWARD_KEYRING` says: where the secrets index
+    /// recorded that a secret was stored.
+    pub fn open_kind(kind: &str) -> Result<Keyring, KeyringError> {
+        if let Ok(default) = Keyring::open() {
+            if default.kind == kind {
+                return Ok(default);
+            }
+        }
+        // Kept for the life of the process, like the default one: a store may block on its
+        // own event loop when dropped, which must not happen on the CLI's runtime.
+        static OTHERS: Mutex<Vec<Keyring>> = Mutex::new(Vec::new());
+        let mut others = OTHERS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(open) = others.iter().find(|k| k.kind == kind) {
+            return Ok(open.clone());
+        }
+        let wanted = kind.to_owned();
+        let opened = run_off_runtime(move || choose_store(&wanted))?;
+        others.push(opened.clone());
+        Ok(opened)
     }
 
     /// A person-readable name of the store in use.
@@ -47,10 +69,19 @@ impl Keyring {
         self.name
     }
 
+    /// Its kind, as `KEYWARD_KEYRING` names it.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn entry(store: &Store, user: &str) -> Result<Entry, KrError> {
+        store.build(SERVICE, user, None)
+    }
+
     pub fn set(&self, user: &str, secret: &str) -> Result<(), KeyringError> {
-        let (user, secret) = (user.to_owned(), secret.to_owned());
+        let (user, secret, store) = (user.to_owned(), secret.to_owned(), self.store.clone());
         run_off_runtime(move || {
-            Entry::new(SERVICE, &user)
+            Self::entry(&store, &user)
                 .and_then(|e| e.set_password(&secret))
                 .map_err(|e| describe(&e))
         })
@@ -58,9 +89,9 @@ impl Keyring {
 
     /// The stored value, or `None` when there is no such entry.
     pub fn get(&self, user: &str) -> Result<Option<String>, KeyringError> {
-        let user = user.to_owned();
+        let (user, store) = (user.to_owned(), self.store.clone());
         run_off_runtime(
-            move || match Entry::new(SERVICE, &user).and_then(|e| e.get_password()) {
+            move || match Self::entry(&store, &user).and_then(|e| e.get_password()) {
                 Ok(s) => Ok(Some(s)),
                 Err(KrError::NoEntry) => Ok(None),
                 Err(e) => Err(describe(&e)),
@@ -70,9 +101,9 @@ impl Keyring {
 
     /// Deletes the entry; `false` when there was none.
     pub fn delete(&self, user: &str) -> Result<bool, KeyringError> {
-        let user = user.to_owned();
+        let (user, store) = (user.to_owned(), self.store.clone());
         run_off_runtime(move || {
-            match Entry::new(SERVICE, &user).and_then(|e| e.delete_credential()) {
+            match Self::entry(&store, &user).and_then(|e| e.delete_credential()) {
                 Ok(()) => Ok(true),
                 Err(KrError::NoEntry) => Ok(false),
                 Err(e) => Err(describe(&e)),
@@ -115,7 +146,7 @@ fn describe(e: &KrError) -> KeyringError {
 type Store = Arc<CredentialStore>;
 
 #[cfg(target_os = "linux")]
-fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+fn choose_store(wanted: &str) -> Result<Keyring, KeyringError> {
     match wanted {
         "secret-service" => secret_service(),
         "keyutils" => keyutils(),
@@ -131,7 +162,7 @@ fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
 }
 
 #[cfg(target_os = "linux")]
-fn secret_service() -> Result<(&'static str, Store), KeyringError> {
+fn secret_service() -> Result<Keyring, KeyringError> {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         return Err(KeyringError(
             "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".to_owned(),
@@ -139,42 +170,58 @@ fn secret_service() -> Result<(&'static str, Store), KeyringError> {
     }
     let store: Store = zbus_secret_service_keyring_store::Store::new().map_err(|e| describe(&e))?;
     probe(&store)?;
-    Ok(("Secret Service", store))
+    Ok(Keyring {
+        kind: "secret-service",
+        name: "Secret Service",
+        store,
+    })
 }
 
 #[cfg(target_os = "linux")]
-fn keyutils() -> Result<(&'static str, Store), KeyringError> {
+fn keyutils() -> Result<Keyring, KeyringError> {
     let store: Store = linux_keyutils_keyring_store::Store::new().map_err(|e| describe(&e))?;
     probe(&store)?;
-    Ok(("Linux kernel keyring", store))
+    Ok(Keyring {
+        kind: "keyutils",
+        name: "Linux kernel keyring",
+        store,
+    })
 }
 
 #[cfg(target_os = "macos")]
-fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+fn choose_store(wanted: &str) -> Result<Keyring, KeyringError> {
     match wanted {
         "" | "auto" | "keychain" => {
             let store: Store =
                 apple_native_keyring_store::keychain::Store::new().map_err(|e| describe(&e))?;
-            Ok(("macOS Keychain", store))
+            Ok(Keyring {
+                kind: "keychain",
+                name: "macOS Keychain",
+                store,
+            })
         }
         other => Err(unknown(other, "auto, keychain")),
     }
 }
 
 #[cfg(target_os = "windows")]
-fn choose_store(wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+fn choose_store(wanted: &str) -> Result<Keyring, KeyringError> {
     match wanted {
         "" | "auto" | "windows" => {
             let store: Store =
                 windows_native_keyring_store::Store::new().map_err(|e| describe(&e))?;
-            Ok(("Windows Credential Manager", store))
+            Ok(Keyring {
+                kind: "windows",
+                name: "Windows Credential Manager",
+                store,
+            })
         }
         other => Err(unknown(other, "auto, windows")),
     }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-fn choose_store(_wanted: &str) -> Result<(&'static str, Store), KeyringError> {
+fn choose_store(_wanted: &str) -> Result<Keyring, KeyringError> {
     Err(KeyringError(
         "keyward knows no OS keyring on this platform".to_owned(),
     ))

@@ -30,7 +30,13 @@ static COLOR: AtomicBool = AtomicBool::new(false);
 
 /// Decides once, at start-up, whether tables are coloured.
 pub fn init_color(choice: ColorChoice) {
-    COLOR.store(use_color(choice), Ordering::Relaxed);
+    let on = use_color(choice);
+    COLOR.store(on, Ordering::Relaxed);
+    if on {
+        // Our decision stands: crossterm, which draws the colours, also reads NO_COLOR, and
+        // would then write bare `ESC[m` resets with no colour.
+        crossterm::style::force_color_output(true);
+    }
 }
 
 /// Whether to colour stdout: `--color` wins, then `NO_COLOR`, then whether stdout is a terminal.

@@ -20,6 +20,21 @@ pub struct StoredSecret {
     /// The server URL, or the local store's path.
     pub origin: String,
     pub stored_at: Timestamp,
+    /// Which keyring holds it (`secret-service`, `keyutils`, ...): with two in use on one
+    /// machine, get and delete must go to the one that has it. Absent in older indexes: the
+    /// keyring in effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring: Option<String>,
+}
+
+impl StoredSecret {
+    /// The keyring that holds this secret.
+    pub fn keyring(&self) -> Result<crate::keyring::Keyring, crate::keyring::KeyringError> {
+        match &self.keyring {
+            Some(kind) => crate::keyring::Keyring::open_kind(kind),
+            None => crate::keyring::Keyring::open(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -89,6 +104,7 @@ mod tests {
             name: name.into(),
             origin: "https://keyward.example.com".into(),
             stored_at: at.parse().unwrap(),
+            keyring: Some("keyutils".into()),
         }
     }
 

@@ -16,6 +16,9 @@ type Pending = HashMap<String, (Timestamp, Option<String>)>;
 #[derive(Clone, Default, Debug)]
 pub struct LastUsed {
     pending: Arc<Mutex<Pending>>,
+    /// Held while a batch is written, so that a flush returns only once every use noted before
+    /// it is in the database, even when another flush had taken them first.
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One key's latest use.
@@ -38,6 +41,7 @@ impl LastUsed {
 
 /// Writes what has been noted since the last flush.
 pub async fn flush(state: &AppState) -> StoreResult<()> {
+    let _writing = state.last_used.writing.lock().await;
     let batch = state.last_used.take();
     if batch.is_empty() {
         return Ok(());

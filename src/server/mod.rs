@@ -125,7 +125,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let background = tokio::spawn(background(state.clone()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let background = tokio::spawn(background(state.clone(), stopped));
     let signalled = Arc::new(tokio::sync::Notify::new());
     let graceful = {
         let signalled = signalled.clone();
@@ -148,19 +149,24 @@ pub async fn serve(
             Ok(())
         }
     };
-    background.abort();
+    // Asked to stop rather than aborted: an abort mid-flush would drop a batch it had already
+    // taken from memory.
+    let _ = stop.send(true);
+    let _ = background.await;
     flush_last_used(&state).await;
     served
 }
 
-/// Work beside the request path: last-used times written in batches, and the purge.
-async fn background(state: SharedState) {
+/// Work beside the request path: last-used times written in batches, and the purge. Each piece
+/// of work runs to its end; the loop stops between them when told to.
+async fn background(state: SharedState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut flush = tokio::time::interval(state.timing.last_used_flush);
     let mut purge = tokio::time::interval(state.timing.purge_every);
     loop {
         tokio::select! {
             _ = flush.tick() => flush_last_used(&state).await,
             _ = purge.tick() => purge::run(&state).await,
+            _ = stop.changed() => break,
         }
     }
 }

@@ -174,3 +174,56 @@ fn revoking_a_key_removes_its_stored_secret_and_a_reused_name_finds_the_new_one(
         crate::harness::find_secret(&env.ok(&["keys", "create", "--name", "app", "--store"]));
     assert_eq!(env.ok(&["secrets", "get", "app"]).trim(), second);
 }
+
+#[test]
+fn each_stored_secret_is_read_and_deleted_in_the_keyring_that_holds_it() {
+    let env = TestEnv::new();
+    let out = in_secret_service_session(
+        &env,
+        r#"
+        KEYWARD_KEYRING=secret-service "$KEYWARD" keys create --name in-ss --store -q > ss.txt
+        KEYWARD_KEYRING=keyutils "$KEYWARD" keys create --name in-ku --store -q > ku.txt
+        KEYWARD_KEYRING=keyutils "$KEYWARD" secrets get in-ss > get-ss.txt
+        KEYWARD_KEYRING=secret-service "$KEYWARD" secrets get in-ku > get-ku.txt
+        "$KEYWARD" secrets list > list.txt
+        id=$("$KEYWARD" keys show in-ss -q)
+        KEYWARD_KEYRING=keyutils "$KEYWARD" secrets delete in-ss 2> deleted.txt
+        secret-tool lookup service keyward username "local:$id" > lookup.txt || echo gone > lookup.txt
+        KEYWARD_KEYRING=keyutils "$KEYWARD" secrets get in-ss > /dev/null 2>&1 || echo $? > after.txt
+        "#,
+    );
+    let read = |name: &str| std::fs::read_to_string(env.dir.path().join(name)).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each is found where it was put, whichever keyring is in effect now.
+    assert_eq!(read("get-ss.txt").trim(), read("ss.txt").trim());
+    assert_eq!(read("get-ku.txt").trim(), read("ku.txt").trim());
+    let list = read("list.txt");
+    assert!(
+        list.contains("secret-service") && list.contains("keyutils"),
+        "{list}"
+    );
+    // Deleting really removes it from the Secret Service, not from the other store.
+    assert!(
+        read("deleted.txt").contains("Secret Service"),
+        "{}",
+        read("deleted.txt")
+    );
+    assert_eq!(read("lookup.txt").trim(), "gone");
+    assert_eq!(read("after.txt").trim(), "4");
+}
+
+#[test]
+fn secrets_list_says_when_no_keyring_works() {
+    let mut env = TestEnv::new();
+    env.set("KEYWARD_KEYRING", "secret-service");
+    let err = env.fails(&["secrets", "list"], 1);
+    assert!(
+        err.contains("none can be") && err.contains("D-Bus"),
+        "{err}"
+    );
+    assert!(!err.contains("No secrets stored"), "{err}");
+}

@@ -219,6 +219,14 @@ fn colour_follows_the_flag_and_never_reaches_pipes_by_default() {
         env.ok(&["keys", "list", "--color", "always"])
             .contains("\u{1b}[")
     );
+    // --color always wins over NO_COLOR: real colours, never a bare reset on its own.
+    let mut no_color = TestEnv::new();
+    no_color.set("NO_COLOR", "1");
+    no_color.ok(&["keys", "create", "--name", "plain", "--no-store", "-q"]);
+    let forced = no_color.ok(&["keys", "list", "--color", "always"]);
+    assert!(forced.contains("\u{1b}[38;5;"), "{forced:?}");
+    assert!(!forced.contains("\u{1b}[m"), "{forced:?}");
+    assert!(!no_color.ok(&["keys", "list"]).contains('\u{1b}'));
     assert!(
         !env.ok(&["keys", "list"]).contains('\u{1b}'),
         "auto: stdout is a pipe"

@@ -134,6 +134,7 @@ fn store_secret(
             Target::Local { path, .. } => path.display().to_string(),
         },
         stored_at: jiff::Timestamp::now(),
+        keyring: Some(ring.kind().to_owned()),
     });
     index
         .save()

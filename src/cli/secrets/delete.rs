@@ -8,20 +8,20 @@ use crate::stored::Index;
 pub fn run(ctx: &Ctx, key: &str) -> anyhow::Result<()> {
     let profile = profile(ctx);
     let mut index = Index::load()?;
-    let id = index
-        .find(&profile, key)
-        .map(|s| s.key_id.clone())
-        .unwrap_or_else(|| key.to_owned());
-    let ring = Keyring::open()?;
+    // From the keyring the index says holds it, so that success means it is gone.
+    let (id, ring, indexed) = match index.find(&profile, key) {
+        Some(stored) => (stored.key_id.clone(), stored.keyring()?, true),
+        None => (key.to_owned(), Keyring::open()?, false),
+    };
     let existed = ring.delete(&keyring::secret_user(&profile, &id))?;
-    let indexed = index.find(&profile, &id).is_some();
     if !existed && !indexed {
         return Err(not_stored(key, &profile));
     }
     index.remove(&profile, &id);
     index.save()?;
     ctx.say(&format!(
-        "Deleted the stored secret of {id} from this machine's keyring."
+        "Deleted the stored secret of {id} from this machine's {}.",
+        ring.name()
     ));
     Ok(())
 }

@@ -9,11 +9,12 @@ use crate::stored::Index;
 pub fn run(ctx: &Ctx, key: &str) -> anyhow::Result<()> {
     let profile = profile(ctx);
     let index = Index::load()?;
-    let id = index
-        .find(&profile, key)
-        .map(|s| s.key_id.clone())
-        .unwrap_or_else(|| key.to_owned());
-    let ring = Keyring::open()?;
+    // From the keyring the index says holds it; an id the index does not know is looked for in
+    // the keyring in effect.
+    let (id, ring) = match index.find(&profile, key) {
+        Some(stored) => (stored.key_id.clone(), stored.keyring()?),
+        None => (key.to_owned(), Keyring::open()?),
+    };
     match ring.get(&keyring::secret_user(&profile, &id))? {
         Some(secret) => output::print_line(&secret),
         None => Err(not_stored(key, &profile)),

@@ -7,7 +7,7 @@ mod list;
 use clap::{Args, Subcommand};
 
 use super::{CliFailure, Ctx};
-use crate::keyring::{self, Keyring};
+use crate::keyring;
 use crate::stored::Index;
 
 #[derive(Debug, Subcommand)]
@@ -48,10 +48,12 @@ pub(super) fn profile(ctx: &Ctx) -> String {
 /// index; returns whether there was one. The keyring is not opened when nothing is indexed.
 pub(crate) fn forget(profile: &str, key_id: &str) -> anyhow::Result<bool> {
     let mut index = Index::load()?;
-    if index.find(profile, key_id).is_none() {
+    let Some(stored) = index.find(profile, key_id) else {
         return Ok(false);
-    }
-    Keyring::open()?.delete(&keyring::secret_user(profile, key_id))?;
+    };
+    stored
+        .keyring()?
+        .delete(&keyring::secret_user(profile, key_id))?;
     index.remove(profile, key_id);
     index.save()?;
     Ok(true)
