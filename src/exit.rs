@@ -12,6 +12,8 @@ pub const NOT_FOUND: u8 = 4;
 pub const CONFLICT: u8 = 5;
 pub const UNREACHABLE: u8 = 6;
 pub const NOT_STORED: u8 = 7;
+/// A prompt was cancelled (Escape) or the command interrupted (Ctrl-C), as shells count it.
+pub const INTERRUPTED: u8 = 130;
 
 /// The exit code for an error: the first cause in the chain that says something decides.
 pub fn code_for(error: &anyhow::Error) -> u8 {
@@ -27,6 +29,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 CliFailure::NotFound(_) => NOT_FOUND,
                 CliFailure::Conflict(_) => CONFLICT,
                 CliFailure::NotStored(_) => NOT_STORED,
+                CliFailure::Cancelled => INTERRUPTED,
             };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {

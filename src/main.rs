@@ -1,6 +1,6 @@
 //! Thin: parse arguments, set up logging to stderr, run, turn the error into an exit code.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,6 +21,11 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
+    // `keyward server` shuts down gracefully on Ctrl-C by itself; elsewhere an interrupt must
+    // not leave a prompt's hidden cursor behind.
+    if !matches!(cli.command, cli::Command::Server(_)) {
+        runtime.spawn(restore_terminal_on_interrupt());
+    }
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::SUCCESS),
@@ -33,6 +38,20 @@ fn main() -> ExitCode {
             ExitCode::from(exit::code_for(&e))
         }
     }
+}
+
+/// On Ctrl-C: show the cursor again (a picker hides it), end the line, and exit 130, as a shell
+/// does for an interrupted command. It runs on a worker thread, since a prompt blocks the main one.
+async fn restore_terminal_on_interrupt() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    if std::io::stderr().is_terminal() {
+        let mut err = std::io::stderr();
+        let _ = err.write_all(b"\x1b[?25h\n");
+        let _ = err.flush();
+    }
+    std::process::exit(i32::from(exit::INTERRUPTED));
 }
 
 /// Logs go to stderr; `KEYWARD_LOG` (EnvFilter syntax) wins over `-v`.

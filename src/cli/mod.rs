@@ -31,6 +31,7 @@ Exit codes:
   6  server unreachable
   7  the key was created or rotated, but its secret could not be stored in the OS keyring
      (it was printed; copy it now)
+  130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
 
 With no profile or --url, keyward works on the embedded local store, a SQLite file in your data
 directory. `keyward whoami` tells which store or server is in use.";
@@ -148,6 +149,9 @@ pub enum CliFailure {
     /// Exit 7: the change happened and its secret was printed, but `--store` could not keep it.
     #[error("{0}")]
     NotStored(String),
+    /// Exit 130: the user cancelled a prompt.
+    #[error("cancelled; nothing was done")]
+    Cancelled,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use dialoguer::{Confirm, FuzzySelect, Input, Password};
 
+use super::CliFailure;
 use crate::env_vars;
 
 /// Prompts are allowed when stdin and stderr are terminals and `CI` is not set.
@@ -28,12 +29,22 @@ pub fn password(prompt: &str) -> anyhow::Result<String> {
         .context("prompt aborted")
 }
 
+/// A yes/no question; Escape cancels. A question wider than the terminal is shown on lines of its
+/// own first and asked short, since a prompt that wraps is drawn twice when it is redrawn.
 pub fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
+    let width = usize::from(console::Term::stderr().size().1);
+    let asked = if prompt.chars().count() + 8 > width {
+        eprintln!("{}", crate::output::printable_text(prompt));
+        "Go ahead?"
+    } else {
+        prompt
+    };
     Confirm::new()
-        .with_prompt(prompt)
+        .with_prompt(asked)
         .default(default)
-        .interact()
-        .context("prompt aborted")
+        .interact_opt()
+        .context("prompt aborted")?
+        .ok_or_else(|| CliFailure::Cancelled.into())
 }
 
 /// Picks one of `items` by fuzzy search; returns its index.
@@ -46,6 +57,7 @@ pub fn pick(prompt: &str, items: &[String]) -> anyhow::Result<usize> {
         .with_prompt(prompt)
         .items(&shown)
         .default(0)
-        .interact()
-        .context("prompt aborted")
+        .interact_opt()
+        .context("prompt aborted")?
+        .ok_or_else(|| CliFailure::Cancelled.into())
 }

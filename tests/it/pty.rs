@@ -19,6 +19,11 @@ struct Terminal {
 
 impl Terminal {
     fn spawn(env: &TestEnv, args: &[&str]) -> Terminal {
+        Self::spawn_sized(env, args, 24, 120)
+    }
+
+    /// On a terminal of `rows` × `cols`.
+    fn spawn_sized(env: &TestEnv, args: &[&str], rows: u16, cols: u16) -> Terminal {
         let (mut master_fd, mut slave_fd) = (-1, -1);
         // SAFETY: openpty writes two fds into the given pointers; the rest may be null.
         let rc = unsafe {
@@ -31,6 +36,14 @@ impl Terminal {
             )
         };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads the winsize struct it is given; the fd is the open slave.
+        unsafe { libc::ioctl(slave_fd, libc::TIOCSWINSZ, &size) };
         // Other tests spawn processes concurrently: they must not inherit this terminal.
         for fd in [master_fd, slave_fd] {
             // SAFETY: fcntl on fds just opened here.
@@ -128,7 +141,24 @@ impl Terminal {
 
     /// Waits for exit and returns the code and everything the terminal showed.
     fn finish(mut self) -> (i32, String) {
-        let status = self.child.wait().unwrap();
+        // A prompt that ignores a key would wait for ever: fail instead of hanging.
+        let give_up = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > give_up {
+                let _ = self.child.kill();
+                while let Ok(chunk) = self.output.try_recv() {
+                    self.seen.extend(chunk);
+                }
+                panic!(
+                    "still running after 30 s; the terminal showed:\n{}",
+                    String::from_utf8_lossy(&self.seen)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let deadline = Instant::now() + Duration::from_secs(2);
         while let Ok(chunk) = self
             .output
@@ -318,4 +348,51 @@ fn a_brought_secret_typed_at_a_terminal_is_hidden() {
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains(&mine), "{screen}");
     assert!(screen.contains("the secret you brought"), "{screen}");
+}
+
+/// Whether the cursor is visible at the end of `screen`: the last show (`ESC[?25h`) comes after
+/// the last hide (`ESC[?25l`).
+fn cursor_visible_at_the_end(screen: &str) -> bool {
+    let shown = screen.rfind("\u{1b}[?25h");
+    let hidden = screen.rfind("\u{1b}[?25l");
+    match (shown, hidden) {
+        (_, None) => true,
+        (Some(s), Some(h)) => s > h,
+        (None, Some(_)) => false,
+    }
+}
+
+#[test]
+fn escape_and_ctrl_c_leave_a_picker_with_the_cursor_back_and_nothing_done() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "pickable", "--no-store", "-q"]);
+    for (key, what) in [("\u{1b}", "Escape"), ("\u{3}", "Ctrl-C")] {
+        let mut term = Terminal::spawn(&env, &["keys", "revoke"]);
+        term.expect("Key");
+        term.expect("pickable");
+        // Let the picker hide the cursor and wait for keys before pressing one.
+        std::thread::sleep(Duration::from_millis(300));
+        term.send(key);
+        let (code, screen) = term.finish();
+        assert_eq!(code, 130, "{what}: {screen}");
+        assert!(
+            cursor_visible_at_the_end(&screen),
+            "{what} left the cursor hidden: {screen:?}"
+        );
+    }
+    assert_eq!(env.json(&["keys", "show", "pickable"])["status"], "active");
+}
+
+#[test]
+fn a_long_confirmation_on_a_narrow_terminal_is_drawn_once() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "narrow", "--no-store", "-q"]);
+    let mut term = Terminal::spawn_sized(&env, &["keys", "revoke", "narrow"], 24, 40);
+    term.expect("[y/N]");
+    std::thread::sleep(Duration::from_millis(200));
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches("Revoke narrow").count(), 1, "{screen:?}");
+    assert_eq!(env.json(&["keys", "show", "narrow"])["status"], "active");
 }
