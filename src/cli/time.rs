@@ -19,7 +19,9 @@ pub fn parse_seconds(text: &str, flag: &str) -> Result<u64, UsageError> {
     };
     let span: Span = text.trim().parse().map_err(|_| bad())?;
     if span.is_negative() {
-        return Err(bad());
+        return Err(UsageError(format!(
+            "{flag} is a duration from now and cannot be negative; write it like 90d"
+        )));
     }
     let calendar_days = i64::from(span.get_years()) * 365 + i64::from(span.get_months()) * 30;
     let rest = span
@@ -35,7 +37,16 @@ pub fn parse_seconds(text: &str, flag: &str) -> Result<u64, UsageError> {
 }
 
 /// A positive duration in whole seconds, for an expiry the server counts from its own clock.
+/// Here a month is as likely as a minute, so a bare `m` is refused rather than guessed.
 pub fn parse_positive_seconds(text: &str, flag: &str) -> Result<u64, UsageError> {
+    let units = text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|u| !u.is_empty());
+    if units.into_iter().any(|u| u == "m") {
+        return Err(UsageError(format!(
+            "{flag}: is `m` minutes or months? Write `min` for minutes or `mo` for months, e.g. 30min or 6mo"
+        )));
+    }
     match parse_seconds(text, flag)? {
         0 => Err(UsageError(format!(
             "{flag} must be longer than zero; write it like 90d or 1y"
@@ -80,6 +91,14 @@ mod tests {
         assert!(parse_positive_seconds("0d", "--x").is_err());
         let err = parse_positive_seconds("kw_sk_x", "--x").unwrap_err();
         assert!(err.0.contains("--x") && !err.0.contains("kw_sk_x"));
+        // A bare m is ambiguous for an expiry; min and mo are not.
+        let err = parse_positive_seconds("1m", "--expires-in").unwrap_err();
+        assert!(err.0.contains("minutes or months"), "{}", err.0);
+        assert_eq!(parse_positive_seconds("30min", "--x").unwrap(), 1800);
+        assert_eq!(parse_positive_seconds("6mo", "--x").unwrap(), 180 * DAY);
+        assert!(parse_positive_seconds("-5d", "--x").unwrap_err().0.contains("negative"));
+        // A grace period is never months: there 30m stays minutes.
+        assert_eq!(parse_seconds("30m", "--grace").unwrap(), 1800);
     }
 
     #[test]
