@@ -127,6 +127,9 @@ _keyward() {
             keyward__subcmd__help__subcmd__generate,man)
                 cmd="keyward__subcmd__help__subcmd__generate__subcmd__man"
                 ;;
+            keyward__subcmd__help__subcmd__keys,check)
+                cmd="keyward__subcmd__help__subcmd__keys__subcmd__check"
+                ;;
             keyward__subcmd__help__subcmd__keys,create)
                 cmd="keyward__subcmd__help__subcmd__keys__subcmd__create"
                 ;;
@@ -166,6 +169,9 @@ _keyward() {
             keyward__subcmd__help__subcmd__secrets,list)
                 cmd="keyward__subcmd__help__subcmd__secrets__subcmd__list"
                 ;;
+            keyward__subcmd__keys,check)
+                cmd="keyward__subcmd__keys__subcmd__check"
+                ;;
             keyward__subcmd__keys,create)
                 cmd="keyward__subcmd__keys__subcmd__create"
                 ;;
@@ -198,6 +204,9 @@ _keyward() {
                 ;;
             keyward__subcmd__keys,verify)
                 cmd="keyward__subcmd__keys__subcmd__verify"
+                ;;
+            keyward__subcmd__keys__subcmd__help,check)
+                cmd="keyward__subcmd__keys__subcmd__help__subcmd__check"
                 ;;
             keyward__subcmd__keys__subcmd__help,create)
                 cmd="keyward__subcmd__keys__subcmd__help__subcmd__create"
@@ -716,8 +725,22 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__help__subcmd__keys)
-            opts="create list show edit disable enable rotate revoke verify"
+            opts="create list show edit disable enable rotate revoke verify check"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__keys__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -996,12 +1019,54 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help create list ls show edit disable enable rotate revoke verify help"
+            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help create list ls show edit disable enable rotate revoke verify check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__check)
+            opts="-y -q -v -h --expiring-within --unused-for --env --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --expiring-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unused-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1222,8 +1287,22 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__help)
-            opts="create list show edit disable enable rotate revoke verify help"
+            opts="create list show edit disable enable rotate revoke verify check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__keys__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

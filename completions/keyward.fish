@@ -84,29 +84,30 @@ complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s q -l quiet -d
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l profile -d 'Profile in config.toml to use' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
 json\t'The API\'s objects, for scripts'"
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l color -d 'When to colour the output' -r -f -a "auto\t''
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "create" -d 'Create a key; its secret is shown once'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "list" -d 'List keys, newest last'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "ls" -d 'List keys, newest last'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "show" -d 'Show one key'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "edit" -d 'Edit a key\'s name, description, environments, permissions, allowed IPs or expiry'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "disable" -d 'Disable a key: it and its tokens stop at once, until enabled again'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "enable" -d 'Enable a disabled or expired key'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
-complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "create" -d 'Create a key; its secret is shown once'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "list" -d 'List keys, newest last'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "ls" -d 'List keys, newest last'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "show" -d 'Show one key'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "edit" -d 'Edit a key\'s name, description, environments, permissions, allowed IPs or expiry'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "disable" -d 'Disable a key: it and its tokens stop at once, until enabled again'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "enable" -d 'Enable a disabled or expired key'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "check" -d 'List the keys that need attention (expiring soon, unused); exits 8 when there are any'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l name -d 'Name, unique among keys that are not revoked (asked for on a terminal)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l description -d 'What the key is for' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l type -d 'private: server-side, may get access tokens; public: only public-safe permissions' -r -f -a "private\t'Server-side secret; may exchange for access tokens and hold any permission'
@@ -294,6 +295,21 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l expiring-within -d 'Keys that will expire within this long need attention [default: 30d]' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l unused-for -d 'Keys older than this and not used for this long need attention too, e.g. 90d' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l env -d 'Only keys in this environment' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a key; its secret is shown once'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List keys, newest last'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one key'
@@ -303,6 +319,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "check" -d 'List the keys that need attention (expiring soon, unused); exits 8 when there are any'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -551,6 +568,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "rotate" -d 'Give a key a new secret; the old one may keep working for a grace period'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "revoke" -d 'Revoke a key: final, immediate for the key and its tokens'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "verify" -d 'Check a key read from stdin, as a service would (for debugging)'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "check" -d 'List the keys that need attention (expiring soon, unused); exits 8 when there are any'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "get" -d 'Print a stored secret on stdout'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "list" -d 'List the secrets stored on this machine (never their values)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "delete" -d 'Remove a stored secret from the keyring (the key itself is untouched)'

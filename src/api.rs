@@ -375,6 +375,9 @@ pub struct Whoami {
     /// Absent: every environment (super admin).
     pub environments: Option<BTreeSet<String>>,
     pub token_expires_at: Option<Timestamp>,
+    /// When the calling key itself expires (absent for the embedded store's root).
+    #[serde(default)]
+    pub key_expires_at: Option<Timestamp>,
 }
 
 /// `POST /v1/oauth/token` answer (RFC 6749 §5.1).

@@ -285,6 +285,21 @@ impl Client {
         self.call(Method::GET, &path, None::<&()>).await
     }
 
+    /// Every key matching `query`, page after page.
+    pub async fn list_all_keys(&self, query: &ListKeys) -> ClientResult<Vec<Key>> {
+        let mut query = query.clone();
+        query.limit = Some(1000);
+        let mut keys = Vec::new();
+        loop {
+            let page = self.list_keys(&query).await?;
+            keys.extend(page.items);
+            match page.next_cursor {
+                Some(c) => query.cursor = Some(c),
+                None => return Ok(keys),
+            }
+        }
+    }
+
     pub async fn get_key(&self, id: &str) -> ClientResult<Key> {
         self.call(
             Method::GET,

@@ -12,6 +12,8 @@ pub const NOT_FOUND: u8 = 4;
 pub const CONFLICT: u8 = 5;
 pub const UNREACHABLE: u8 = 6;
 pub const NOT_STORED: u8 = 7;
+/// `keys check` found keys that need attention.
+pub const NEEDS_ATTENTION: u8 = 8;
 /// A prompt was cancelled (Escape) or the command interrupted (Ctrl-C), as shells count it.
 pub const INTERRUPTED: u8 = 130;
 
@@ -30,6 +32,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 CliFailure::Conflict(_) => CONFLICT,
                 CliFailure::NotStored(_) => NOT_STORED,
                 CliFailure::Cancelled => INTERRUPTED,
+                CliFailure::NeedsAttention(_) => NEEDS_ATTENTION,
             };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {

@@ -31,6 +31,7 @@ Exit codes:
   6  server unreachable
   7  the key was created or rotated, but its secret could not be stored in the OS keyring
      (it was printed; copy it now)
+  8  keys check: some keys need attention (they are listed)
   130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
 
 With no profile or --url, keyward works on the embedded local store, a SQLite file in your data
@@ -149,6 +150,9 @@ pub enum CliFailure {
     /// Exit 7: the change happened and its secret was printed, but `--store` could not keep it.
     #[error("{0}")]
     NotStored(String),
+    /// Exit 8: `keys check` found keys that need attention.
+    #[error("{0}")]
+    NeedsAttention(String),
     /// Exit 130: the user cancelled a prompt.
     #[error("cancelled; nothing was done")]
     Cancelled,

@@ -96,7 +96,12 @@ mod tests {
         assert!(err.0.contains("minutes or months"), "{}", err.0);
         assert_eq!(parse_positive_seconds("30min", "--x").unwrap(), 1800);
         assert_eq!(parse_positive_seconds("6mo", "--x").unwrap(), 180 * DAY);
-        assert!(parse_positive_seconds("-5d", "--x").unwrap_err().0.contains("negative"));
+        assert!(
+            parse_positive_seconds("-5d", "--x")
+                .unwrap_err()
+                .0
+                .contains("negative")
+        );
         // A grace period is never months: there 30m stays minutes.
         assert_eq!(parse_seconds("30m", "--grace").unwrap(), 1800);
     }

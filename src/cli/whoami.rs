@@ -11,6 +11,9 @@ use crate::output;
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {}
 
+/// whoami warns when the login key expires within this many days.
+const LOGIN_KEY_WARNING_DAYS: i64 = 30;
+
 /// The JSON shape: the API's whoami plus where it came from.
 #[derive(Serialize)]
 struct WhoamiOutput<'a> {
@@ -24,6 +27,19 @@ struct WhoamiOutput<'a> {
 pub async fn run(ctx: &Ctx, _args: WhoamiArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let me = client.whoami().await?;
+    // The login key running out is the one thing whoami must not let pass quietly.
+    if let Some(at) = me.key_expires_at {
+        let left = at.duration_since(jiff::Timestamp::now());
+        if left < jiff::SignedDuration::from_hours(24 * LOGIN_KEY_WARNING_DAYS) {
+            ctx.warn(&format!(
+                "the login key {} expires {} (in {} days); ask an admin for `keyward keys enable {} --expires-in 1y`, or rotate to a new key",
+                me.key_name.as_deref().unwrap_or("in use"),
+                output::day(at),
+                left.as_hours().max(0) / 24,
+                me.key_id.as_deref().unwrap_or("KEY")
+            ));
+        }
+    }
     let (store, url) = match client.target() {
         Target::Remote { url } => (format!("server {url}"), Some(url.clone())),
         Target::Local { path, .. } => (format!("local store {}", path.display()), None),
@@ -63,6 +79,9 @@ pub async fn run(ctx: &Ctx, _args: WhoamiArgs) -> anyhow::Result<()> {
         "Environments".to_owned(),
         me.environments.as_ref().map_or("all".to_owned(), list),
     ]);
+    if let Some(at) = me.key_expires_at {
+        rows.push(["Key expires".to_owned(), output::day(at)]);
+    }
     if let Some(at) = me.token_expires_at {
         rows.push([
             "Token expires".to_owned(),

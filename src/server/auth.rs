@@ -34,6 +34,8 @@ pub struct Principal {
     /// `None`: every environment.
     pub environments: Option<BTreeSet<String>>,
     pub token_expires_at: Option<Timestamp>,
+    /// When the calling key itself expires.
+    pub key_expires_at: Option<Timestamp>,
 }
 
 impl Principal {
@@ -80,6 +82,7 @@ impl FromRequestParts<SharedState> for Principal {
                 permissions: BTreeSet::from([PERM_ADMIN.to_owned()]),
                 environments: None,
                 token_expires_at: None,
+                key_expires_at: None,
             });
         }
         let token = bearer(parts).ok_or(ApiError::Unauthenticated(
@@ -121,6 +124,7 @@ async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principa
         permissions: key.permissions,
         environments: (!admin).then_some(key.environments),
         token_expires_at: Some(record.expires_at),
+        key_expires_at: Some(key.expires_at),
     })
 }
 

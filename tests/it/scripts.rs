@@ -249,3 +249,111 @@ fn https_against_a_plain_http_server_names_the_tls_failure() {
     assert!(err.contains("TLS"), "{err}");
     assert!(!err.contains("connection refused"), "{err}");
 }
+
+#[test]
+fn keys_check_exits_8_listing_the_keys_that_need_attention() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let out = cli.keyward().args(["keys", "check"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No key needs attention"));
+
+    let make = |args: &[&str]| {
+        let mut all = vec![
+            "keys",
+            "create",
+            "--env",
+            "staging",
+            "--no-store",
+            "--output",
+            "json",
+        ];
+        all.extend_from_slice(args);
+        cli.json(&all)["id"].as_str().unwrap().to_owned()
+    };
+    let soon = make(&["--name", "soon", "--expires-in", "10d"]);
+    let idle = make(&["--name", "idle"]);
+    let gone = make(&["--name", "gone", "--expires-in", "5d"]);
+    cli.ok(&["keys", "revoke", "gone", "--yes"]);
+
+    let out = cli.keyward().args(["keys", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("soon") && table.contains("expires"),
+        "{table}"
+    );
+    assert!(!table.contains("idle") && !table.contains(&gone), "{table}");
+    let out = cli
+        .keyward()
+        .args(["keys", "check", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![soon.as_str()]);
+
+    // A hundred days on: `soon` has expired (no longer "expiring"), `idle` was never used.
+    server.advance(SignedDuration::from_hours(24 * 100));
+    let out = cli
+        .keyward()
+        .args(["keys", "check", "--unused-for", "90d", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    let flagged: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(flagged, set(&[&idle, &soon, &server.admin_id]));
+    let out = cli
+        .keyward()
+        .args(["keys", "check", "--unused-for", "90d"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("never used") && !table.contains("gone"),
+        "{table}"
+    );
+}
+
+#[test]
+fn whoami_warns_when_the_login_key_expires_soon() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let at = server.now() + SignedDuration::from_hours(24 * 20);
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "short-lived", "environments": ["staging"], "expires_at": at}),
+    );
+    let mut cli = TestEnv::new();
+    cli.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &id)
+        .set("KEYWARD_CLIENT_SECRET", &secret);
+    let out = cli.keyward().arg("whoami").output().unwrap();
+    assert!(out.status.success());
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warned.contains("warning") && warned.contains("short-lived"),
+        "{warned}"
+    );
+    let mut admin_cli = TestEnv::new();
+    server.as_admin(&mut admin_cli);
+    let out = admin_cli.keyward().arg("whoami").output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

@@ -1,5 +1,6 @@
 //! `keyward keys …`: one file per subcommand.
 
+mod check;
 mod create;
 mod disable;
 mod edit;
@@ -41,6 +42,8 @@ pub enum KeysCommand {
     Revoke(revoke::RevokeArgs),
     /// Check a key read from stdin, as a service would (for debugging)
     Verify(verify::VerifyArgs),
+    /// List the keys that need attention (expiring soon, unused); exits 8 when there are any
+    Check(check::CheckArgs),
 }
 
 pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
@@ -54,6 +57,7 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Rotate(args) => rotate::run(ctx, args).await,
         KeysCommand::Revoke(args) => revoke::run(ctx, args).await,
         KeysCommand::Verify(args) => verify::run(ctx, args).await,
+        KeysCommand::Check(args) => check::run(ctx, args).await,
     }
 }
 

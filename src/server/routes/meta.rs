@@ -41,6 +41,7 @@ pub async fn whoami(principal: Principal) -> Json<Whoami> {
         permissions: principal.permissions,
         environments: principal.environments,
         token_expires_at: principal.token_expires_at,
+        key_expires_at: principal.key_expires_at,
     })
 }
 
