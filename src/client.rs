@@ -403,6 +403,7 @@ impl Client {
     ) -> ClientResult<Answer> {
         match &self.target {
             Target::Remote { url } => {
+                let method_shown = method.clone();
                 let response = self
                     .http
                     .request(method, format!("{url}{path}"))
@@ -416,6 +417,19 @@ impl Client {
                         maybe_delivered: !e.is_connect(),
                     })?;
                 let status = response.status();
+                // -v: each request's method, path, status and request id (never a header or a
+                // body, which may carry a secret).
+                tracing::info!(
+                    method = %method_shown,
+                    path = %path_shown(path),
+                    status = status.as_u16(),
+                    request_id = %response
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-"),
+                    "request"
+                );
                 let body = response
                     .bytes()
                     .await
@@ -512,6 +526,11 @@ fn find_tls(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         }
     }
     e.source().and_then(find_tls)
+}
+
+/// The path without its query string (search text is the user's, not the log's).
+fn path_shown(path: &str) -> &str {
+    path.split('?').next().unwrap_or(path)
 }
 
 /// Percent-encodes one path segment (ids are plain, names might not be).

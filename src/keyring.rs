@@ -179,8 +179,17 @@ fn secret_service() -> Result<Keyring, KeyringError> {
 
 #[cfg(target_os = "linux")]
 fn keyutils() -> Result<Keyring, KeyringError> {
-    let store: Store = linux_keyutils_keyring_store::Store::new().map_err(|e| describe(&e))?;
-    probe(&store)?;
+    // A bare root shell or a container has a session keyring that refuses keyward's entries.
+    let hint = |e: KeyringError| {
+        KeyringError(format!(
+            "{} (run keyward inside `keyctl session -`, as a login shell does, or give KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET in the environment instead)",
+            e.0
+        ))
+    };
+    let store: Store = linux_keyutils_keyring_store::Store::new()
+        .map_err(|e| describe(&e))
+        .map_err(hint)?;
+    probe(&store).map_err(hint)?;
     Ok(Keyring {
         kind: "keyutils",
         name: "Linux kernel keyring",

@@ -122,6 +122,9 @@ impl Ctx {
         let Some(client_id) = client_id else {
             return Ok(Client::new(target, None));
         };
+        let from_env = std::env::var(env_vars::KEYWARD_CLIENT_ID)
+            .ok()
+            .is_some_and(|s| !s.is_empty());
         if let Some(secret) = env_secret() {
             // Scripts and CI: nothing is read from or written to the keyring.
             return Ok(Client::new(
@@ -132,16 +135,29 @@ impl Ctx {
                 }),
             ));
         }
-        let ring = Keyring::open().with_context(|| {
-            format!(
-                "cannot read the login secret of profile {:?} from the OS keyring",
-                self.profile
-            )
-        })?;
+        // Half of a script's credentials: say which half is missing rather than "not logged in".
+        let half = || {
+            UsageError(format!(
+                "KEYWARD_CLIENT_ID is set but KEYWARD_CLIENT_SECRET is not, and no login secret for {client_id} is kept in the keyring; set KEYWARD_CLIENT_SECRET too (or unset KEYWARD_CLIENT_ID and `keyward login`)"
+            ))
+        };
+        let ring = match Keyring::open() {
+            Ok(ring) => ring,
+            Err(_) if from_env => bail!(half()),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot read the login secret of profile {:?} from the OS keyring",
+                    self.profile
+                )));
+            }
+        };
         let secret = ring
             .get(&keyring::secret_user(&self.profile, &client_id))
             .context("cannot read the login secret from the OS keyring")?;
         let Some(secret) = secret else {
+            if from_env {
+                bail!(half());
+            }
             return Ok(Client::new(target, None));
         };
         let token_user = keyring::token_user(&self.profile, &client_id);

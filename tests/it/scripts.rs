@@ -357,3 +357,40 @@ fn whoami_warns_when_the_login_key_expires_soon() {
     let out = admin_cli.keyward().arg("whoami").output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
 }
+
+#[test]
+fn half_of_a_scripts_credentials_says_which_half_is_missing() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    env.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &server.admin_id);
+    let err = env.fails(&["keys", "list"], 2);
+    assert!(
+        err.contains("KEYWARD_CLIENT_SECRET is not") && err.contains(&server.admin_id),
+        "{err}"
+    );
+}
+
+#[test]
+fn verbose_shows_each_request_and_never_a_secret() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    let out = env
+        .keyward()
+        .args(["-v", "keys", "list", "--search", "needle"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "method=POST path=/v1/oauth/token status=200",
+        "method=GET path=/v1/keys status=200",
+        "request_id=req_",
+    ] {
+        assert!(log.contains(expected), "{expected:?} not in {log}");
+    }
+    assert!(!log.contains(&server.admin_secret), "{log}");
+    assert!(!log.contains("kw_at_"), "an access token in {log}");
+    assert!(!log.contains("needle"), "the search text in {log}");
+}
