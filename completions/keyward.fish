@@ -225,6 +225,17 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l status -d 'Only keys in this state' -r -f -a "active\t''
+disabled\t''
+expired\t'Derived: an active key whose `expires_at` has passed'
+revoked\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l type -d 'Only keys of this type' -r -f -a "private\t'Server-side secret; may exchange for access tokens and hold any permission'
+public\t'Safe to embed in clients; only public-safe permissions, never a token'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l env -d 'Only keys in this environment' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l permission -d 'Only keys holding this permission' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l search -d 'Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l expiring-within -d 'Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l unused-for -d 'Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -232,6 +243,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l dry-run -d 'Show which keys would be disabled, and change nothing'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -268,6 +280,17 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l status -d 'Only keys in this state' -r -f -a "active\t''
+disabled\t''
+expired\t'Derived: an active key whose `expires_at` has passed'
+revoked\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l type -d 'Only keys of this type' -r -f -a "private\t'Server-side secret; may exchange for access tokens and hold any permission'
+public\t'Safe to embed in clients; only public-safe permissions, never a token'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l env -d 'Only keys in this environment' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l permission -d 'Only keys holding this permission' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l search -d 'Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l expiring-within -d 'Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l unused-for -d 'Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -275,6 +298,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l dry-run -d 'Show which keys would be revoked, and change nothing'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'

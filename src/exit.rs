@@ -14,6 +14,8 @@ pub const UNREACHABLE: u8 = 6;
 pub const NOT_STORED: u8 = 7;
 /// `keys check` found keys that need attention.
 pub const NEEDS_ATTENTION: u8 = 8;
+/// A bulk change failed for some of its keys.
+pub const PARTLY_FAILED: u8 = 9;
 /// A prompt was cancelled (Escape) or the command interrupted (Ctrl-C), as shells count it.
 pub const INTERRUPTED: u8 = 130;
 
@@ -33,6 +35,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 CliFailure::NotStored(_) => NOT_STORED,
                 CliFailure::Cancelled => INTERRUPTED,
                 CliFailure::NeedsAttention(_) => NEEDS_ATTENTION,
+                CliFailure::PartlyFailed(_) => PARTLY_FAILED,
             };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {

@@ -32,6 +32,7 @@ Exit codes:
   7  the key was created or rotated, but its secret could not be stored in the OS keyring
      (it was printed; copy it now)
   8  keys check: some keys need attention (they are listed)
+  9  a bulk disable or revoke failed for some keys (each key's outcome is listed)
   130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
 
 With no profile or --url, keyward works on the embedded local store, a SQLite file in your data
@@ -153,6 +154,9 @@ pub enum CliFailure {
     /// Exit 8: `keys check` found keys that need attention.
     #[error("{0}")]
     NeedsAttention(String),
+    /// Exit 9: a bulk change failed for some keys (each key's outcome is listed).
+    #[error("{0}")]
+    PartlyFailed(String),
     /// Exit 130: the user cancelled a prompt.
     #[error("cancelled; nothing was done")]
     Cancelled,

@@ -150,7 +150,7 @@ fn revoking_a_key_removes_its_stored_secret_and_a_reused_name_finds_the_new_one(
         .unwrap();
     assert!(out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("Removed its secret"), "{said}");
+    assert!(said.contains("Removed the secret of app"), "{said}");
     env.fails(&["secrets", "get", "app"], 4);
     env.fails(&["secrets", "get", &id], 4);
     assert!(!env.ok(&["secrets", "list"]).contains(&id));

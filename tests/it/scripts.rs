@@ -394,3 +394,116 @@ fn verbose_shows_each_request_and_never_a_secret() {
     assert!(!log.contains("kw_at_"), "an access token in {log}");
     assert!(!log.contains("needle"), "the search text in {log}");
 }
+
+#[test]
+fn a_bulk_revoke_by_filter_reports_each_key_and_one_failure_stops_nothing() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let mut made = BTreeSet::new();
+    for i in 0..500 {
+        let (id, _) = server.create(
+            &admin,
+            json!({"name": format!("batch-{i}"), "environments": ["staging"], "permissions": ["reports:read"]}),
+        );
+        made.insert(id);
+    }
+    // One is revoked already, and one holds more than the operator below may touch.
+    let already = made.iter().next().unwrap().clone();
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{already}/revoke"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    let (stronger, _) = server.create(
+        &admin,
+        json!({"name": "stronger", "environments": ["staging"], "permissions": ["reports:read", "orders:write"]}),
+    );
+    let (operator, operator_secret) = server.create(
+        &admin,
+        json!({"name": "operator", "environments": ["staging"], "permissions": ["keys:read", "keys:revoke", "reports:read"]}),
+    );
+    let mut cli = TestEnv::new();
+    cli.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &operator)
+        .set("KEYWARD_CLIENT_SECRET", &operator_secret);
+    let filter = ["--permission", "reports:read"];
+    let revoked_count = || {
+        let all = cli.json(&[
+            "keys",
+            "list",
+            "--all",
+            "--permission",
+            "reports:read",
+            "--status",
+            "revoked",
+        ]);
+        all["items"].as_array().unwrap().len()
+    };
+
+    // Without a terminal and without --yes: refused, nothing changed.
+    let mut args = vec!["keys", "revoke"];
+    args.extend_from_slice(&filter);
+    cli.fails(&args, 2);
+    // --dry-run lists the 501 keys and changes nothing.
+    let mut dry = args.clone();
+    dry.extend(["--dry-run", "--output", "json"]);
+    let listed = cli.json(&dry);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 501);
+    assert_eq!(revoked_count(), 1);
+
+    let mut real = args.clone();
+    real.extend(["--yes", "--output", "json"]);
+    let out = cli.keyward().args(&real).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcomes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes = outcomes.as_array().unwrap();
+    assert_eq!(outcomes.len(), 501, "every key's outcome is reported");
+    let of = |id: &str| outcomes.iter().find(|o| o["id"] == id).unwrap().clone();
+    assert_eq!(of(&already)["outcome"], "already revoked");
+    assert_eq!(of(&stronger)["outcome"], "failed");
+    assert!(
+        of(&stronger)["error"]
+            .as_str()
+            .unwrap()
+            .contains("orders:write")
+    );
+    let revoked = outcomes
+        .iter()
+        .filter(|o| o["outcome"] == "revoked")
+        .count();
+    assert_eq!(revoked, 499, "one failure stopped nothing");
+    assert_eq!(revoked_count(), 500);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("500 of 501") && said.contains("1 failed"),
+        "{said}"
+    );
+    // The operator's own key matched the filter too, and was left out, with a word.
+    assert!(said.contains("leaving out operator"), "{said}");
+    assert_eq!(server.token(&operator, &operator_secret).0, 200);
+}
+
+#[test]
+fn several_keys_by_name_disable_together_and_a_wrong_name_changes_nothing() {
+    let env = TestEnv::new();
+    for name in ["one", "two", "three"] {
+        env.ok(&["keys", "create", "--name", name, "-q"]);
+    }
+    let err = env.fails(&["keys", "disable", "one", "nope", "--yes"], 4);
+    assert!(err.contains("nope"), "{err}");
+    assert_eq!(env.json(&["keys", "show", "one"])["status"], "active");
+    let out = env.ok(&["keys", "disable", "one", "two", "--yes"]);
+    assert!(out.contains("disabled"), "{out}");
+    assert_eq!(env.json(&["keys", "show", "one"])["status"], "disabled");
+    assert_eq!(env.json(&["keys", "show", "two"])["status"], "disabled");
+    assert_eq!(env.json(&["keys", "show", "three"])["status"], "active");
+}

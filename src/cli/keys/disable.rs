@@ -1,20 +1,64 @@
-//! `keyward keys disable`: reversible; the key and its tokens stop at once.
+//! `keyward keys disable`: reversible; the key and its tokens stop at once. Asks first on a
+//! terminal. Several keys, or the list filters, disable in bulk.
 
 use clap::Args;
 
+use super::bulk::{self, Change};
+use super::filters::KeyFilterArgs;
 use super::resolve;
-use crate::cli::Ctx;
+use crate::cli::{Ctx, prompt};
 use crate::output;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  keyward keys disable ci-deploy
+  keyward keys disable --unused-for 90d --env staging --dry-run
+
+A disabled key, and every token it issued, stops working at once; `keyward keys enable` brings
+it back. On a terminal keyward asks first (--yes skips). In bulk, without a terminal, --yes is
+required; each key's outcome is reported, and the exit code is 9 when any failed.")]
 pub struct DisableArgs {
-    /// The key's id or name (picked from a list on a terminal when left out)
-    pub key: Option<String>,
+    /// Keys by id or name (a key is picked from a list on a terminal when none is given)
+    pub keys: Vec<String>,
+
+    #[command(flatten)]
+    pub filters: KeyFilterArgs,
+
+    /// Show which keys would be disabled, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
-    let id = resolve(ctx, client, args.key).await?;
+    if bulk::is_bulk(&args.keys, &args.filters, args.dry_run) {
+        return bulk::run(
+            ctx,
+            client,
+            Change::Disable,
+            args.keys,
+            &args.filters,
+            args.dry_run,
+            |_| {},
+        )
+        .await;
+    }
+    let id = resolve(ctx, client, args.keys.into_iter().next()).await?;
+    // Disabling breaks whatever uses the key, at once: on a terminal, ask.
+    if !ctx.global.yes && ctx.can_prompt() {
+        let key = client.get_key(&id).await?;
+        let question = format!(
+            "Disable {} ({}) {}? It and its tokens stop working at once",
+            key.name,
+            key.id,
+            client.target().describe()
+        );
+        if !prompt::confirm(&question, false)? {
+            ctx.say("Nothing disabled.");
+            return Ok(());
+        }
+    }
     let key = client.disable_key(&id).await?;
     if ctx.json() {
         output::print_json(&key)?;

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
-use crate::api::{Key, KeyStatus, KeyType, ListKeys, Page};
+use super::filters::KeyFilterArgs;
+use crate::api::{Key, ListKeys, Page};
 use crate::cli::Ctx;
-use crate::cli::time::parse_positive_seconds;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -13,33 +13,8 @@ Examples:
   keyward keys list --env production --status active
   keyward keys list --search ci- --all -q | xargs -n1 keyward keys show")]
 pub struct ListArgs {
-    /// Only keys in this state
-    #[arg(long, value_enum)]
-    pub status: Option<KeyStatus>,
-
-    /// Only keys of this type
-    #[arg(long = "type", value_enum)]
-    pub key_type: Option<KeyType>,
-
-    /// Only keys in this environment
-    #[arg(long = "env", value_name = "ENV")]
-    pub environment: Option<String>,
-
-    /// Only keys holding this permission
-    #[arg(long, value_name = "PERMISSION")]
-    pub permission: Option<String>,
-
-    /// Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)
-    #[arg(long, value_name = "TEXT")]
-    pub search: Option<String>,
-
-    /// Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)
-    #[arg(long, value_name = "DURATION")]
-    pub expiring_within: Option<String>,
-
-    /// Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked
-    #[arg(long, value_name = "DURATION")]
-    pub unused_for: Option<String>,
+    #[command(flatten)]
+    pub filters: KeyFilterArgs,
 
     /// Order of the list
     #[arg(long, value_enum, default_value_t = SortArg::Created)]
@@ -67,17 +42,7 @@ pub enum SortArg {
 }
 
 pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
-    // Sent as durations: the server counts them from its own clock.
-    let expiring_within_seconds = args
-        .expiring_within
-        .as_deref()
-        .map(|d| parse_positive_seconds(d, "--expiring-within"))
-        .transpose()?;
-    let unused_for_seconds = args
-        .unused_for
-        .as_deref()
-        .map(|d| parse_positive_seconds(d, "--unused-for"))
-        .transpose()?;
+    let filters = args.filters.to_query()?;
     let client = ctx.client().await?;
     let sort = match args.sort {
         SortArg::Created => None,
@@ -86,19 +51,9 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         SortArg::Name => Some("name"),
     };
     let mut query = ListKeys {
-        q: args.search,
-        name: None,
-        status: args.status,
-        key_type: args.key_type,
-        environment: args.environment,
-        permission: args.permission,
-        expiring_within_seconds,
-        unused_for_seconds,
-        expires_before: None,
-        unused_since: None,
         sort: sort.map(str::to_owned),
         limit: Some(if args.all { 1000 } else { args.limit }),
-        cursor: None,
+        ..filters
     };
     let mut keys: Vec<Key> = Vec::new();
     let next_cursor = loop {

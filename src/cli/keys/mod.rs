@@ -1,11 +1,13 @@
 //! `keyward keys …`: one file per subcommand.
 
+mod bulk;
 mod check;
 mod create;
 mod disable;
 mod edit;
 mod enable;
 mod expiry;
+mod filters;
 mod list;
 mod reveal;
 mod revoke;

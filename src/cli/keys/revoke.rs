@@ -1,23 +1,55 @@
 //! `keyward keys revoke`: final and immediate; asks first on a terminal, needs --yes elsewhere.
+//! Several keys, or the list filters, revoke in bulk.
 
 use clap::Args;
 
+use super::bulk::{self, Change};
+use super::filters::KeyFilterArgs;
 use super::resolve;
-use crate::api::KeyStatus;
+use crate::api::{Key, KeyStatus};
 use crate::cli::{Ctx, UsageError, prompt};
+use crate::client::Target;
 use crate::output;
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Revoking cannot be undone: the key and every token it issued stop working at once.
-Without a terminal, --yes is required."
-)]
+#[command(after_help = "\
+Examples:
+  keyward keys revoke ci-deploy
+  keyward keys revoke old-1 old-2 old-3 --yes
+  keyward keys revoke --unused-for 90d --env staging --dry-run
+  keyward keys revoke --status expired --yes --output json
+
+Revoking cannot be undone: the key and every token it issued stop working at once, and this
+machine's stored secret of it is removed from the keyring. Without a terminal, --yes is
+required. In bulk, each key's outcome is reported; one failure does not stop the rest, and the
+exit code is 9 when any failed.")]
 pub struct RevokeArgs {
-    /// The key's id or name (picked from a list on a terminal when left out)
-    pub key: Option<String>,
+    /// Keys by id or name (a key is picked from a list on a terminal when none is given)
+    pub keys: Vec<String>,
+
+    #[command(flatten)]
+    pub filters: KeyFilterArgs,
+
+    /// Show which keys would be revoked, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
+    if bulk::is_bulk(&args.keys, &args.filters, args.dry_run) {
+        let client = ctx.client().await?;
+        let profile = super::reveal::keyring_profile(ctx, client.target());
+        return bulk::run(
+            ctx,
+            client,
+            Change::Revoke,
+            args.keys,
+            &args.filters,
+            args.dry_run,
+            |key| forget_secret(ctx, &profile, key),
+        )
+        .await;
+    }
     if !ctx.global.yes && !ctx.can_prompt() {
         return Err(UsageError(
             "refusing to revoke without --yes: revoking cannot be undone, and there is no terminal to ask on"
@@ -26,7 +58,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         .into());
     }
     let client = ctx.client().await?;
-    let id = resolve(ctx, client, args.key).await?;
+    let id = resolve(ctx, client, args.keys.into_iter().next()).await?;
     let key = client.get_key(&id).await?;
     if key.status != KeyStatus::Revoked && !ctx.global.yes {
         let question = format!(
@@ -47,17 +79,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
     } else if ctx.quiet() {
         output::print_line(&key.id)?;
     }
-    // A revoked key's secret is of no use any more; keeping it would only let a reused name
-    // hand it out again.
-    let profile = super::reveal::keyring_profile(ctx, client.target());
-    match crate::cli::secrets::forget(&profile, &key.id) {
-        Ok(true) => ctx.say("Removed its secret from this machine's OS keyring."),
-        Ok(false) => {}
-        Err(e) => ctx.warn(&format!(
-            "the key is revoked, but its stored secret could not be removed from this machine's keyring: {e:#}; `keyward secrets delete {}` tries again",
-            key.id
-        )),
-    }
+    forget_secret(ctx, &profile_of(ctx, client.target()), &key);
     let verb = if already {
         "was already revoked"
     } else {
@@ -70,4 +92,24 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         client.target().describe()
     ));
     Ok(())
+}
+
+fn profile_of(ctx: &Ctx, target: &Target) -> String {
+    super::reveal::keyring_profile(ctx, target)
+}
+
+/// A revoked key's secret is of no use any more; keeping it would only let a reused name hand
+/// it out again.
+fn forget_secret(ctx: &Ctx, profile: &str, key: &Key) {
+    match crate::cli::secrets::forget(profile, &key.id) {
+        Ok(true) => ctx.say(&format!(
+            "Removed the secret of {} from this machine's OS keyring.",
+            key.name
+        )),
+        Ok(false) => {}
+        Err(e) => ctx.warn(&format!(
+            "{} is revoked, but its stored secret could not be removed from this machine's keyring: {e:#}; `keyward secrets delete {}` tries again",
+            key.name, key.id
+        )),
+    }
 }
