@@ -211,16 +211,21 @@ fn declining_the_offer_stores_nothing() {
 fn revoke_asks_before_it_acts() {
     let env = TestEnv::new();
     env.ok(&["keys", "create", "--name", "asked", "--no-store", "-q"]);
-    let mut term = Terminal::spawn(&env, &["keys", "revoke", "asked"]);
-    term.expect("This cannot be undone");
-    term.send("n");
-    let (code, screen) = term.finish();
-    assert_eq!(code, 0, "{screen}");
-    assert_eq!(env.json(&["keys", "show", "asked"])["status"], "active");
+    // A y pressed by habit, or another name, revokes nothing: the key's name must be typed.
+    for typed in ["y", "asked-not"] {
+        let mut term = Terminal::spawn(&env, &["keys", "revoke", "asked"]);
+        term.expect("cannot be undone");
+        term.expect("Type the key's name");
+        term.send(&format!("{typed}\r"));
+        let (code, screen) = term.finish();
+        assert_eq!(code, 0, "{screen}");
+        assert!(screen.contains("nothing revoked"), "{screen}");
+        assert_eq!(env.json(&["keys", "show", "asked"])["status"], "active");
+    }
 
     let mut term = Terminal::spawn(&env, &["keys", "revoke", "asked"]);
-    term.expect("This cannot be undone");
-    term.send("y");
+    term.expect("Type the key's name");
+    term.send("asked\r");
     let (code, screen) = term.finish();
     assert_eq!(code, 0, "{screen}");
     assert_eq!(env.json(&["keys", "show", "asked"])["status"], "revoked");
@@ -387,12 +392,38 @@ fn escape_and_ctrl_c_leave_a_picker_with_the_cursor_back_and_nothing_done() {
 fn a_long_confirmation_on_a_narrow_terminal_is_drawn_once() {
     let env = TestEnv::new();
     env.ok(&["keys", "create", "--name", "narrow", "--no-store", "-q"]);
-    let mut term = Terminal::spawn_sized(&env, &["keys", "revoke", "narrow"], 24, 40);
+    let mut term = Terminal::spawn_sized(&env, &["keys", "disable", "narrow"], 24, 40);
     term.expect("[y/N]");
     std::thread::sleep(Duration::from_millis(200));
     term.send("n");
     let (code, screen) = term.finish();
     assert_eq!(code, 0, "{screen}");
-    assert_eq!(screen.matches("Revoke narrow").count(), 1, "{screen:?}");
+    assert_eq!(screen.matches("Disable narrow").count(), 1, "{screen:?}");
     assert_eq!(env.json(&["keys", "show", "narrow"])["status"], "active");
+}
+
+#[test]
+fn rotating_without_grace_asks_first_on_a_terminal() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "live", "--no-store", "-q"]);
+    let mut term = Terminal::spawn(&env, &["keys", "rotate", "live"]);
+    term.expect("with no grace");
+    std::thread::sleep(Duration::from_millis(200));
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        env.json(&["keys", "show", "live"])["version"],
+        1,
+        "nothing rotated"
+    );
+
+    // With a grace period the old secret keeps working: no question but the keyring offer.
+    let mut term = Terminal::spawn(&env, &["keys", "rotate", "live", "--grace", "1h"]);
+    term.expect("Store this secret in the OS keyring");
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("with no grace"), "{screen}");
+    assert_eq!(env.json(&["keys", "show", "live"])["version"], 2);
 }

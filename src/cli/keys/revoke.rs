@@ -61,14 +61,17 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
     let id = resolve(ctx, client, args.keys.into_iter().next()).await?;
     let key = client.get_key(&id).await?;
     if key.status != KeyStatus::Revoked && !ctx.global.yes {
-        let question = format!(
-            "Revoke {} ({}) {}? This cannot be undone",
-            key.name,
+        // The name typed back, as GitHub asks before deleting a repository: a y pressed by
+        // habit cannot revoke the wrong key.
+        eprintln!(
+            "Revoking {} ({}) {} cannot be undone.",
+            output::printable(&key.name),
             key.id,
             client.target().describe()
         );
-        if !prompt::confirm(&question, false)? {
-            ctx.say("Nothing revoked.");
+        let typed = prompt::input("Type the key's name to revoke it")?;
+        if typed.trim() != key.name {
+            ctx.say("The name does not match; nothing revoked.");
             return Ok(());
         }
     }

@@ -7,9 +7,9 @@ use clap::Args;
 use super::expiry::ExpiryArgs;
 use super::{SecretSource, resolve, reveal_secret};
 use crate::api::{KeyWithSecret, RotateKey};
-use crate::cli::Ctx;
 use crate::cli::ctx::env_secret;
 use crate::cli::time::parse_seconds;
+use crate::cli::{Ctx, prompt};
 use crate::client::{Client, Target};
 use crate::keyring::{self, Keyring};
 
@@ -17,7 +17,9 @@ use crate::keyring::{self, Keyring};
 #[command(after_help = "\
 Examples:
   keyward keys rotate ci-deploy --grace 1h -q --no-store    prints only the new secret
-  keyward keys rotate ci-deploy                             the old secret stops at once")]
+  keyward keys rotate ci-deploy                             the old secret stops at once
+
+Without --grace the old secret stops at once; on a terminal keyward asks first (--yes skips).")]
 pub struct RotateArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     pub key: Option<String>,
@@ -43,6 +45,21 @@ pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
     let expires_at = args.expiry.resolve()?;
     let client = ctx.client().await?;
     let id = resolve(ctx, client, args.key).await?;
+    // Without grace the old secret dies now, and with it whatever still uses it: on a
+    // terminal, ask.
+    if grace_seconds == 0 && !ctx.global.yes && ctx.can_prompt() {
+        let key = client.get_key(&id).await?;
+        let question = format!(
+            "Rotate {} ({}) {} with no grace? Whatever uses the old secret stops at once",
+            key.name,
+            key.id,
+            client.target().describe()
+        );
+        if !prompt::confirm(&question, false)? {
+            ctx.say("Nothing rotated; --grace 1h keeps the old secret working for an hour.");
+            return Ok(());
+        }
+    }
     let rotated = client
         .rotate_key(
             &id,
