@@ -37,6 +37,9 @@ _keyward() {
             keyward,permissions)
                 cmd="keyward__subcmd__permissions"
                 ;;
+            keyward,profiles)
+                cmd="keyward__subcmd__profiles"
+                ;;
             keyward,secrets)
                 cmd="keyward__subcmd__secrets"
                 ;;
@@ -106,6 +109,9 @@ _keyward() {
             keyward__subcmd__help,permissions)
                 cmd="keyward__subcmd__help__subcmd__permissions"
                 ;;
+            keyward__subcmd__help,profiles)
+                cmd="keyward__subcmd__help__subcmd__profiles"
+                ;;
             keyward__subcmd__help,secrets)
                 cmd="keyward__subcmd__help__subcmd__secrets"
                 ;;
@@ -159,6 +165,15 @@ _keyward() {
                 ;;
             keyward__subcmd__help__subcmd__permissions,list)
                 cmd="keyward__subcmd__help__subcmd__permissions__subcmd__list"
+                ;;
+            keyward__subcmd__help__subcmd__profiles,list)
+                cmd="keyward__subcmd__help__subcmd__profiles__subcmd__list"
+                ;;
+            keyward__subcmd__help__subcmd__profiles,show)
+                cmd="keyward__subcmd__help__subcmd__profiles__subcmd__show"
+                ;;
+            keyward__subcmd__help__subcmd__profiles,use)
+                cmd="keyward__subcmd__help__subcmd__profiles__subcmd__use"
                 ;;
             keyward__subcmd__help__subcmd__secrets,delete)
                 cmd="keyward__subcmd__help__subcmd__secrets__subcmd__delete"
@@ -253,6 +268,33 @@ _keyward() {
             keyward__subcmd__permissions__subcmd__help,list)
                 cmd="keyward__subcmd__permissions__subcmd__help__subcmd__list"
                 ;;
+            keyward__subcmd__profiles,help)
+                cmd="keyward__subcmd__profiles__subcmd__help"
+                ;;
+            keyward__subcmd__profiles,list)
+                cmd="keyward__subcmd__profiles__subcmd__list"
+                ;;
+            keyward__subcmd__profiles,ls)
+                cmd="keyward__subcmd__profiles__subcmd__list"
+                ;;
+            keyward__subcmd__profiles,show)
+                cmd="keyward__subcmd__profiles__subcmd__show"
+                ;;
+            keyward__subcmd__profiles,use)
+                cmd="keyward__subcmd__profiles__subcmd__use"
+                ;;
+            keyward__subcmd__profiles__subcmd__help,help)
+                cmd="keyward__subcmd__profiles__subcmd__help__subcmd__help"
+                ;;
+            keyward__subcmd__profiles__subcmd__help,list)
+                cmd="keyward__subcmd__profiles__subcmd__help__subcmd__list"
+                ;;
+            keyward__subcmd__profiles__subcmd__help,show)
+                cmd="keyward__subcmd__profiles__subcmd__help__subcmd__show"
+                ;;
+            keyward__subcmd__profiles__subcmd__help,use)
+                cmd="keyward__subcmd__profiles__subcmd__help__subcmd__use"
+                ;;
             keyward__subcmd__secrets,delete)
                 cmd="keyward__subcmd__secrets__subcmd__delete"
                 ;;
@@ -287,7 +329,7 @@ _keyward() {
 
     case "${cmd}" in
         keyward)
-            opts="-y -q -v -h -V --profile --url --output --color --yes --quiet --verbose --insecure-http --help --version login logout whoami keys secrets envs permissions server generate help"
+            opts="-y -q -v -h -V --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help --version login logout whoami keys secrets profiles envs permissions server generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,7 +359,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__envs)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help list ls create help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help list ls create help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +389,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__envs__subcmd__create)
-            opts="-y -q -v -h --description --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --description --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,7 +479,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__envs__subcmd__list)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,7 +509,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__generate)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help completions man help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,7 +539,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__generate__subcmd__completions)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help bash elvish fish powershell zsh"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,7 +625,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__generate__subcmd__man)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,7 +655,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__help)
-            opts="login logout whoami keys secrets envs permissions server generate help"
+            opts="login logout whoami keys secrets profiles envs permissions server generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,6 +976,62 @@ _keyward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        keyward__subcmd__help__subcmd__profiles)
+            opts="list use show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__profiles__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__profiles__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__profiles__subcmd__use)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         keyward__subcmd__help__subcmd__secrets)
             opts="get list delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1019,7 +1117,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help create list ls show edit disable enable rotate revoke verify check help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help create list ls show edit disable enable rotate revoke verify check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1049,7 +1147,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__check)
-            opts="-y -q -v -h --expiring-within --unused-for --env --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --expiring-within --unused-for --env --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1091,7 +1189,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__create)
-            opts="-y -q -v -h --name --description --type --env --permission --allow-ip --expires-in --expires-at --secret-stdin --secret-file --store --no-store --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --name --description --type --env --permission --allow-ip --expires-in --expires-at --secret-stdin --secret-file --store --no-store --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,7 +1255,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__disable)
-            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --dry-run --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --dry-run --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1215,7 +1313,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__edit)
-            opts="-y -q -v -h --name --description --env --permission --no-permissions --allow-ip --any-ip --expires-in --expires-at --if-version --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --name --description --env --permission --no-permissions --allow-ip --any-ip --expires-in --expires-at --if-version --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1277,7 +1375,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__enable)
-            opts="-y -q -v -h --expires-in --expires-at --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --expires-in --expires-at --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1483,7 +1581,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__list)
-            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --sort --limit --all --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --sort --limit --all --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1549,7 +1647,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__revoke)
-            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --dry-run --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --dry-run --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1607,7 +1705,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__rotate)
-            opts="-y -q -v -h --grace --expires-in --expires-at --store --no-store --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --grace --expires-in --expires-at --store --no-store --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1649,7 +1747,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__show)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1679,7 +1777,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__verify)
-            opts="-y -q -v -h --permission --env --ip --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --permission --env --ip --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1721,7 +1819,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__login)
-            opts="-y -q -v -h --client-id --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --client-id --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1755,7 +1853,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__logout)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1785,7 +1883,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__permissions)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help list ls help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help list ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1857,7 +1955,197 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__permissions__subcmd__list)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles)
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help list ls use show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__help)
+            opts="list use show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__help__subcmd__use)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__list)
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__show)
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__profiles__subcmd__use)
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1887,7 +2175,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__secrets)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help get list ls delete help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help get list ls delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1917,7 +2205,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__secrets__subcmd__delete)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1947,7 +2235,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__secrets__subcmd__get)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2047,7 +2335,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__secrets__subcmd__list)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2077,7 +2365,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__server)
-            opts="-y -q -v -h --listen --database --config --pepper-file --dev --bootstrap --break-glass --shutdown-timeout --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --listen --database --config --pepper-file --dev --bootstrap --break-glass --shutdown-timeout --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2127,7 +2415,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__whoami)
-            opts="-y -q -v -h --profile --url --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_keyward_global_optspecs
-    string join \n profile= url= output= color= y/yes q/quiet v/verbose insecure-http h/help V/version
+    string join \n profile= url= local output= color= y/yes q/quiet v/verbose insecure-http h/help V/version
 end
 
 function __fish_keyward_needs_command
@@ -31,6 +31,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_needs_command" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_needs_command" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_needs_command" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_needs_command" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_needs_command" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -42,6 +43,7 @@ complete -c keyward -n "__fish_keyward_needs_command" -f -a "logout" -d 'Forget 
 complete -c keyward -n "__fish_keyward_needs_command" -f -a "whoami" -d 'Show who you are and which store or server is in use'
 complete -c keyward -n "__fish_keyward_needs_command" -f -a "keys" -d 'Create, list, show and revoke keys'
 complete -c keyward -n "__fish_keyward_needs_command" -f -a "secrets" -d 'Secrets this machine keeps in the OS keyring'
+complete -c keyward -n "__fish_keyward_needs_command" -f -a "profiles" -d 'Server profiles: list them, pick the one commands use, show it'
 complete -c keyward -n "__fish_keyward_needs_command" -f -a "envs" -d 'Environments keys belong to'
 complete -c keyward -n "__fish_keyward_needs_command" -f -a "permissions" -d 'The permissions keys may hold'
 complete -c keyward -n "__fish_keyward_needs_command" -f -a "server" -d 'Run the Keyward API server'
@@ -55,6 +57,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand login" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand login" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand login" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand login" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand login" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -67,6 +70,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand logout" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand logout" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand logout" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand logout" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand logout" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -79,6 +83,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand whoami" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand whoami" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -91,6 +96,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and not __fish_seen_subcommand_from create list ls show edit disable enable rotate revoke verify check help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -128,6 +134,7 @@ never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Use the secret on standard input instead of generating one'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l store -d 'Store the secret in the OS keyring without asking'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l no-store -d 'Do not store the secret and do not ask'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -157,6 +164,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l all -d 'Every matching key, page after page'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -186,6 +194,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l all -d 'Every matching key, page after page'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -198,6 +207,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -220,6 +230,7 @@ always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l no-permissions -d 'Remove every permission'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l any-ip -d 'Allow every address (clears the allowlist)'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -244,6 +255,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l dry-run -d 'Show which keys would be disabled, and change nothing'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -258,6 +270,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -275,6 +288,7 @@ always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l store -d 'Store the new secret in the OS keyring without asking'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l no-store -d 'Do not store the new secret and do not ask'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -299,6 +313,7 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 always\t''
 never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l dry-run -d 'Show which keys would be revoked, and change nothing'
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -314,6 +329,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -329,6 +345,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -352,6 +369,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and not __fish_seen_subcommand_from get list ls delete help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -369,6 +387,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from get" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from get" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from get" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from get" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -381,6 +400,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from list" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from list" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -393,6 +413,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from ls" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from ls" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -405,6 +426,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from delete" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from delete" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -414,6 +436,80 @@ complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the secrets stored on this machine (never their values)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Remove a stored secret from the keyring (the key itself is untouched)'
 complete -c keyward -n "__fish_keyward_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -f -a "list" -d 'The profiles, and which one is in use'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -f -a "ls" -d 'The profiles, and which one is in use'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -f -a "use" -d 'Use this profile when none is named (`local`: the embedded store)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -f -a "show" -d 'The profile in use: its server, client id and where it is saved'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and not __fish_seen_subcommand_from list ls use show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from use" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "list" -d 'The profiles, and which one is in use'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "use" -d 'Use this profile when none is named (`local`: the embedded store)'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "show" -d 'The profile in use: its server, client id and where it is saved'
+complete -c keyward -n "__fish_keyward_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -421,6 +517,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and not __fish_seen_subcommand_from list ls create help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -437,6 +534,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from list" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from list" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -449,6 +547,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from ls" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from ls" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -462,6 +561,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from create" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from create" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -477,6 +577,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -492,6 +593,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -504,6 +606,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -526,6 +629,7 @@ never\t''"
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l dev -d 'Development server: loopback, throwaway database, sample data, a super-admin key printed once'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l bootstrap -d 'Mint the first super-admin key of an empty database, print it once, and exit'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l break-glass -d 'Break glass: mint a new super-admin key when all are lost, print it once, audit it, and exit'
+complete -c keyward -n "__fish_keyward_using_subcommand server" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -538,6 +642,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -553,6 +658,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from completions" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from completions" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from completions" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -565,6 +671,7 @@ json\t'The API\'s objects, for scripts'"
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from man" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from man" -l local -d 'Use the embedded local store, whatever the profile or URL'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from man" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
@@ -573,16 +680,17 @@ complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_see
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Print the completion script for SHELL on stdout'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Write man pages (keyward.1, keyward-keys-create.1, …) into DIR'
 complete -c keyward -n "__fish_keyward_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "login" -d 'Log in to a keyward server with a private key\'s id and secret'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "logout" -d 'Forget the profile\'s login: its secret and cached token leave the keyring'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "whoami" -d 'Show who you are and which store or server is in use'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "keys" -d 'Create, list, show and revoke keys'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "secrets" -d 'Secrets this machine keeps in the OS keyring'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "envs" -d 'Environments keys belong to'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "permissions" -d 'The permissions keys may hold'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "server" -d 'Run the Keyward API server'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "generate" -d 'Generate shell completions or man pages'
-complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets envs permissions server generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "login" -d 'Log in to a keyward server with a private key\'s id and secret'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "logout" -d 'Forget the profile\'s login: its secret and cached token leave the keyring'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "whoami" -d 'Show who you are and which store or server is in use'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "keys" -d 'Create, list, show and revoke keys'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "secrets" -d 'Secrets this machine keeps in the OS keyring'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "profiles" -d 'Server profiles: list them, pick the one commands use, show it'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "envs" -d 'Environments keys belong to'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "permissions" -d 'The permissions keys may hold'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "server" -d 'Run the Keyward API server'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "generate" -d 'Generate shell completions or man pages'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami keys secrets profiles envs permissions server generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "create" -d 'Create a key; its secret is shown once'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "list" -d 'List keys, newest last'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show one key'
@@ -596,6 +704,9 @@ complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "get" -d 'Print a stored secret on stdout'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "list" -d 'List the secrets stored on this machine (never their values)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "delete" -d 'Remove a stored secret from the keyring (the key itself is untouched)'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "list" -d 'The profiles, and which one is in use'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "use" -d 'Use this profile when none is named (`local`: the embedded store)'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "show" -d 'The profile in use: its server, client id and where it is saved'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from envs" -f -a "list" -d 'The environments you reach'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from envs" -f -a "create" -d 'Create an environment (super admins)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from permissions" -f -a "list" -d 'The catalog: built-in permissions and the product\'s own'

@@ -11,10 +11,16 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil;
 
 pub const DEFAULT_PROFILE: &str = "default";
+/// The name `profiles use` takes for the embedded local store; no profile may have it.
+pub const LOCAL_PROFILE: &str = "local";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The profile commands use when none is named (`keyward profiles use`); `local` for the
+    /// embedded store. Absent: `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, Profile>,
 }

@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 
 use super::{GlobalArgs, UsageError, prompt};
 use crate::client::{Client, Credentials, Target};
-use crate::config::{self, Config, DEFAULT_PROFILE};
+use crate::config::{self, Config, DEFAULT_PROFILE, LOCAL_PROFILE};
 use crate::env_vars;
 use crate::keyring::{self, Keyring};
 use crate::output::OutputFormat;
@@ -39,9 +39,17 @@ impl Ctx {
         let profile = global
             .profile
             .clone()
+            // `login` after `profiles use local` logs in to the default profile.
+            .or_else(|| {
+                config
+                    .current
+                    .clone()
+                    .filter(|c| !(creating_profile && c == LOCAL_PROFILE))
+            })
             .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
         // Naming a profile that does not exist is a mistake, not a request for the local store.
         if global.profile.is_some()
+            && profile != LOCAL_PROFILE
             && !creating_profile
             && global.url.is_none()
             && !config.profiles.contains_key(&profile)
@@ -87,6 +95,9 @@ impl Ctx {
     /// The server URL in effect: `--url`/`KEYWARD_URL`, else the profile's; `None` means the
     /// embedded local store.
     pub fn server_url(&self) -> Option<String> {
+        if self.uses_local_store() {
+            return None;
+        }
         self.global
             .url
             .clone()
@@ -97,6 +108,15 @@ impl Ctx {
                     .map(|p| p.url.clone())
             })
             .map(|u| u.trim_end_matches('/').to_owned())
+    }
+
+    /// Whether commands go to the embedded store: `--local`, or the `local` profile picked by
+    /// `keyward profiles use local`.
+    pub fn uses_local_store(&self) -> bool {
+        self.global.local
+            || (self.profile == LOCAL_PROFILE
+                && self.global.url.is_none()
+                && !self.config.profiles.contains_key(LOCAL_PROFILE))
     }
 
     /// The client for the store in effect, built on first use.

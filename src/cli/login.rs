@@ -28,6 +28,13 @@ pub struct LoginArgs {
 }
 
 pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
+    if ctx.profile == crate::config::LOCAL_PROFILE || ctx.global.local {
+        return Err(super::UsageError(
+            "`local` is the embedded store, which needs no login; pick another --profile"
+                .to_owned(),
+        )
+        .into());
+    }
     let url = match ctx.server_url() {
         Some(url) => url,
         None if ctx.can_prompt() => prompt::input("Server URL")?

@@ -29,10 +29,19 @@ pub async fn run(ctx: &Ctx, _args: LogoutArgs) -> anyhow::Result<()> {
     let url = profile.url.clone();
     let mut config = ctx.config.clone();
     config.profiles.remove(&ctx.profile);
+    if config.current.as_deref() == Some(ctx.profile.as_str()) {
+        config.current = None;
+    }
     config.save()?;
+    // Say where the next command goes, so nobody creates a key in the wrong place.
+    let next = config
+        .current
+        .clone()
+        .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.to_owned());
     ctx.say(&format!(
-        "Logged out of {url} (profile {:?} removed).",
-        ctx.profile
+        "Logged out of {url} (profile {:?} removed). Later commands use {}.",
+        ctx.profile,
+        super::profiles::describe(&config, &next)
     ));
     Ok(())
 }

@@ -7,6 +7,7 @@ mod keys;
 mod login;
 mod logout;
 mod permissions;
+mod profiles;
 mod prompt;
 mod secrets;
 mod server;
@@ -61,6 +62,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env_vars::KEYWARD_URL, value_name = "URL")]
     pub url: Option<String>,
 
+    /// Use the embedded local store, whatever the profile or URL
+    #[arg(long, global = true, env = env_vars::KEYWARD_LOCAL, value_parser = clap::builder::FalseyValueParser::new())]
+    pub local: bool,
+
     /// Output for people (table) or scripts (json)
     #[arg(long, global = true, env = env_vars::KEYWARD_OUTPUT, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -100,6 +105,9 @@ pub enum Command {
     /// Secrets this machine keeps in the OS keyring
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Server profiles: list them, pick the one commands use, show it
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
     /// Environments keys belong to
     #[command(subcommand)]
     Envs(envs::EnvsCommand),
@@ -129,6 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
         Command::Envs(cmd) => envs::run(&ctx, cmd).await,
+        Command::Profiles(cmd) => profiles::run(&ctx, cmd).await,
         Command::Permissions(cmd) => permissions::run(&ctx, cmd).await,
         Command::Server(_) | Command::Generate(_) => unreachable!("dispatched above"),
     }

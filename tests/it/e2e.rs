@@ -323,3 +323,83 @@ fn sigterm_shuts_down_gracefully_and_writes_last_used() {
     assert_eq!(key["last_used_ip"], "127.0.0.1");
     assert!(key["last_used_at"].is_string(), "{key}");
 }
+
+#[test]
+fn profiles_pick_the_target_and_local_overrides_them() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    for profile in ["blue", "green"] {
+        let out = env
+            .keyward()
+            .args([
+                "login",
+                "--profile",
+                profile,
+                "--url",
+                &server.url,
+                "--client-id",
+                &server.admin_id,
+            ])
+            .write_stdin(format!("{}\n", server.admin_secret))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let listed = env.json(&["profiles", "list"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["blue", "green", "local"]);
+    // Nothing picked yet, and no default profile: the local store is in use.
+    assert_eq!(env.json(&["profiles", "show"])["name"], "local");
+
+    env.ok(&["profiles", "use", "green"]);
+    let shown = env.json(&["profiles", "show"]);
+    assert_eq!(shown["name"], "green");
+    assert_eq!(shown["url"], server.url.as_str());
+    assert_eq!(env.json(&["whoami"])["profile"], "green");
+    // A key made now lands on the server, and --local (or KEYWARD_LOCAL) overrides the profile.
+    env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "on-server",
+        "--env",
+        "staging",
+        "-q",
+        "--no-store",
+    ]);
+    env.fails(&["--local", "keys", "show", "on-server"], 4);
+    let out = env
+        .keyward()
+        .env("KEYWARD_LOCAL", "1")
+        .args(["whoami", "--output", "json"])
+        .output()
+        .unwrap();
+    let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        me["store"].as_str().unwrap().starts_with("local store"),
+        "{me}"
+    );
+
+    env.fails(&["profiles", "use", "purple"], 2);
+    // Logging out of the profile in use says where later commands go.
+    let out = env.keyward().args(["logout"]).output().unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("Later commands use the embedded local store"),
+        "{said}"
+    );
+    env.ok(&["profiles", "use", "blue"]);
+    assert_eq!(env.json(&["whoami"])["profile"], "blue");
+    env.ok(&["profiles", "use", "local"]);
+    assert_eq!(env.json(&["profiles", "show"])["name"], "local");
+}
