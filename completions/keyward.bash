@@ -1581,7 +1581,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__keys__subcmd__list)
-            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --sort --limit --all --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
+            opts="-y -q -v -h --status --type --env --permission --search --expiring-within --unused-for --name --sort --cursor --limit --all --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1615,8 +1615,16 @@ _keyward() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "created newest expires name" -- "${cur}"))
+                    return 0
+                    ;;
+                --cursor)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --limit)

@@ -151,10 +151,12 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l search -d 'Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l expiring-within -d 'Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l unused-for -d 'Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l name -d 'Only the key with this exact name (and its revoked namesakes)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l sort -d 'Order of the list' -r -f -a "created\t'Oldest first'
 newest\t'Newest first'
 expires\t'Soonest to expire first'
 name\t'By name'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l cursor -d 'Go on from this `next_cursor` of an earlier JSON page (with the same filters and sort)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l limit -d 'At most this many keys (1–1000)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from list" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
@@ -181,10 +183,12 @@ complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l search -d 'Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l expiring-within -d 'Only keys that will expire within this long, e.g. 30d (not those already expired or revoked, unless --status asks)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l unused-for -d 'Only keys older than this and not used for this long (never-used too), e.g. 90d; revoked ones only with --status revoked' -r
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l name -d 'Only the key with this exact name (and its revoked namesakes)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l sort -d 'Order of the list' -r -f -a "created\t'Oldest first'
 newest\t'Newest first'
 expires\t'Soonest to expire first'
 name\t'By name'"
+complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l cursor -d 'Go on from this `next_cursor` of an earlier JSON page (with the same filters and sort)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many keys (1–1000)' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand keys; and __fish_seen_subcommand_from ls" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r

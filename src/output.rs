@@ -63,6 +63,20 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A whole listing as JSON, in the one shape every listing has: `{"items": [...],
+/// "next_cursor": null}` (the shape of the API's pages), so a script reads them all alike.
+pub fn print_json_items<T: Serialize>(items: &[T]) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Listing<'a, T> {
+        items: &'a [T],
+        next_cursor: Option<String>,
+    }
+    print_json(&Listing {
+        items,
+        next_cursor: None,
+    })
+}
+
 /// `text` with every control character shown escaped (`\u{1b}`, `\r`, `\n`, ...), so that text
 /// from a server or a key's fields can never move the cursor, retitle or clear the terminal,
 /// or fake a line of output. Tables and human messages show values only through this.
@@ -129,12 +143,40 @@ fn render(table: &Table) -> String {
         .join("\n")
 }
 
+/// `t` from `now` as people say it: "in 29 days", "3 h ago", "just now".
+pub fn relative(t: Timestamp, now: Timestamp) -> String {
+    let secs = (t - now).get_seconds();
+    let n = secs.unsigned_abs();
+    let amount = match n {
+        0..60 => return "just now".to_owned(),
+        60..3600 => format!("{} min", n / 60),
+        3600..86_400 => format!("{} h", n / 3600),
+        86_400..5_184_000 => {
+            let days = n / 86_400;
+            format!("{days} day{}", if days == 1 { "" } else { "s" })
+        }
+        5_184_000..63_072_000 => format!("{} months", n / 2_592_000),
+        _ => format!("{} years", n / 31_536_000),
+    };
+    if secs > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
 pub fn day(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d").to_string()
 }
 
+/// An exact time for people: in the local time zone, with how long from now.
 fn minute(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+    let local = t.to_zoned(jiff::tz::TimeZone::system());
+    format!(
+        "{} ({})",
+        local.strftime("%Y-%m-%d %H:%M %Z"),
+        relative(t, Timestamp::now())
+    )
 }
 
 fn set_list(items: &std::collections::BTreeSet<String>) -> String {
@@ -148,6 +190,7 @@ fn set_list(items: &std::collections::BTreeSet<String>) -> String {
 /// One row per key. Columns that do not fit the width are left out, least useful first (the
 /// hint, last use, type, environments), and ids and dates never wrap.
 pub fn keys_table(keys: &[Key]) -> String {
+    let now = Timestamp::now();
     struct Column {
         header: &'static str,
         /// Higher is dropped later when space is short.
@@ -170,9 +213,10 @@ pub fn keys_table(keys: &[Key]) -> String {
         column("TYPE", 2, false, &|k| k.key_type.as_str().to_owned()),
         column("STATUS", 9, false, &|k| k.status.as_str().to_owned()),
         column("ENVIRONMENTS", 3, true, &|k| set_list(&k.environments)),
-        column("EXPIRES", 8, false, &|k| day(k.expires_at)),
+        column("EXPIRES", 8, false, &|k| relative(k.expires_at, now)),
         column("LAST USED", 1, false, &|k| {
-            k.last_used_at.map_or_else(|| "never".to_owned(), day)
+            k.last_used_at
+                .map_or_else(|| "never".to_owned(), |t| relative(t, now))
         }),
         column("HINT", 0, false, &|k| k.hint.clone()),
     ];
@@ -328,6 +372,19 @@ pub fn secret_box(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_times_read_as_people_say_them() {
+        let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(relative(at("2026-12-24T12:00:00Z"), now), "in 29 days");
+        assert_eq!(relative(at("2026-11-25T09:00:00Z"), now), "3 h ago");
+        assert_eq!(relative(at("2026-11-25T11:59:30Z"), now), "just now");
+        assert_eq!(relative(at("2026-11-25T12:45:00Z"), now), "in 45 min");
+        assert_eq!(relative(at("2026-11-26T12:00:00Z"), now), "in 1 day");
+        assert_eq!(relative(at("2027-11-25T12:00:00Z"), now), "in 12 months");
+        assert_eq!(relative(at("2023-11-25T12:00:00Z"), now), "3 years ago");
+    }
 
     #[test]
     fn control_characters_are_shown_escaped() {

@@ -69,7 +69,7 @@ fn views(ctx: &Ctx) -> Vec<ProfileView> {
 fn list(ctx: &Ctx) -> anyhow::Result<()> {
     let views = views(ctx);
     if ctx.json() {
-        return output::print_json(&views);
+        return output::print_json_items(&views);
     }
     if ctx.quiet() {
         return views.iter().try_for_each(|v| output::print_line(&v.name));

@@ -198,7 +198,7 @@ description = "Void invoices"
         .set("KEYWARD_CLIENT_ID", first["id"].as_str().unwrap())
         .set("KEYWARD_CLIENT_SECRET", first["secret"].as_str().unwrap());
     let perms = cli.json(&["permissions", "list"]);
-    let names: Vec<&str> = perms
+    let names: Vec<&str> = perms["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -350,7 +350,7 @@ fn profiles_pick_the_target_and_local_overrides_them() {
         );
     }
     let listed = env.json(&["profiles", "list"]);
-    let names: Vec<&str> = listed
+    let names: Vec<&str> = listed["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -157,8 +157,13 @@ fn tables_fit_80_columns() {
     let key = env.json(&["keys", "show", "a-rather-long-key-name-for-the-table"]);
     let id = key["id"].as_str().unwrap();
     assert!(list.lines().any(|l| l.contains(id)), "{list}");
-    let expires = &key["expires_at"].as_str().unwrap()[..10];
-    assert!(list.lines().any(|l| l.contains(expires)), "{list}");
+    // Times in tables are relative to now; JSON keeps them exact.
+    assert!(
+        list.lines()
+            .any(|l| l.contains(id) && l.contains("in 12 months")),
+        "{list}"
+    );
+    assert!(key["expires_at"].as_str().unwrap().ends_with('Z'));
 }
 
 #[test]
@@ -288,4 +293,62 @@ fn control_characters_in_a_key_never_reach_the_terminal_raw() {
         env.json(&["keys", "show", "hostile"])["description"],
         hostile
     );
+}
+
+#[test]
+fn every_listing_prints_one_json_shape() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "shaped", "-q"]);
+    for args in [
+        &["keys", "list"][..],
+        &["envs", "list"][..],
+        &["permissions", "list"][..],
+        &["secrets", "list"][..],
+        &["profiles", "list"][..],
+        &["keys", "check"][..],
+        &["keys", "revoke", "--status", "revoked", "--dry-run"][..],
+    ] {
+        let value = env.json(args);
+        let object = value
+            .as_object()
+            .unwrap_or_else(|| panic!("{args:?}: {value}"));
+        assert!(object["items"].is_array(), "{args:?}: {value}");
+        assert!(object.contains_key("next_cursor"), "{args:?}: {value}");
+    }
+}
+
+#[test]
+fn an_empty_list_names_the_filters_and_an_unknown_environment_is_an_error() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "here", "-q"]);
+    let out = env
+        .keyward()
+        .args([
+            "keys",
+            "list",
+            "--status",
+            "revoked",
+            "--search",
+            "nothing-like-it",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("No key matches --status revoked --search nothing-like-it"),
+        "{said}"
+    );
+    let err = env.fails(&["keys", "list", "--env", "moon"], 2);
+    assert!(err.contains("moon") && err.contains("default"), "{err}");
+    // Newest first by default; --name is exact.
+    env.ok(&["keys", "create", "--name", "here-too", "-q"]);
+    let ids = env.ok(&["keys", "list", "-q"]);
+    let newest = env.json(&["keys", "show", "here-too"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(ids.lines().next(), Some(newest.as_str()));
+    let named = env.json(&["keys", "list", "--name", "here"]);
+    assert_eq!(named["items"].as_array().unwrap().len(), 1);
 }

@@ -6,7 +6,7 @@ use crate::output;
 pub async fn run(ctx: &Ctx) -> anyhow::Result<()> {
     let envs = ctx.client().await?.environments().await?;
     if ctx.json() {
-        return output::print_json(&envs);
+        return output::print_json_items(&envs);
     }
     if ctx.quiet() {
         for e in &envs {

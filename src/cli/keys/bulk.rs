@@ -110,6 +110,9 @@ pub async fn run(
     let (verb, done, n) = (change.verb(), change.done(), targets.len());
     let place = client.target().describe();
     if targets.is_empty() {
+        if ctx.json() {
+            output::print_json_items::<Key>(&[])?;
+        }
         ctx.say(&format!("No key matches {place}; nothing to {verb}."));
         return Ok(());
     }
@@ -175,7 +178,7 @@ pub async fn run(
 
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     if ctx.json() {
-        output::print_json(&outcomes)?;
+        output::print_json_items(&outcomes)?;
     } else if ctx.quiet() {
         for o in outcomes.iter().filter(|o| o.error.is_none()) {
             output::print_line(&o.id)?;

@@ -50,6 +50,26 @@ impl KeyFilterArgs {
             && self.unused_for.is_none()
     }
 
+    /// The filters as the flags that set them (`--env staging --status revoked`), to say what
+    /// matched nothing.
+    pub fn describe(&self, name: Option<&str>) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut add = |flag: &str, value: Option<String>| {
+            if let Some(v) = value {
+                parts.push(format!("{flag} {}", crate::output::printable(&v)));
+            }
+        };
+        add("--name", name.map(str::to_owned));
+        add("--status", self.status.map(|s| s.as_str().to_owned()));
+        add("--type", self.key_type.map(|t| t.as_str().to_owned()));
+        add("--env", self.environment.clone());
+        add("--permission", self.permission.clone());
+        add("--search", self.search.clone());
+        add("--expiring-within", self.expiring_within.clone());
+        add("--unused-for", self.unused_for.clone());
+        parts.join(" ")
+    }
+
     /// The query these filters make. Durations are sent as such: the server counts them from
     /// its own clock.
     pub fn to_query(&self) -> Result<ListKeys, UsageError> {

@@ -4,21 +4,33 @@ use clap::Args;
 
 use super::filters::KeyFilterArgs;
 use crate::api::{Key, ListKeys, Page};
-use crate::cli::Ctx;
+use crate::cli::{Ctx, UsageError};
 use crate::output;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   keyward keys list --env production --status active
-  keyward keys list --search ci- --all -q | xargs -n1 keyward keys show")]
+  keyward keys list --search ci- --all -q | xargs -n1 keyward keys show
+  keyward keys list --output json --limit 100 --cursor \"$NEXT\"     the page after a JSON page
+
+Newest first unless --sort says otherwise. Tables show times relative to now; JSON carries them
+exact (RFC 3339, UTC).")]
 pub struct ListArgs {
     #[command(flatten)]
     pub filters: KeyFilterArgs,
 
+    /// Only the key with this exact name (and its revoked namesakes)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
     /// Order of the list
-    #[arg(long, value_enum, default_value_t = SortArg::Created)]
+    #[arg(long, value_enum, default_value_t = SortArg::Newest)]
     pub sort: SortArg,
+
+    /// Go on from this `next_cursor` of an earlier JSON page (with the same filters and sort)
+    #[arg(long, value_name = "CURSOR", conflicts_with = "all")]
+    pub cursor: Option<String>,
 
     /// At most this many keys (1–1000)
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000), conflicts_with = "all")]
@@ -50,9 +62,23 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         SortArg::Expires => Some("expires_at"),
         SortArg::Name => Some("name"),
     };
+    // An environment that does not exist is a mistake, not an empty list (as in create).
+    if let Some(env) = &args.filters.environment {
+        let known = client.environments().await?;
+        if !known.iter().any(|e| &e.name == env) {
+            let names: Vec<String> = known.into_iter().map(|e| e.name).collect();
+            return Err(UsageError(format!(
+                "--env {env:?}: no such environment; there are: {}",
+                names.join(", ")
+            ))
+            .into());
+        }
+    }
     let mut query = ListKeys {
+        name: args.name.clone(),
         sort: sort.map(str::to_owned),
         limit: Some(if args.all { 1000 } else { args.limit }),
+        cursor: args.cursor.clone(),
         ..filters
     };
     let mut keys: Vec<Key> = Vec::new();
@@ -77,7 +103,15 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if keys.is_empty() {
-        ctx.say(&format!("No keys {}.", client.target().describe()));
+        let asked = args.filters.describe(args.name.as_deref());
+        if asked.is_empty() {
+            ctx.say(&format!("No keys {}.", client.target().describe()));
+        } else {
+            ctx.say(&format!(
+                "No key matches {asked} {}.",
+                client.target().describe()
+            ));
+        }
         return Ok(());
     }
     output::print_line(&output::keys_table(&keys))?;

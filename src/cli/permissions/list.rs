@@ -6,7 +6,7 @@ use crate::output;
 pub async fn run(ctx: &Ctx) -> anyhow::Result<()> {
     let perms = ctx.client().await?.permissions().await?;
     if ctx.json() {
-        return output::print_json(&perms);
+        return output::print_json_items(&perms);
     }
     if ctx.quiet() {
         for p in &perms {

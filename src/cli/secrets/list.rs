@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         Keyring::open().context("no secrets are stored on this machine, and none can be")?;
     }
     if ctx.json() {
-        return output::print_json(&index.secrets);
+        return output::print_json_items(&index.secrets);
     }
     if ctx.quiet() {
         for s in &index.secrets {
