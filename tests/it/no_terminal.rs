@@ -43,3 +43,22 @@ fn create_without_a_terminal_never_stores_unless_told() {
     let listed = env.ok(&["secrets", "list", "-q"]);
     assert_eq!(listed.trim(), "");
 }
+
+#[test]
+fn the_first_key_command_works_however_many_environments_the_local_store_has() {
+    let env = TestEnv::new();
+    env.ok(&["envs", "create", "qa"]);
+    env.ok(&["envs", "create", "prod"]);
+    let key = env.json(&["keys", "create", "--name", "first", "--no-store"]);
+    assert_eq!(key["environments"], serde_json::json!(["default"]));
+    let key = env.json(&[
+        "keys",
+        "create",
+        "--name",
+        "second",
+        "--env",
+        "qa",
+        "--no-store",
+    ]);
+    assert_eq!(key["environments"], serde_json::json!(["qa"]));
+}

@@ -68,6 +68,9 @@ pub struct CreateArgs {
     pub no_store: bool,
 }
 
+/// The environment the embedded store starts with, used when `--env` is left out.
+const LOCAL_DEFAULT_ENVIRONMENT: &str = "default";
+
 pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     let expires_at = args.expiry.resolve()?;
     super::check_allowed_ips(&args.allowed_ips)?;
@@ -85,6 +88,19 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     };
     let client = ctx.client().await?;
     let mut environments: BTreeSet<String> = args.environments.into_iter().collect();
+    // The local store's first key needs no --env, however many environments it has since
+    // grown: its `default` one is used.
+    let local = matches!(client.target(), crate::client::Target::Local { .. });
+    if environments.is_empty()
+        && local
+        && client
+            .environments()
+            .await?
+            .iter()
+            .any(|e| e.name == LOCAL_DEFAULT_ENVIRONMENT)
+    {
+        environments.insert(LOCAL_DEFAULT_ENVIRONMENT.to_owned());
+    }
     if environments.is_empty() && ctx.can_prompt() {
         let reachable = client.environments().await?;
         if reachable.len() > 1 {
