@@ -163,6 +163,9 @@ _keyward() {
             keyward__subcmd__help__subcmd__keys,verify)
                 cmd="keyward__subcmd__help__subcmd__keys__subcmd__verify"
                 ;;
+            keyward__subcmd__help__subcmd__permissions,add)
+                cmd="keyward__subcmd__help__subcmd__permissions__subcmd__add"
+                ;;
             keyward__subcmd__help__subcmd__permissions,list)
                 cmd="keyward__subcmd__help__subcmd__permissions__subcmd__list"
                 ;;
@@ -253,6 +256,9 @@ _keyward() {
             keyward__subcmd__keys__subcmd__help,verify)
                 cmd="keyward__subcmd__keys__subcmd__help__subcmd__verify"
                 ;;
+            keyward__subcmd__permissions,add)
+                cmd="keyward__subcmd__permissions__subcmd__add"
+                ;;
             keyward__subcmd__permissions,help)
                 cmd="keyward__subcmd__permissions__subcmd__help"
                 ;;
@@ -261,6 +267,9 @@ _keyward() {
                 ;;
             keyward__subcmd__permissions,ls)
                 cmd="keyward__subcmd__permissions__subcmd__list"
+                ;;
+            keyward__subcmd__permissions__subcmd__help,add)
+                cmd="keyward__subcmd__permissions__subcmd__help__subcmd__add"
                 ;;
             keyward__subcmd__permissions__subcmd__help,help)
                 cmd="keyward__subcmd__permissions__subcmd__help__subcmd__help"
@@ -949,8 +958,22 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__help__subcmd__permissions)
-            opts="list"
+            opts="list add"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__help__subcmd__permissions__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1891,7 +1914,7 @@ _keyward() {
             return 0
             ;;
         keyward__subcmd__permissions)
-            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help list ls help"
+            opts="-y -q -v -h --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help list ls add help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1920,9 +1943,57 @@ _keyward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        keyward__subcmd__permissions__subcmd__help)
-            opts="list help"
+        keyward__subcmd__permissions__subcmd__add)
+            opts="-y -q -v -h --description --public-safe --profile --url --local --output --color --yes --quiet --verbose --insecure-http --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__permissions__subcmd__help)
+            opts="list add help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyward__subcmd__permissions__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

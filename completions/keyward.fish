@@ -574,22 +574,23 @@ complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from help" -f -a "list" -d 'The environments you reach'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an environment (super admins)'
 complete -c keyward -n "__fish_keyward_using_subcommand envs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l profile -d 'Profile in config.toml to use' -r
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
 json\t'The API\'s objects, for scripts'"
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l color -d 'When to colour the output' -r -f -a "auto\t''
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l local -d 'Use the embedded local store, whatever the profile or URL'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -f -a "list" -d 'The catalog: built-in permissions and the product\'s own'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -f -a "ls" -d 'The catalog: built-in permissions and the product\'s own'
-complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -f -a "list" -d 'The catalog: built-in permissions and the product\'s own'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -f -a "ls" -d 'The catalog: built-in permissions and the product\'s own'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -f -a "add" -d 'Add a permission to the local store\'s catalog (a server\'s is in its config file)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and not __fish_seen_subcommand_from list ls add help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -l profile -d 'Profile in config.toml to use' -r
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from list" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
@@ -616,7 +617,23 @@ complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l description -d 'What it allows' -r
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l profile -d 'Profile in config.toml to use' -r
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l url -d 'Server URL (overrides the profile\'s); without one, the embedded local store is used' -r
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l output -d 'Output for people (table) or scripts (json)' -r -f -a "table\t'Tables fitted to the terminal, for people'
+json\t'The API\'s objects, for scripts'"
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l public-safe -d 'A public key may hold it'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l local -d 'Use the embedded local store, whatever the profile or URL'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -s y -l yes -d 'Answer yes to confirmations (needed for destructive commands without a terminal)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only the essential value: the secret after create, ids after list'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -l insecure-http -d 'Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from help" -f -a "list" -d 'The catalog: built-in permissions and the product\'s own'
+complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a permission to the local store\'s catalog (a server\'s is in its config file)'
 complete -c keyward -n "__fish_keyward_using_subcommand permissions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l listen -d 'Address to listen on [default: 127.0.0.1:8080]' -r
 complete -c keyward -n "__fish_keyward_using_subcommand server" -l database -d 'Database URL: sqlite:PATH (or a plain path to a SQLite file)' -r
@@ -714,5 +731,6 @@ complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_su
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from envs" -f -a "list" -d 'The environments you reach'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from envs" -f -a "create" -d 'Create an environment (super admins)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from permissions" -f -a "list" -d 'The catalog: built-in permissions and the product\'s own'
+complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from permissions" -f -a "add" -d 'Add a permission to the local store\'s catalog (a server\'s is in its config file)'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Print the completion script for SHELL on stdout'
 complete -c keyward -n "__fish_keyward_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Write man pages (keyward.1, keyward-keys-create.1, …) into DIR'

@@ -267,7 +267,12 @@ async fn open_local() -> anyhow::Result<Client> {
         .await
         .with_context(|| format!("cannot open the local store {}", path.display()))?;
     let (pepper, _) = server::config::open_pepper(&store, &dir.join("pepper")).await?;
-    let state = Arc::new(AppState::new(Arc::new(store), pepper, Catalog::new(&[])?));
+    let catalog = super::permissions::catalog::LocalCatalog::load()?;
+    let state = Arc::new(AppState::new(
+        Arc::new(store),
+        pepper,
+        Catalog::new(&catalog.permissions).context("the local store's catalog.toml")?,
+    ));
     // No background task outlives a CLI command: what a server purges on a schedule, the
     // embedded store purges when it opens.
     server::purge::run(&state).await;

@@ -33,7 +33,7 @@ pub struct ServerConfig {
 }
 
 /// One of the product's own permissions, from `[[permissions]]` in the config file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     pub name: String,

@@ -62,3 +62,69 @@ fn the_first_key_command_works_however_many_environments_the_local_store_has() {
     ]);
     assert_eq!(key["environments"], serde_json::json!(["qa"]));
 }
+
+#[test]
+fn the_local_store_reads_a_catalog_like_a_server() {
+    let env = TestEnv::new();
+    let err = env.fails(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--permission",
+            "orders:read",
+        ],
+        2,
+    );
+    assert!(
+        err.contains("orders:read") && err.contains("catalog"),
+        "{err}"
+    );
+    env.ok(&[
+        "permissions",
+        "add",
+        "orders:read",
+        "--description",
+        "Read orders",
+        "--public-safe",
+    ]);
+    env.ok(&["permissions", "add", "orders:write"]);
+    let listed = env.json(&["permissions", "list"]);
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"orders:read") && names.contains(&"keys:read"),
+        "{names:?}"
+    );
+    env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "x",
+        "--permission",
+        "orders:read",
+        "-q",
+    ]);
+    // The same rules as a server's catalog: public keys only public-safe, names checked, once.
+    env.fails(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "p",
+            "--type",
+            "public",
+            "--permission",
+            "orders:write",
+        ],
+        2,
+    );
+    env.fails(&["permissions", "add", "orders:read"], 2);
+    env.fails(&["permissions", "add", "Not A Name"], 2);
+    env.fails(&["permissions", "add", "keys:read"], 2);
+}
