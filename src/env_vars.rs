@@ -17,6 +17,8 @@ pub const KEYWARD_LISTEN: &str = "KEYWARD_LISTEN";
 /// Log filter (tracing-subscriber `EnvFilter` syntax), e.g. `keyward=debug`.
 pub const KEYWARD_LOG: &str = "KEYWARD_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Set by the shell completion scripts in completions/ when they ask keyward for candidates.
+pub const KEYWARD_COMPLETE: &str = "KEYWARD_COMPLETE";
 pub const CI: &str = "CI";
 /// Read for the local root's name in the audit log.
 pub const USER: &str = "USER";

@@ -3,12 +3,16 @@
 use std::io::{ErrorKind, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use keyward::cli::{self, Cli};
 use keyward::{env_vars, exit};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (see completions/): answer and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(env_vars::KEYWARD_COMPLETE)
+        .complete();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -251,6 +251,11 @@ pub fn check_url(url: &str, insecure_http: bool) -> anyhow::Result<()> {
     }
 }
 
+/// Whether the embedded store has been created on this machine.
+pub fn local_store_exists() -> bool {
+    config::data_dir().is_ok_and(|d| d.join("local.db").exists())
+}
+
 /// The embedded store: the server's router over a SQLite file in the user's data directory.
 async fn open_local() -> anyhow::Result<Client> {
     let dir = config::data_dir()?;

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{CommandFactory, Subcommand};
-use clap_complete::Shell;
+use clap::{CommandFactory, Subcommand, ValueEnum};
+use clap_complete::env::EnvCompleter;
 
 use super::Cli;
 
@@ -21,7 +21,7 @@ pub fn run(cmd: GenerateCommand) -> anyhow::Result<()> {
     match cmd {
         GenerateCommand::Completions { shell } => {
             let mut out = std::io::stdout().lock();
-            completions(shell, &mut out);
+            completions(shell, &mut out)?;
             Ok(())
         }
         GenerateCommand::Man { dir } => {
@@ -35,8 +35,40 @@ pub fn run(cmd: GenerateCommand) -> anyhow::Result<()> {
     }
 }
 
-pub fn completions(shell: Shell, out: &mut dyn std::io::Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "keyward", out);
+/// The shells keyward completes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+impl Shell {
+    fn completer(self) -> &'static dyn EnvCompleter {
+        use clap_complete::env::{Bash, Elvish, Fish, Powershell, Zsh};
+        match self {
+            Shell::Bash => &Bash,
+            Shell::Zsh => &Zsh,
+            Shell::Fish => &Fish,
+            Shell::Powershell => &Powershell,
+            Shell::Elvish => &Elvish,
+        }
+    }
+}
+
+/// The shell's completion script. It asks `keyward` itself for candidates at each TAB (with
+/// KEYWARD_COMPLETE set), so key names, environments and permissions come from the store in
+/// effect, and the script never goes stale as commands change.
+pub fn completions(shell: Shell, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    shell.completer().write_registration(
+        crate::env_vars::KEYWARD_COMPLETE,
+        "keyward",
+        "keyward",
+        "keyward",
+        out,
+    )
 }
 
 /// Every man page as `(file name, contents)`: one for keyward and one per visible subcommand.
@@ -48,6 +80,81 @@ pub fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     Ok(pages)
 }
 
+/// What the main page says beyond the options: exit codes, environment, files.
+const ROOT_SECTIONS: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+success
+.TP
+\fB1\fR
+error
+.TP
+\fB2\fR
+usage error or invalid input (a missing flag, a value the server refused)
+.TP
+\fB3\fR
+not authenticated or not allowed (also a login key that is disabled or expired)
+.TP
+\fB4\fR
+not found
+.TP
+\fB5\fR
+conflict (a name already taken, a stale edit, a revoked key)
+.TP
+\fB6\fR
+server unreachable (a TLS failure is named as one)
+.TP
+\fB7\fR
+the key was created or rotated and its secret printed, but \-\-store could not keep it in the OS keyring
+.TP
+\fB8\fR
+keys check: some keys need attention (they are listed)
+.TP
+\fB9\fR
+a bulk disable or revoke failed for some keys (each key's outcome is listed)
+.TP
+\fB130\fR
+cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done
+.SH ENVIRONMENT
+.TP
+\fBKEYWARD_URL\fR, \fBKEYWARD_PROFILE\fR, \fBKEYWARD_OUTPUT\fR, \fBKEYWARD_LOCAL\fR
+the same as \-\-url, \-\-profile, \-\-output and \-\-local
+.TP
+\fBKEYWARD_CLIENT_ID\fR, \fBKEYWARD_CLIENT_SECRET\fR
+credentials for scripts and CI, instead of a login kept in the OS keyring
+.TP
+\fBKEYWARD_KEYRING\fR
+which OS keyring to use: auto (default), secret\-service or keyutils
+.TP
+\fBKEYWARD_LOG\fR
+log filter (EnvFilter syntax) for stderr, e.g. keyward=debug
+.TP
+\fBNO_COLOR\fR
+no colour unless \-\-color always says otherwise
+.TP
+\fBCI\fR
+when set, keyward never prompts: a missing value is a usage error naming its flag
+.TP
+\fBVISUAL\fR, \fBEDITOR\fR
+the editor of keys edit without flags
+.TP
+\fBKEYWARD_DATABASE_URL\fR, \fBKEYWARD_PEPPER_FILE\fR, \fBKEYWARD_SERVER_CONFIG\fR, \fBKEYWARD_LISTEN\fR
+keyward server's \-\-database, \-\-pepper\-file, \-\-config and \-\-listen
+.SH FILES
+.TP
+\fI~/.config/keyward/config.toml\fR
+profiles (server URL and client id, never a secret) and the profile in use; mode 0600
+.TP
+\fI~/.config/keyward/secrets.toml\fR
+the index of secrets this machine keeps in the OS keyring (ids, names, which keyring); never a secret
+.TP
+\fI~/.config/keyward/catalog.toml\fR
+the local store's permission catalog ([[permissions]])
+.TP
+\fI~/.local/share/keyward/local.db\fR, \fI~/.local/share/keyward/pepper\fR
+the embedded local store and the pepper that keys its digests
+"#;
+
 fn collect(
     cmd: &clap::Command,
     name: &str,
@@ -57,6 +164,9 @@ fn collect(
     clap_mangen::Man::new(cmd.clone().name(name.to_owned()))
         .render(&mut buf)
         .context("cannot render a man page")?;
+    if name == "keyward" {
+        buf.extend_from_slice(ROOT_SECTIONS.as_bytes());
+    }
     pages.push((format!("{name}.1"), buf));
     for sub in cmd
         .get_subcommands()

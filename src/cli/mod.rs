@@ -1,6 +1,7 @@
 //! The clap tree: one folder per command group, one file per leaf command.
 
-pub(crate) mod ctx;
+pub(crate) mod complete;
+mod ctx;
 mod envs;
 mod generate;
 mod keys;

@@ -13,6 +13,8 @@ fn committed_completions_are_fresh() {
         ("bash", "keyward.bash"),
         ("zsh", "_keyward"),
         ("fish", "keyward.fish"),
+        ("powershell", "keyward.ps1"),
+        ("elvish", "keyward.elv"),
     ] {
         let out = std::process::Command::new(BIN)
             .args(["generate", "completions", shell])
@@ -63,4 +65,103 @@ fn committed_man_pages_are_fresh() {
     // The exit codes are documented in the man page.
     let main = std::fs::read_to_string(root.join("man").join("keyward.1")).unwrap();
     assert!(main.contains("server unreachable"));
+    for section in ["EXIT STATUS", "ENVIRONMENT", "FILES"] {
+        assert!(
+            main.contains(&format!(".SH {section}"))
+                || main.contains(&format!(".SH \"{section}\"")),
+            "no {section} section"
+        );
+    }
+    // Every documented exit code of --help is in the man page, and the other way round.
+    let help = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for code in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "130"] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code}  "))),
+            "exit code {code} missing from --help"
+        );
+        assert!(
+            main.contains(&format!("\\fB{code}\\fR")),
+            "exit code {code} missing from the man page"
+        );
+    }
+}
+
+/// Completes `words` (the last being the word under the cursor) in a real bash with the
+/// committed completions/keyward.bash loaded, as a user's TAB would; returns the candidates.
+fn bash_complete(env: &crate::harness::TestEnv, words: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_TYPE=9\n_clap_complete_keyward keyward '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        root.join("completions/keyward.bash").display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .envs(env.vars())
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), env.vars()["PATH"]),
+        )
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Options are offered beside values; the tests look at the values.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('-'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_commands_and_the_stores_own_key_names() {
+    let env = crate::harness::TestEnv::new();
+    // Before any store exists, completing a key creates none.
+    assert!(bash_complete(&env, &["keyward", "keys", "show", ""]).is_empty());
+    assert!(!env.data_dir().join("local.db").exists());
+
+    let mut subcommands = bash_complete(&env, &["keyward", "keys", "r"]);
+    subcommands.sort();
+    assert_eq!(subcommands, vec!["revoke", "rotate"]);
+    assert_eq!(
+        bash_complete(&env, &["keyward", "keys", "re"]),
+        vec!["revoke"]
+    );
+    // The hidden generator is not among the commands offered.
+    let commands = bash_complete(&env, &["keyward", ""]);
+    assert!(commands.contains(&"keys".to_owned()), "{commands:?}");
+    assert!(!commands.contains(&"generate".to_owned()), "{commands:?}");
+
+    env.ok(&["keys", "create", "--name", "alpha", "-q"]);
+    env.ok(&["keys", "create", "--name", "beta", "-q"]);
+    env.ok(&["keys", "create", "--name", "gone", "-q"]);
+    env.ok(&["keys", "revoke", "gone", "--yes"]);
+    let mut names = bash_complete(&env, &["keyward", "keys", "show", ""]);
+    names.sort();
+    assert_eq!(names, vec!["alpha", "beta"], "live keys only");
+    assert_eq!(
+        bash_complete(&env, &["keyward", "keys", "revoke", "al"]),
+        vec!["alpha"]
+    );
+    // --env completes environments, never file names.
+    assert_eq!(
+        bash_complete(&env, &["keyward", "keys", "create", "--env", ""]),
+        vec!["default"]
+    );
 }

@@ -28,7 +28,7 @@ pub struct CheckArgs {
     pub unused_for: Option<String>,
 
     /// Only keys in this environment
-    #[arg(long = "env", value_name = "ENV")]
+    #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environment: Option<String>,
 }
 

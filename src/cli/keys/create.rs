@@ -37,11 +37,11 @@ pub struct CreateArgs {
     pub key_type: KeyType,
 
     /// Environment the key belongs to (repeatable); default: your only one
-    #[arg(long = "env", value_name = "ENV")]
+    #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environments: Vec<String>,
 
     /// Permission to grant (repeatable); default: none, a key that only authenticates
-    #[arg(long = "permission", value_name = "PERMISSION")]
+    #[arg(long = "permission", value_name = "PERMISSION", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::permission_names))]
     pub permissions: Vec<String>,
 
     /// Allow use only from this IPv4/IPv6 CIDR (repeatable); default: any address

@@ -20,6 +20,7 @@ it back. On a terminal keyward asks first (--yes skips). In bulk, without a term
 required; each key's outcome is reported, and the exit code is 9 when any failed.")]
 pub struct DisableArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
     pub keys: Vec<String>,
 
     #[command(flatten)]

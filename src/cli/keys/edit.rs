@@ -26,6 +26,7 @@ Examples:
 only if the key is still at that version (its ETag), as a script's optimistic lock.")]
 pub struct EditArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
     pub key: Option<String>,
 
     /// New name
@@ -37,7 +38,7 @@ pub struct EditArgs {
     pub description: Option<String>,
 
     /// Environments (repeatable; replaces the list)
-    #[arg(long = "env", value_name = "ENV")]
+    #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environments: Vec<String>,
 
     /// Permissions (repeatable; replaces the list)

@@ -18,11 +18,11 @@ pub struct KeyFilterArgs {
     pub key_type: Option<KeyType>,
 
     /// Only keys in this environment
-    #[arg(long = "env", value_name = "ENV")]
+    #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environment: Option<String>,
 
     /// Only keys holding this permission
-    #[arg(long, value_name = "PERMISSION")]
+    #[arg(long, value_name = "PERMISSION", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::permission_names))]
     pub permission: Option<String>,
 
     /// Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)

@@ -25,6 +25,7 @@ required. In bulk, each key's outcome is reported; one failure does not stop the
 exit code is 9 when any failed.")]
 pub struct RevokeArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
     pub keys: Vec<String>,
 
     #[command(flatten)]

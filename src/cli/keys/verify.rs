@@ -19,11 +19,11 @@ Example:
   keyward secrets get ci-deploy | keyward keys verify --permission orders:read --env production")]
 pub struct VerifyArgs {
     /// The permission the service needs
-    #[arg(long, value_name = "PERMISSION")]
+    #[arg(long, value_name = "PERMISSION", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::permission_names))]
     pub permission: Option<String>,
 
     /// The environment the service runs in
-    #[arg(long = "env", value_name = "ENV")]
+    #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environment: Option<String>,
 
     /// The address the request came from
