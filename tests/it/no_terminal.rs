@@ -128,3 +128,71 @@ fn the_local_store_reads_a_catalog_like_a_server() {
     env.fails(&["permissions", "add", "Not A Name"], 2);
     env.fails(&["permissions", "add", "keys:read"], 2);
 }
+
+#[test]
+fn no_command_waits_for_input_without_a_terminal() {
+    let mut env = TestEnv::new();
+    env.set("CI", "true");
+    env.ok(&["keys", "create", "--name", "present", "-q"]);
+    // (arguments, what the usage error must name)
+    let prompting: [(&[&str], &str); 17] = [
+        (&["login"], "--url"),
+        (&["login", "--url", "http://127.0.0.1:9"], "--client-id"),
+        (
+            &[
+                "login",
+                "--url",
+                "http://127.0.0.1:9",
+                "--client-id",
+                "key_0000000000000000",
+            ],
+            "KEYWARD_CLIENT_SECRET",
+        ),
+        (&["keys", "create"], "--name"),
+        (&["keys", "show"], "KEY"),
+        (&["keys", "edit"], "--description"),
+        (&["keys", "edit", "present"], "--description"),
+        (&["keys", "disable"], "KEY"),
+        (&["keys", "enable"], "KEY"),
+        (&["keys", "rotate"], "KEY"),
+        (&["keys", "revoke"], "--yes"),
+        (&["keys", "revoke", "present"], "--yes"),
+        (&["keys", "revoke", "--status", "active"], "--yes"),
+        (&["keys", "disable", "present", "other"], "other"),
+        (&["keys", "verify"], "standard input"),
+        (&["envs", "create"], "<NAME>"),
+        (&["secrets", "get"], "<KEY>"),
+    ];
+    for (args, names) in prompting {
+        let out = env
+            .keyward()
+            .args(args)
+            .write_stdin("")
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = if names == "other" { 4 } else { 2 };
+        assert_eq!(out.status.code(), Some(expected), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(names),
+            "{args:?} should name {names}: {stderr}"
+        );
+    }
+    // The rest need no input at all and simply run.
+    for args in [
+        &["whoami"][..],
+        &["keys", "list"][..],
+        &["keys", "check"][..],
+        &["envs", "list"][..],
+        &["permissions", "list"][..],
+        &["secrets", "list"][..],
+        &["profiles", "list"][..],
+        &["profiles", "show"][..],
+        &["logout"][..],
+    ] {
+        env.ok(args);
+    }
+    // Nothing was changed by any of it.
+    assert_eq!(env.json(&["keys", "show", "present"])["status"], "active");
+}
