@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use anyhow::Context;
-use dialoguer::{Confirm, FuzzySelect, Input, Password};
+use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Password, Select};
 
 use super::CliFailure;
 use crate::env_vars;
@@ -19,6 +19,43 @@ pub fn input(prompt: &str) -> anyhow::Result<String> {
         .with_prompt(prompt)
         .interact_text()
         .context("prompt aborted")
+}
+
+/// A line of text with a default that Enter accepts (and an empty answer allowed when the
+/// default is empty).
+pub fn input_or(prompt: &str, default: &str) -> anyhow::Result<String> {
+    Input::<String>::new()
+        .with_prompt(prompt)
+        .default(default.to_owned())
+        .allow_empty(default.is_empty())
+        .show_default(!default.is_empty())
+        .interact_text()
+        .context("prompt aborted")
+}
+
+/// One of `items`; Escape cancels.
+pub fn select(prompt: &str, items: &[String], default: usize) -> anyhow::Result<usize> {
+    Select::new()
+        .with_prompt(prompt)
+        .items(items)
+        .default(default)
+        .interact_opt()
+        .context("prompt aborted")?
+        .ok_or_else(|| CliFailure::Cancelled.into())
+}
+
+/// Any of `items` (Space to mark, Enter to accept); Escape cancels.
+pub fn select_many(prompt: &str, items: &[String]) -> anyhow::Result<Vec<usize>> {
+    let shown: Vec<String> = items
+        .iter()
+        .map(|i| crate::output::printable(i).into_owned())
+        .collect();
+    MultiSelect::new()
+        .with_prompt(format!("{prompt} (Space marks, Enter accepts)"))
+        .items(&shown)
+        .interact_opt()
+        .context("prompt aborted")?
+        .ok_or_else(|| CliFailure::Cancelled.into())
 }
 
 /// A hidden prompt: what is typed is not echoed.

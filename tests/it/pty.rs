@@ -179,6 +179,17 @@ fn on_a_terminal_missing_name_is_asked_and_the_keyring_offer_is_made() {
     let mut term = Terminal::spawn(&env, &["keys", "create"]);
     term.expect("Name");
     term.send("from-the-prompt\r");
+    // The wizard: type, (the only environment), permissions, expiry, allowed IPs, summary.
+    term.expect("Type");
+    term.send("\r");
+    term.expect("Permissions");
+    term.send("\r");
+    term.expect("Expires in");
+    term.send("\r");
+    term.expect("Allowed IPs");
+    term.send("\r");
+    term.expect("Create this key");
+    term.send("y");
     term.expect("will not show this secret again");
     term.expect("Store this secret in the OS keyring");
     term.send("y");
@@ -426,4 +437,88 @@ fn rotating_without_grace_asks_first_on_a_terminal() {
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("with no grace"), "{screen}");
     assert_eq!(env.json(&["keys", "show", "live"])["version"], 2);
+}
+
+#[test]
+fn the_create_wizard_asks_everything_from_the_servers_lists() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    env.login_as_admin(&server);
+    env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "taken",
+        "--env",
+        "staging",
+        "-q",
+        "--no-store",
+    ]);
+    let mut term = Terminal::spawn(&env, &["keys", "create"]);
+    term.expect("Name");
+    term.send("taken\r");
+    term.expect("is taken");
+    term.send("wizarded\r");
+    term.expect("Type");
+    // public: the second entry.
+    term.send("\u{1b}[B");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send("\r");
+    // development, production, staging: mark staging.
+    term.expect("Environments");
+    term.expect("staging");
+    term.send("\u{1b}[B");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send("\u{1b}[B");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send(" ");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send("\r");
+    // A public key is offered only the public-safe permissions: catalog:read, orders:read.
+    term.expect("Permissions");
+    term.expect("orders:read");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send("\u{1b}[B");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send(" ");
+    std::thread::sleep(Duration::from_millis(100));
+    term.send("\r");
+    term.expect("Expires in");
+    term.send("90d\r");
+    term.expect("Allowed IPs");
+    term.send("10.0.0.0/8\r");
+    term.expect("Create this key");
+    term.send("y");
+    term.expect("Store this secret in the OS keyring");
+    term.send("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        !screen.contains("orders:write"),
+        "a private permission was offered: {screen}"
+    );
+    let key = env.json(&["keys", "show", "wizarded"]);
+    assert_eq!(key["type"], "public");
+    assert_eq!(key["environments"], serde_json::json!(["staging"]));
+    assert_eq!(key["permissions"], serde_json::json!(["orders:read"]));
+    assert_eq!(key["allowed_ips"], serde_json::json!(["10.0.0.0/8"]));
+    let expires: jiff::Timestamp = key["expires_at"].as_str().unwrap().parse().unwrap();
+    let days = (expires - jiff::Timestamp::now()).get_seconds() / 86_400;
+    assert!((89..=90).contains(&days), "{days}");
+}
+
+#[test]
+fn without_a_working_keyring_the_offer_says_why_instead_of_asking() {
+    let mut env = TestEnv::new();
+    env.set("KEYWARD_KEYRING", "secret-service");
+    let mut term = Terminal::spawn(&env, &["keys", "create", "--name", "nowhere"]);
+    term.expect("Not offering to store it");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("D-Bus"), "{screen}");
+    assert!(
+        !screen.contains("Store this secret in the OS keyring"),
+        "{screen}"
+    );
+    crate::harness::find_secret(&screen);
 }

@@ -68,16 +68,30 @@ pub struct CreateArgs {
     pub no_store: bool,
 }
 
+impl CreateArgs {
+    /// `--store` / `--no-store`: the keyring offer answered in advance, or not.
+    fn store_choice(&self) -> Option<bool> {
+        match (self.store, self.no_store) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 /// The environment the embedded store starts with, used when `--env` is left out.
 const LOCAL_DEFAULT_ENVIRONMENT: &str = "default";
 
 pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
+    let store = args.store_choice();
     let expires_at = args.expiry.resolve()?;
     super::check_allowed_ips(&args.allowed_ips)?;
     let brought = brought_secret(&args)?;
+    if args.name.is_none() && ctx.can_prompt() {
+        return run_wizard(ctx, args, brought).await;
+    }
     let name = match args.name {
         Some(n) => n,
-        None if ctx.can_prompt() => prompt::input("Name")?,
         None => {
             return Err(UsageError(
                 "keys create needs --name: a name for the key, unique among keys that are not revoked"
@@ -125,6 +139,17 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         expires_in_seconds: expires_at.in_seconds,
         secret: brought,
     };
+    create_and_reveal(ctx, client, request, source, store).await
+}
+
+/// Creates the key and shows its secret once (with the keyring offer).
+async fn create_and_reveal(
+    ctx: &Ctx,
+    client: &crate::client::Client,
+    request: CreateKey,
+    source: SecretSource,
+    store: Option<bool>,
+) -> anyhow::Result<()> {
     // One Idempotency-Key per invocation: the client's own retries never mint two keys.
     let idempotency_key = format!("kwcli_{}", secret::random_base62(24));
     let created = match client.create_key(&request, &idempotency_key).await {
@@ -135,11 +160,6 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
             return Err(super::name_the_unknown(client, e, &envs, &perms).await);
         }
     };
-    let store = match (args.store, args.no_store) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    };
     reveal_secret(ctx, client, &created, source, store).await?;
     ctx.say(&format!(
         "Created key {} ({}) {}.",
@@ -148,6 +168,33 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         client.target().describe()
     ));
     Ok(())
+}
+
+/// On a terminal without --name: the wizard asks for everything, then creates the key.
+async fn run_wizard(ctx: &Ctx, args: CreateArgs, brought: Option<Secret>) -> anyhow::Result<()> {
+    let store = args.store_choice();
+    let client = ctx.client().await?;
+    let Some(answers) = super::wizard::ask(ctx, client).await? else {
+        ctx.say("Nothing created.");
+        return Ok(());
+    };
+    let source = if brought.is_some() {
+        SecretSource::Brought
+    } else {
+        SecretSource::Generated
+    };
+    let request = CreateKey {
+        name: answers.name,
+        description: args.description,
+        key_type: Some(answers.key_type),
+        environments: answers.environments,
+        permissions: answers.permissions,
+        allowed_ips: answers.allowed_ips,
+        expires_at: None,
+        expires_in_seconds: Some(answers.expires_in_seconds),
+        secret: brought,
+    };
+    create_and_reveal(ctx, client, request, source, store).await
 }
 
 /// The secret from `--secret-stdin` or `--secret-file`, checked here so a weak one is refused

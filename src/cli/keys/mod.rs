@@ -14,6 +14,7 @@ mod revoke;
 mod rotate;
 mod show;
 mod verify;
+mod wizard;
 
 use clap::Subcommand;
 

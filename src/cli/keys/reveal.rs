@@ -65,9 +65,14 @@ pub async fn reveal_secret(
 
     let wanted = match store {
         Some(choice) => choice,
-        None if ctx.can_prompt() => {
-            prompt::confirm("Store this secret in the OS keyring on this machine?", true)?
-        }
+        // No question whose yes cannot work: without a keyring, say why nothing is offered.
+        None if ctx.can_prompt() => match Keyring::open() {
+            Ok(_) => prompt::confirm("Store this secret in the OS keyring on this machine?", true)?,
+            Err(e) => {
+                ctx.say(&format!("Not offering to store it: {e}. Copy it now."));
+                false
+            }
+        },
         None => false,
     };
     let target = client.target();
