@@ -522,3 +522,68 @@ fn without_a_working_keyring_the_offer_says_why_instead_of_asking() {
     );
     crate::harness::find_secret(&screen);
 }
+
+#[test]
+fn the_editor_reopens_on_the_users_text_with_the_error_on_top() {
+    let mut env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "retried", "--no-store", "-q"]);
+    // First save: a broken line and an unknown environment. Second: the TOML is fixed but the
+    // environment is still unknown. Third: both fixed, and a relative expiry.
+    let runs = env.dir.path().join("runs");
+    let script = env.dir.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+n=$(cat '{runs}' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '{runs}'
+cp "$1" "$1.seen.$n"
+case $n in
+1) sed -i 's/^description = .*/description = "fixed later/' "$1"
+   sed -i 's/^environments = .*/environments = ["moon"]/' "$1" ;;
+2) sed -i 's/^description = .*/description = "fixed later"/' "$1" ;;
+3) sed -i 's/^environments = .*/environments = ["default"]/' "$1"
+   sed -i 's/^expires_at = .*/expires_at = "30d"/' "$1" ;;
+esac
+"#,
+            runs = runs.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    env.set("EDITOR", &script.display().to_string());
+    let term = Terminal::spawn(&env, &["keys", "edit", "retried"]);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    let seen = |n: u32| {
+        std::fs::read_to_string(
+            env.dir.path().join("config/keyward/edit").join(
+                std::fs::read_dir(env.dir.path().join("config/keyward/edit"))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .find(|f| f.ends_with(&format!(".seen.{n}")))
+                    .unwrap(),
+            ),
+        )
+        .unwrap()
+    };
+    // The second opening showed the TOML error above the user's own broken text.
+    let second = seen(2);
+    assert!(
+        second.contains("# ERROR: the file is not valid TOML"),
+        "{second}"
+    );
+    assert!(second.contains("environments = [\"moon\"]"), "{second}");
+    // The third showed the server's refusal, naming the environment the user typed.
+    let third = seen(3);
+    assert!(
+        third.contains("# ERROR:") && third.contains("moon"),
+        "{third}"
+    );
+    let key = env.json(&["keys", "show", "retried"]);
+    assert_eq!(key["description"], "fixed later");
+    assert_eq!(key["version"], 2, "only the last save was written");
+    let expires: jiff::Timestamp = key["expires_at"].as_str().unwrap().parse().unwrap();
+    let days = (expires - jiff::Timestamp::now()).get_seconds() / 86_400;
+    assert!((29..=30).contains(&days), "{days}");
+}

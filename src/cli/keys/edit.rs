@@ -12,7 +12,7 @@ use super::expiry::ExpiryArgs;
 use super::resolve;
 use crate::api::{EditKey, Key};
 use crate::cli::{Ctx, UsageError};
-use crate::client::ClientError;
+use crate::client::{Client, ClientError};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -95,7 +95,7 @@ impl EditArgs {
 }
 
 pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
-    let mut edit = args.to_edit()?;
+    let edit = args.to_edit()?;
     super::check_allowed_ips(&args.allowed_ips)?;
     if edit.is_empty() && !ctx.can_prompt() {
         return Err(UsageError(
@@ -116,11 +116,11 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
         .into());
     }
     if edit.is_empty() {
-        edit = edit_in_editor(&before)?;
-        if edit.is_empty() {
+        let Some(key) = edit_in_editor(ctx, client, &id, before, version).await? else {
             ctx.say("No change; nothing written.");
             return Ok(());
-        }
+        };
+        return report(ctx, client, &key);
     }
     let key = match client.edit_key(&id, version, &edit).await {
         Ok(key) => key,
@@ -141,12 +141,16 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
             return Err(super::name_the_unknown(client, e, &envs, &perms).await);
         }
     };
+    report(ctx, client, &key)
+}
+
+fn report(ctx: &Ctx, client: &Client, key: &Key) -> anyhow::Result<()> {
     if ctx.json() {
-        output::print_json(&key)?;
+        output::print_json(key)?;
     } else if ctx.quiet() {
         output::print_line(&key.id)?;
     } else {
-        output::print_line(&output::key_details(&key))?;
+        output::print_line(&output::key_details(key))?;
     }
     ctx.say(&format!(
         "Edited key {} ({}) {}.",
@@ -244,7 +248,8 @@ mod erased {
     }
 }
 
-/// The editable fields, as the file `$EDITOR` opens.
+/// The editable fields, as the file `$EDITOR` opens. `expires_at` takes a time
+/// (`2027-01-31T00:00:00Z`, `2027-01-31`) or a duration from now (`90d`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EditableFields {
@@ -253,27 +258,110 @@ struct EditableFields {
     environments: BTreeSet<String>,
     permissions: BTreeSet<String>,
     allowed_ips: Vec<String>,
-    expires_at: jiff::Timestamp,
+    expires_at: String,
 }
 
-/// Opens `$EDITOR` (or `vi`) on the key's editable fields; returns only what changed.
-fn edit_in_editor(key: &Key) -> anyhow::Result<EditKey> {
-    let fields = EditableFields {
-        name: key.name.clone(),
-        description: key.description.clone(),
-        environments: key.environments.clone(),
-        permissions: key.permissions.clone(),
-        allowed_ips: key.allowed_ips.clone(),
-        expires_at: key.expires_at,
-    };
-    let header = format!(
-        "# Editing key {} ({}), version {}.\n# Save and quit to apply; quit without changes to cancel.\n# An empty allowed_ips list allows every address.\n\n",
+impl EditableFields {
+    fn of(key: &Key) -> Self {
+        EditableFields {
+            name: key.name.clone(),
+            description: key.description.clone(),
+            environments: key.environments.clone(),
+            permissions: key.permissions.clone(),
+            allowed_ips: key.allowed_ips.clone(),
+            expires_at: key.expires_at.to_string(),
+        }
+    }
+}
+
+/// `$EDITOR` on the key's fields, as `kubectl edit` does it: a file that does not parse, a value
+/// the server refuses, or a change someone else made meanwhile reopens the editor on the user's
+/// own text with the error on top. Saving it unchanged gives up, with that error. Returns the
+/// edited key, or `None` when nothing was changed.
+async fn edit_in_editor(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    mut current: Key,
+    mut version: i64,
+) -> anyhow::Result<Option<Key>> {
+    let mut body =
+        toml::to_string(&EditableFields::of(&current)).context("cannot render the key as TOML")?;
+    let mut failure: Option<anyhow::Error> = None;
+    loop {
+        let header = header(&current, failure.as_ref());
+        let edited = run_editor(&current, &header, &body)?;
+        if edited == body {
+            return match failure {
+                Some(e) => {
+                    Err(e.context("the edit was saved unchanged after an error; nothing written"))
+                }
+                None => Ok(None),
+            };
+        }
+        body = edited;
+        let edit = match changes(&current, &body) {
+            Ok(edit) => edit,
+            Err(why) => {
+                failure = Some(UsageError(why).into());
+                continue;
+            }
+        };
+        if edit.is_empty() {
+            return Ok(None);
+        }
+        match client.edit_key(id, version, &edit).await {
+            Ok(key) => return Ok(Some(key)),
+            Err(ClientError::Api {
+                status: 412, code, ..
+            }) => {
+                let now = client.get_key(id).await?;
+                let detail = changed_meanwhile(&current, &now, version, &edit);
+                ctx.say(&detail);
+                failure = Some(
+                    ClientError::Api {
+                        status: 412,
+                        code,
+                        detail: format!(
+                            "{detail}\nSaving again applies your text over the new version."
+                        ),
+                    }
+                    .into(),
+                );
+                version = now.version;
+                current = now;
+            }
+            Err(e) => {
+                let envs: Vec<String> = edit.environments.iter().flatten().cloned().collect();
+                let perms: Vec<String> = edit.permissions.iter().flatten().cloned().collect();
+                failure = Some(super::name_the_unknown(client, e, &envs, &perms).await);
+            }
+        }
+    }
+}
+
+/// The comment block above the fields: what is being edited, and the last error if any.
+fn header(key: &Key, failure: Option<&anyhow::Error>) -> String {
+    let mut text = format!(
+        "# Editing key {} ({}), version {}.\n# Save and quit to apply; quit without changes to cancel.\n# An empty allowed_ips list allows every address; expires_at takes a time or a duration like 90d.\n",
         key.name, key.id, key.version
     );
-    let text = header + &toml::to_string(&fields).context("cannot render the key as TOML")?;
+    if let Some(e) = failure {
+        text.push_str("#\n");
+        for line in format!("{e:#}").lines() {
+            text.push_str(&format!("# ERROR: {}\n", output::printable(line)));
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// Writes `header` and `body` to a private file, runs the editor on it, and returns the body
+/// the user left (the comment lines at the top removed).
+fn run_editor(key: &Key, header: &str, body: &str) -> anyhow::Result<String> {
     let dir = tempfile_dir()?;
     let path = dir.join(format!("keyward-edit-{}.toml", key.id));
-    crate::fsutil::write_private(&path, text.as_bytes())?;
+    crate::fsutil::write_private(&path, format!("{header}{body}").as_bytes())?;
     let editor = std::env::var(crate::env_vars::VISUAL)
         .or_else(|_| std::env::var(crate::env_vars::EDITOR))
         .unwrap_or_else(|_| "vi".to_owned());
@@ -290,19 +378,40 @@ fn edit_in_editor(key: &Key) -> anyhow::Result<EditKey> {
     if !status.success() {
         return Err(UsageError(format!("the editor {editor:?} failed; nothing written")).into());
     }
-    let edited: EditableFields = toml::from_str(&edited?).map_err(|e| {
-        UsageError(format!(
-            "the edited key is not valid TOML of the expected fields: {e}"
-        ))
-    })?;
+    let edited = edited?;
+    let body: Vec<&str> = edited
+        .lines()
+        .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
+        .collect();
+    let mut body = body.join("\n");
+    body.push('\n');
+    Ok(body)
+}
+
+/// What the edited text changes on `current`, or why it cannot be read.
+fn changes(current: &Key, body: &str) -> Result<EditKey, String> {
+    let before = EditableFields::of(current);
+    let edited: EditableFields = toml::from_str(body)
+        .map_err(|e| format!("the file is not valid TOML of the expected fields: {e}"))?;
+    let (expires_at, expires_in_seconds) = if edited.expires_at == before.expires_at {
+        (None, None)
+    } else if let Ok(at) = crate::cli::time::parse_date(&edited.expires_at, "expires_at") {
+        (Some(at), None)
+    } else {
+        let secs = crate::cli::time::parse_positive_seconds(&edited.expires_at, "expires_at")
+            .map_err(|_| {
+                "expires_at is neither a time (2027-01-31T00:00:00Z, 2027-01-31) nor a duration from now (90d, 1y)".to_owned()
+            })?;
+        (None, Some(secs))
+    };
     Ok(EditKey {
-        name: (edited.name != fields.name).then_some(edited.name),
-        description: (edited.description != fields.description).then_some(edited.description),
-        environments: (edited.environments != fields.environments).then_some(edited.environments),
-        permissions: (edited.permissions != fields.permissions).then_some(edited.permissions),
-        allowed_ips: (edited.allowed_ips != fields.allowed_ips).then_some(edited.allowed_ips),
-        expires_at: (edited.expires_at != fields.expires_at).then_some(edited.expires_at),
-        expires_in_seconds: None,
+        name: (edited.name != before.name).then_some(edited.name),
+        description: (edited.description != before.description).then_some(edited.description),
+        environments: (edited.environments != before.environments).then_some(edited.environments),
+        permissions: (edited.permissions != before.permissions).then_some(edited.permissions),
+        allowed_ips: (edited.allowed_ips != before.allowed_ips).then_some(edited.allowed_ips),
+        expires_at,
+        expires_in_seconds,
     })
 }
 
