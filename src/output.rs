@@ -147,16 +147,18 @@ fn render(table: &Table) -> String {
 pub fn relative(t: Timestamp, now: Timestamp) -> String {
     let secs = (t - now).get_seconds();
     let n = secs.unsigned_abs();
+    // Rounded to the nearest unit: a key made a moment ago for 90 days expires "in 3 months".
+    let round = |unit: u64| (n + unit / 2) / unit;
     let amount = match n {
         0..60 => return "just now".to_owned(),
-        60..3600 => format!("{} min", n / 60),
-        3600..86_400 => format!("{} h", n / 3600),
+        60..3600 => format!("{} min", round(60)),
+        3600..86_400 => format!("{} h", round(3600)),
         86_400..5_184_000 => {
-            let days = n / 86_400;
+            let days = round(86_400);
             format!("{days} day{}", if days == 1 { "" } else { "s" })
         }
-        5_184_000..63_072_000 => format!("{} months", n / 2_592_000),
-        _ => format!("{} years", n / 31_536_000),
+        5_184_000..63_072_000 => format!("{} months", round(2_592_000)),
+        _ => format!("{} years", round(31_536_000)),
     };
     if secs > 0 {
         format!("in {amount}")
@@ -384,6 +386,8 @@ mod tests {
         assert_eq!(relative(at("2026-11-26T12:00:00Z"), now), "in 1 day");
         assert_eq!(relative(at("2027-11-25T12:00:00Z"), now), "in 12 months");
         assert_eq!(relative(at("2023-11-25T12:00:00Z"), now), "3 years ago");
+        // A moment short of 90 days is still "3 months", not "2".
+        assert_eq!(relative(at("2027-02-23T11:59:00Z"), now), "in 3 months");
     }
 
     #[test]

@@ -51,28 +51,30 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes, each backed by its `KEYWARD_*` variable.
+/// Options every command takes, each backed by its `KEYWARD_*` variable. In a command's help they
+/// come after its own options, one short line each (the variables are in the man page's
+/// ENVIRONMENT section).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Profile in config.toml to use
-    #[arg(long, global = true, env = env_vars::KEYWARD_PROFILE, value_name = "NAME")]
+    /// Profile in config.toml to use [env: KEYWARD_PROFILE]
+    #[arg(long, global = true, env = env_vars::KEYWARD_PROFILE, value_name = "NAME", hide_env = true)]
     pub profile: Option<String>,
 
-    /// Server URL (overrides the profile's); without one, the embedded local store is used
-    #[arg(long, global = true, env = env_vars::KEYWARD_URL, value_name = "URL")]
+    /// Server URL (overrides the profile's) [env: KEYWARD_URL]
+    #[arg(long, global = true, env = env_vars::KEYWARD_URL, value_name = "URL", hide_env = true)]
     pub url: Option<String>,
 
-    /// Use the embedded local store, whatever the profile or URL
-    #[arg(long, global = true, env = env_vars::KEYWARD_LOCAL, value_parser = clap::builder::FalseyValueParser::new())]
+    /// Use the embedded local store, whatever the profile or URL [env: KEYWARD_LOCAL]
+    #[arg(long, global = true, env = env_vars::KEYWARD_LOCAL, value_parser = clap::builder::FalseyValueParser::new(), hide_env = true)]
     pub local: bool,
 
-    /// Output for people (table) or scripts (json)
-    #[arg(long, global = true, env = env_vars::KEYWARD_OUTPUT, value_enum, default_value_t = OutputFormat::Table)]
+    /// table for people, json for scripts [env: KEYWARD_OUTPUT]
+    #[arg(long, global = true, env = env_vars::KEYWARD_OUTPUT, value_enum, default_value_t = OutputFormat::Table, hide_env = true, hide_possible_values = true, value_name = "table|json", hide_default_value = true)]
     pub output: OutputFormat,
 
-    /// When to colour the output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    /// When to colour tables
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, hide_possible_values = true, value_name = "auto|always|never", hide_default_value = true)]
     pub color: ColorChoice,
 
     /// Answer yes to confirmations (needed for destructive commands without a terminal)
@@ -87,7 +89,7 @@ pub struct GlobalArgs {
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Allow plain HTTP to a host that is not loopback (the secret would cross the network in clear)
+    /// Allow plain HTTP to a host that is not loopback (the secret would cross in clear)
     #[arg(long, global = true)]
     pub insecure_http: bool,
 }

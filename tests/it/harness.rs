@@ -66,6 +66,8 @@ impl TestEnv {
         vars.insert("USER".into(), "tester".into());
         vars.insert("KEYWARD_KEYRING".into(), "keyutils".into());
         vars.insert("COLUMNS".into(), "80".into());
+        // Times for people are shown in the local zone: the tests' zone is fixed.
+        vars.insert("TZ".into(), "UTC".into());
         TestEnv { dir, vars }
     }
 

@@ -22,5 +22,6 @@ mod problems;
 mod pty;
 mod scoping;
 mod scripts;
+mod snapshots;
 mod startup;
 mod verify;
