@@ -194,3 +194,38 @@ fn bound_not_listening() -> (std::os::fd::OwnedFd, u16) {
         (owned, u16::from_be(addr.sin_port))
     }
 }
+
+#[test]
+fn every_problem_of_a_create_is_named_at_once() {
+    let mut env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    server.as_admin(&mut env);
+    let before = count_keys(&env);
+    let err = env.fails(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "all-wrong",
+            "--env",
+            "moon",
+            "--permission",
+            "orders:fly",
+            "--allow-ip",
+            "10.0.0.0/33",
+            "--description",
+            &"d".repeat(1001),
+        ],
+        2,
+    );
+    let line = one_line(&err);
+    for part in [
+        "\"moon\"",
+        "\"orders:fly\"",
+        "\"10.0.0.0/33\"",
+        "1000 characters",
+    ] {
+        assert!(line.contains(part), "{part} is not named: {line}");
+    }
+    assert_eq!(count_keys(&env), before, "nothing was created");
+}

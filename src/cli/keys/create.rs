@@ -85,7 +85,6 @@ const LOCAL_DEFAULT_ENVIRONMENT: &str = "default";
 pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     let store = args.store_choice();
     let expires_at = args.expiry.resolve()?;
-    super::check_allowed_ips(&args.allowed_ips)?;
     let brought = brought_secret(&args)?;
     if args.name.is_none() && ctx.can_prompt() {
         return run_wizard(ctx, args, brought).await;
@@ -157,7 +156,9 @@ async fn create_and_reveal(
         Err(e) => {
             let envs: Vec<String> = request.environments.iter().cloned().collect();
             let perms: Vec<String> = request.permissions.iter().cloned().collect();
-            return Err(super::name_the_unknown(client, e, &envs, &perms).await);
+            return Err(
+                super::name_the_unknown(client, e, &envs, &perms, &request.allowed_ips).await,
+            );
         }
     };
     reveal_secret(ctx, client, &created, source, store).await?;

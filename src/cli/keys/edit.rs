@@ -96,7 +96,6 @@ impl EditArgs {
 
 pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
     let edit = args.to_edit()?;
-    super::check_allowed_ips(&args.allowed_ips)?;
     if edit.is_empty() && !ctx.can_prompt() {
         return Err(UsageError(
             "name a field to change: --name, --description, --env, --permission, --no-permissions, --allow-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
@@ -138,7 +137,14 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
         Err(e) => {
             let envs: Vec<String> = edit.environments.iter().flatten().cloned().collect();
             let perms: Vec<String> = edit.permissions.iter().flatten().cloned().collect();
-            return Err(super::name_the_unknown(client, e, &envs, &perms).await);
+            return Err(super::name_the_unknown(
+                client,
+                e,
+                &envs,
+                &perms,
+                edit.allowed_ips.as_deref().unwrap_or_default(),
+            )
+            .await);
         }
     };
     report(ctx, client, &key)
@@ -334,7 +340,16 @@ async fn edit_in_editor(
             Err(e) => {
                 let envs: Vec<String> = edit.environments.iter().flatten().cloned().collect();
                 let perms: Vec<String> = edit.permissions.iter().flatten().cloned().collect();
-                failure = Some(super::name_the_unknown(client, e, &envs, &perms).await);
+                failure = Some(
+                    super::name_the_unknown(
+                        client,
+                        e,
+                        &envs,
+                        &perms,
+                        edit.allowed_ips.as_deref().unwrap_or_default(),
+                    )
+                    .await,
+                );
             }
         }
     }

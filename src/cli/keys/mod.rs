@@ -65,57 +65,65 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
 }
 
 /// The server's refusals never repeat a value they were sent; the CLI knows what its user typed,
-/// so for an unknown environment or permission it names the ones the server does not know.
+/// so it names the unknown environments and permissions and the allowlist entries the server
+/// refused, in the user's own flags.
 async fn name_the_unknown(
     client: &Client,
     error: ClientError,
     environments: &[String],
     permissions: &[String],
+    allowed_ips: &[String],
 ) -> anyhow::Error {
-    let ClientError::Api { code, detail, .. } = &error else {
+    let ClientError::Api {
+        status,
+        code,
+        detail,
+    } = &error
+    else {
         return error.into();
     };
-    let unknown: Vec<&String> = match code.as_str() {
-        "unknown_environment" => match client.environments().await {
-            Ok(known) => environments
+    let mut named: Vec<String> = Vec::new();
+    if detail.contains("environments: one of those named does not exist") {
+        if let Ok(known) = client.environments().await {
+            let unknown: Vec<String> = environments
                 .iter()
                 .filter(|e| !known.iter().any(|k| &k.name == *e))
-                .collect(),
-            Err(_) => Vec::new(),
-        },
-        "unknown_permission" => match client.permissions().await {
-            Ok(known) => permissions
+                .map(|e| format!("{e:?}"))
+                .collect();
+            if !unknown.is_empty() {
+                named.push(format!("--env {} unknown", unknown.join(", ")));
+            }
+        }
+    }
+    if detail.contains("permissions: one of those named is not in the catalog") {
+        if let Ok(known) = client.permissions().await {
+            let unknown: Vec<String> = permissions
                 .iter()
                 .filter(|p| !known.iter().any(|k| &k.name == *p))
-                .collect(),
-            Err(_) => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
-    if unknown.is_empty() {
-        return error.into();
+                .map(|p| format!("{p:?}"))
+                .collect();
+            if !unknown.is_empty() {
+                named.push(format!("--permission {} unknown", unknown.join(", ")));
+            }
+        }
     }
-    let named: Vec<String> = unknown.iter().map(|u| format!("{u:?}")).collect();
-    let what = if code == "unknown_environment" {
-        "--env"
+    let mut detail = detail.clone();
+    for (i, ip) in allowed_ips.iter().enumerate() {
+        detail = detail.replace(
+            &format!("allowed_ips[{i}]"),
+            &format!("--allow-ip {:?}", crate::output::printable(ip)),
+        );
+    }
+    let detail = if named.is_empty() {
+        detail
     } else {
-        "--permission"
+        format!("{}: {detail}", named.join("; "))
     };
-    let detail = format!("{what} {} unknown: {detail}", named.join(", "));
     anyhow::Error::new(ClientError::Api {
-        status: 422,
+        status: *status,
         code: code.clone(),
         detail,
     })
-}
-
-/// Checks `--allow-ip` values before anything is sent, naming the one that is wrong.
-fn check_allowed_ips(entries: &[String]) -> Result<(), UsageError> {
-    for entry in entries {
-        crate::server::parse_cidr(entry)
-            .map_err(|why| UsageError(format!("--allow-ip {entry:?}: {why}")))?;
-    }
-    Ok(())
 }
 
 /// The id of the key the user named (by id or by name), or picked from a list on a terminal.

@@ -38,27 +38,34 @@ pub async fn create(
         }
     }
 
-    rules::name(&req.name)?;
-    rules::description(&req.description)?;
+    // Every value is checked before any answer, so one refusal does not hide the next.
+    let mut problems = rules::Problems::default();
+    problems.check(rules::name(&req.name));
+    problems.check(rules::description(&req.description));
     let key_type = req.key_type.unwrap_or(KeyType::Private);
-    let environments = rules::environments(&state, &caller, req.environments).await?;
-    rules::permissions(&state, &caller, key_type, &req.permissions)?;
-    let allowed_ips = rules::allowed_ips(&req.allowed_ips)?;
-    let expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
+    let environments = problems.check(rules::environments(&state, &caller, req.environments).await);
+    problems.check(rules::permissions(
+        &state,
+        &caller,
+        key_type,
+        &req.permissions,
+    ));
+    let allowed_ips = problems.check(rules::allowed_ips(&req.allowed_ips));
+    let expires_at = problems.check(rules::expiry(
+        &state,
+        now,
+        req.expires_at,
+        req.expires_in_seconds,
+    ));
     if let Some(brought) = &req.secret {
-        secret::check_brought(brought.expose()).map_err(|d| ApiError::invalid("weak_secret", d))?;
-        // A kw_pk_ secret on a private key would look safe to expose to every secret scanner.
-        let wanted = key_type.secret_prefix();
-        if brought.expose().starts_with("kw_") && !brought.expose().starts_with(wanted) {
-            return Err(ApiError::invalid(
-                "secret_type_mismatch",
-                format!(
-                    "a {} key's secret in keyward's format starts with {wanted}; bring one with that prefix, or let keyward generate one",
-                    key_type.as_str()
-                ),
-            ));
-        }
+        problems.check(brought_secret(brought.expose(), key_type));
     }
+    problems.finish()?;
+    let (Some(environments), Some(allowed_ips), Some(expires_at)) =
+        (environments, allowed_ips, expires_at)
+    else {
+        return Err(ApiError::Internal("a checked value is missing".into()));
+    };
 
     let (record, secret) = mint(
         NewKey {
@@ -120,6 +127,23 @@ pub async fn create(
     );
     set_key_headers(&mut response, &record);
     Ok(response)
+}
+
+/// A brought secret: long and random enough, and in keyward's format only with its key type's
+/// prefix (a kw_pk_ secret on a private key would look safe to expose to every secret scanner).
+fn brought_secret(brought: &str, key_type: KeyType) -> ApiResult<()> {
+    secret::check_brought(brought).map_err(|d| ApiError::invalid("weak_secret", d))?;
+    let wanted = key_type.secret_prefix();
+    if brought.starts_with("kw_") && !brought.starts_with(wanted) {
+        return Err(ApiError::invalid(
+            "secret_type_mismatch",
+            format!(
+                "a {} key's secret in keyward's format starts with {wanted}; bring one with that prefix, or let keyward generate one",
+                key_type.as_str()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {

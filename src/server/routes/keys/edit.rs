@@ -39,20 +39,22 @@ pub async fn edit(
     }
     let now = state.now();
     let mut next = current.clone();
+    // Every value is checked before any answer, so one refusal does not hide the next.
+    let mut problems = rules::Problems::default();
     if let Some(name) = req.name {
-        rules::name(&name)?;
+        problems.check(rules::name(&name));
         next.name = name;
     }
     if let Some(description) = req.description {
-        rules::description(&description)?;
+        problems.check(rules::description(&description));
         next.description = description;
     }
     if let Some(envs) = req.environments {
         if envs.is_empty() {
-            return Err(ApiError::invalid(
+            problems.check::<()>(Err(ApiError::invalid(
                 "environment_required",
                 "a key belongs to at least one environment",
-            ));
+            )));
         }
         next.environments = envs;
     }
@@ -60,14 +62,35 @@ pub async fn edit(
         next.permissions = perms;
     }
     if let Some(ips) = req.allowed_ips {
-        next.allowed_ips = rules::allowed_ips(&ips)?;
+        if let Some(ips) = problems.check(rules::allowed_ips(&ips)) {
+            next.allowed_ips = ips;
+        }
     }
     if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
-        next.expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
+        if let Some(at) = problems.check(rules::expiry(
+            &state,
+            now,
+            req.expires_at,
+            req.expires_in_seconds,
+        )) {
+            next.expires_at = at;
+        }
     }
     // The edited key as a whole must be within what the caller holds, not only the changes.
-    next.environments = rules::environments(&state, &caller, next.environments).await?;
-    rules::permissions(&state, &caller, next.key_type, &next.permissions)?;
+    if !next.environments.is_empty() {
+        if let Some(envs) =
+            problems.check(rules::environments(&state, &caller, next.environments.clone()).await)
+        {
+            next.environments = envs;
+        }
+    }
+    problems.check(rules::permissions(
+        &state,
+        &caller,
+        next.key_type,
+        &next.permissions,
+    ));
+    problems.finish()?;
     next.version += 1;
     next.updated_at = now;
 

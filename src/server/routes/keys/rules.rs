@@ -12,6 +12,48 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::store::KeyRecord;
 use crate::server::validate;
 
+/// The refusals of one request, gathered so that the first does not hide the rest: every value
+/// that breaks a rule (422) is reported in one answer, under the first one's code. A refusal of
+/// another kind (a 403) is answered only when no value needs fixing first.
+#[derive(Default)]
+pub struct Problems {
+    invalid: Vec<(&'static str, String)>,
+    other: Option<ApiError>,
+}
+
+impl Problems {
+    /// The value, or `None` with the refusal noted.
+    pub fn check<T>(&mut self, result: ApiResult<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(ApiError::Invalid { code, detail }) => {
+                self.invalid.push((code, detail));
+                None
+            }
+            Err(e) => {
+                self.other.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> ApiResult<()> {
+        match (self.invalid.first(), self.other) {
+            (None, None) => Ok(()),
+            (None, Some(e)) => Err(e),
+            (Some((code, _)), _) => Err(ApiError::Invalid {
+                code,
+                detail: self
+                    .invalid
+                    .iter()
+                    .map(|(_, d)| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }),
+        }
+    }
+}
+
 /// Every lifecycle action (edit, disable, enable, rotate, revoke) acts only on a key that holds
 /// nothing the caller does not: otherwise a caller could take a stronger key's power (rotate it
 /// and use the new secret, revive it) or lock out someone stronger (disable their key). Super
