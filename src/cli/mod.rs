@@ -102,7 +102,7 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// Show who you are and which store or server is in use
     Whoami(whoami::WhoamiArgs),
-    /// Create, list, show and revoke keys
+    /// Create, list, show, edit, disable, enable, rotate, revoke and check keys
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Secrets this machine keeps in the OS keyring

@@ -28,7 +28,7 @@ use crate::client::{Client, ClientError};
 pub enum KeysCommand {
     /// Create a key; its secret is shown once
     Create(create::CreateArgs),
-    /// List keys, newest last
+    /// List keys, newest first
     #[command(visible_alias = "ls")]
     List(list::ListArgs),
     /// Show one key
