@@ -178,10 +178,7 @@ fn the_cli_says_not_allowed_for_a_stronger_key() {
         &admin,
         json!({"name": "operator", "environments": ["staging"], "permissions": CALLER_PERMISSIONS}),
     );
-    let mut cli = TestEnv::new();
-    cli.set("KEYWARD_URL", &server.url)
-        .set("KEYWARD_CLIENT_ID", &caller_id)
-        .set("KEYWARD_CLIENT_SECRET", &caller_secret);
+    let cli = server.cli_as(&caller_id, &caller_secret);
     for (kind, shape, expected) in stronger() {
         let (id, secret) = create_named(&server, &admin, kind, &shape);
         let disabled = format!("{kind}-off");

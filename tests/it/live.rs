@@ -204,6 +204,16 @@ impl LiveServer {
         (r.status, r.body)
     }
 
+    /// A CLI environment pointed at this server with the key `id` / `secret` in the
+    /// environment, as a script would run.
+    pub fn cli_as(&self, id: &str, secret: &str) -> TestEnv {
+        let mut cli = TestEnv::new();
+        cli.set("KEYWARD_URL", &self.url)
+            .set("KEYWARD_CLIENT_ID", id)
+            .set("KEYWARD_CLIENT_SECRET", secret);
+        cli
+    }
+
     /// Points `env` at this server as the super admin.
     pub fn as_admin(&self, env: &mut TestEnv) {
         env.set("KEYWARD_URL", &self.url)

@@ -90,10 +90,7 @@ fn a_staging_caller_gets_the_same_404_for_production_keys() {
     assert_eq!(body, br#"{"valid":false,"code":"INVALID"}"#.to_vec());
 
     // And through the CLI: exit 4, like a missing key.
-    let mut cli = TestEnv::new();
-    cli.set("KEYWARD_URL", &server.url)
-        .set("KEYWARD_CLIENT_ID", &staging_id)
-        .set("KEYWARD_CLIENT_SECRET", &staging_secret);
+    let cli = server.cli_as(&staging_id, &staging_secret);
     cli.fails(&["keys", "show", &prod_id], 4);
     cli.fails(&["keys", "revoke", &prod_id, "--yes"], 4);
     cli.fails(&["keys", "show", "prod"], 4);
@@ -188,10 +185,7 @@ fn nobody_grants_more_than_they_hold() {
     assert_eq!(r.status, 403);
 
     // The CLI says 3 for "not allowed".
-    let mut cli = TestEnv::new();
-    cli.set("KEYWARD_URL", &server.url)
-        .set("KEYWARD_CLIENT_ID", &caller)
-        .set("KEYWARD_CLIENT_SECRET", &secret);
+    let cli = server.cli_as(&caller, &secret);
     let err = cli.fails(
         &[
             "keys",

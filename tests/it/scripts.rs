@@ -189,10 +189,7 @@ fn a_disabled_login_key_is_not_allowed_and_says_whose_it_is() {
     );
     let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/disable"), None, &[]);
     assert_eq!(r.status, 200);
-    let mut cli = TestEnv::new();
-    cli.set("KEYWARD_URL", &server.url)
-        .set("KEYWARD_CLIENT_ID", &id)
-        .set("KEYWARD_CLIENT_SECRET", &secret);
+    let cli = server.cli_as(&id, &secret);
     let err = cli.fails(&["keys", "list"], 3);
     assert!(err.contains("login key") && err.contains(&id), "{err}");
     assert!(
@@ -341,10 +338,7 @@ fn whoami_warns_when_the_login_key_expires_soon() {
         &admin,
         json!({"name": "short-lived", "environments": ["staging"], "expires_at": at}),
     );
-    let mut cli = TestEnv::new();
-    cli.set("KEYWARD_URL", &server.url)
-        .set("KEYWARD_CLIENT_ID", &id)
-        .set("KEYWARD_CLIENT_SECRET", &secret);
+    let cli = server.cli_as(&id, &secret);
     let out = cli.keyward().arg("whoami").output().unwrap();
     assert!(out.status.success());
     let warned = String::from_utf8_lossy(&out.stderr);
@@ -431,10 +425,7 @@ fn a_bulk_revoke_by_filter_reports_each_key_and_one_failure_stops_nothing() {
         &admin,
         json!({"name": "operator", "environments": ["staging"], "permissions": ["keys:read", "keys:revoke", "reports:read"]}),
     );
-    let mut cli = TestEnv::new();
-    cli.set("KEYWARD_URL", &server.url)
-        .set("KEYWARD_CLIENT_ID", &operator)
-        .set("KEYWARD_CLIENT_SECRET", &operator_secret);
+    let cli = server.cli_as(&operator, &operator_secret);
     let filter = ["--permission", "reports:read"];
     let revoked_count = || {
         let all = cli.json(&[

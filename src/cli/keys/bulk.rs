@@ -63,9 +63,26 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// Whether these arguments ask for a bulk change rather than one key's.
-pub fn is_bulk(keys: &[String], filters: &KeyFilterArgs, dry_run: bool) -> bool {
-    keys.len() > 1 || !filters.is_empty() || dry_run
+/// The keys a disable or revoke acts on: named, found by the list filters, or both.
+#[derive(Debug, clap::Args)]
+pub struct Selection {
+    /// Keys by id or name (a key is picked from a list on a terminal when none is given)
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    pub keys: Vec<String>,
+
+    #[command(flatten)]
+    pub filters: KeyFilterArgs,
+
+    /// Show which keys would be changed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl Selection {
+    /// Whether this asks for a bulk change rather than one key's.
+    pub fn is_bulk(&self) -> bool {
+        self.keys.len() > 1 || !self.filters.is_empty() || self.dry_run
+    }
 }
 
 /// Runs `change` on the keys named and the keys the filters find. `after` runs for each key
@@ -74,11 +91,14 @@ pub async fn run(
     ctx: &Ctx,
     client: &Client,
     change: Change,
-    named: Vec<String>,
-    filters: &KeyFilterArgs,
-    dry_run: bool,
+    selection: Selection,
     after: impl Fn(&Key),
 ) -> anyhow::Result<()> {
+    let Selection {
+        keys: named,
+        filters,
+        dry_run,
+    } = selection;
     // Everything is resolved first: a name that matches nothing stops the command before any
     // key is touched.
     let mut targets: Vec<Key> = Vec::new();

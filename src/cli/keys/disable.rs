@@ -3,8 +3,7 @@
 
 use clap::Args;
 
-use super::bulk::{self, Change};
-use super::filters::KeyFilterArgs;
+use super::bulk::{self, Change, Selection};
 use super::resolve;
 use crate::cli::{Ctx, prompt};
 use crate::output;
@@ -20,32 +19,16 @@ it back. On a terminal keyward asks first (--yes skips). In bulk, without a term
 required; each key's outcome is reported, and the exit code is 9 when any failed.")]
 pub struct DisableArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
-    pub keys: Vec<String>,
-
     #[command(flatten)]
-    pub filters: KeyFilterArgs,
-
-    /// Show which keys would be disabled, and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
+    pub selection: Selection,
 }
 
 pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
-    if bulk::is_bulk(&args.keys, &args.filters, args.dry_run) {
-        return bulk::run(
-            ctx,
-            client,
-            Change::Disable,
-            args.keys,
-            &args.filters,
-            args.dry_run,
-            |_| {},
-        )
-        .await;
+    if args.selection.is_bulk() {
+        return bulk::run(ctx, client, Change::Disable, args.selection, |_| {}).await;
     }
-    let id = resolve(ctx, client, args.keys.into_iter().next()).await?;
+    let id = resolve(ctx, client, args.selection.keys.into_iter().next()).await?;
     // Disabling breaks whatever uses the key, at once: on a terminal, ask.
     if !ctx.global.yes && ctx.can_prompt() {
         let key = client.get_key(&id).await?;

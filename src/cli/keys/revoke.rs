@@ -3,8 +3,7 @@
 
 use clap::Args;
 
-use super::bulk::{self, Change};
-use super::filters::KeyFilterArgs;
+use super::bulk::{self, Change, Selection};
 use super::resolve;
 use crate::api::{Key, KeyStatus};
 use crate::cli::{Ctx, UsageError, prompt};
@@ -25,30 +24,17 @@ required. In bulk, each key's outcome is reported; one failure does not stop the
 exit code is 9 when any failed.")]
 pub struct RevokeArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
-    pub keys: Vec<String>,
-
     #[command(flatten)]
-    pub filters: KeyFilterArgs,
-
-    /// Show which keys would be revoked, and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
+    pub selection: Selection,
 }
 
 pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
-    if bulk::is_bulk(&args.keys, &args.filters, args.dry_run) {
+    if args.selection.is_bulk() {
         let client = ctx.client().await?;
         let profile = super::reveal::keyring_profile(ctx, client.target());
-        return bulk::run(
-            ctx,
-            client,
-            Change::Revoke,
-            args.keys,
-            &args.filters,
-            args.dry_run,
-            |key| forget_secret(ctx, &profile, key),
-        )
+        return bulk::run(ctx, client, Change::Revoke, args.selection, |key| {
+            forget_secret(ctx, &profile, key)
+        })
         .await;
     }
     if !ctx.global.yes && !ctx.can_prompt() {
@@ -59,7 +45,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         .into());
     }
     let client = ctx.client().await?;
-    let id = resolve(ctx, client, args.keys.into_iter().next()).await?;
+    let id = resolve(ctx, client, args.selection.keys.into_iter().next()).await?;
     let key = client.get_key(&id).await?;
     if key.status != KeyStatus::Revoked && !ctx.global.yes {
         // The name typed back, as GitHub asks before deleting a repository: a y pressed by
