@@ -50,12 +50,29 @@ async fn restore_terminal_on_interrupt() {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
+    restore_echo();
     if std::io::stderr().is_terminal() {
         let mut err = std::io::stderr();
         let _ = err.write_all(b"\x1b[?25h\n");
         let _ = err.flush();
     }
     std::process::exit(i32::from(exit::INTERRUPTED));
+}
+
+/// A hidden prompt (a secret being typed) turns the terminal's echo off; an interrupt must not
+/// leave it so.
+fn restore_echo() {
+    #[cfg(unix)]
+    if std::io::stdin().is_terminal() {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios struct they fill and read.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) == 0 {
+                t.c_lflag |= libc::ECHO | libc::ICANON;
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+            }
+        }
+    }
 }
 
 /// Logs go to stderr; `KEYWARD_LOG` (EnvFilter syntax) wins over `-v`.

@@ -111,6 +111,17 @@ impl Terminal {
         }
     }
 
+    /// Whether the terminal echoes what is typed (a hidden prompt turns it off).
+    fn echoes(&self) -> bool {
+        // SAFETY: tcgetattr fills the termios struct it is given; the fd is the open master,
+        // which reports the terminal's settings.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(self.master.as_raw_fd(), &mut t), 0);
+            t.c_lflag & libc::ECHO != 0
+        }
+    }
+
     /// Waits until the program has turned echo off, as a hidden prompt does. Keys typed before
     /// that would be thrown away: the prompt switches modes with TCSAFLUSH.
     fn wait_for_hidden_input(&self) {
@@ -140,7 +151,13 @@ impl Terminal {
     }
 
     /// Waits for exit and returns the code and everything the terminal showed.
-    fn finish(mut self) -> (i32, String) {
+    fn finish(self) -> (i32, String) {
+        let (code, screen, _) = self.finish_keeping_terminal();
+        (code, screen)
+    }
+
+    /// [`Terminal::finish`], handing back the terminal to look at its settings afterwards.
+    fn finish_keeping_terminal(mut self) -> (i32, String, Terminal) {
         // A prompt that ignores a key would wait for ever: fail instead of hanging.
         let give_up = Instant::now() + Duration::from_secs(30);
         let status = loop {
@@ -166,10 +183,8 @@ impl Terminal {
         {
             self.seen.extend(chunk);
         }
-        (
-            status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&self.seen).into_owned(),
-        )
+        let screen = String::from_utf8_lossy(&self.seen).into_owned();
+        (status.code().unwrap_or(-1), screen, self)
     }
 }
 
@@ -586,4 +601,31 @@ esac
     let expires: jiff::Timestamp = key["expires_at"].as_str().unwrap().parse().unwrap();
     let days = (expires - jiff::Timestamp::now()).get_seconds() / 86_400;
     assert!((29..=30).contains(&days), "{days}");
+}
+
+#[test]
+fn ctrl_c_at_a_hidden_prompt_gives_the_terminal_its_echo_back() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let mut term = Terminal::spawn(
+        &env,
+        &[
+            "login",
+            "--url",
+            &server.url,
+            "--client-id",
+            &server.admin_id,
+        ],
+    );
+    term.expect("Client secret");
+    term.wait_for_hidden_input();
+    assert!(!term.echoes());
+    term.send("\u{3}");
+    let (code, screen, term) = term.finish_keeping_terminal();
+    assert_eq!(code, 130, "{screen}");
+    assert!(term.echoes(), "the terminal was left without echo");
+    assert!(
+        !env.config_dir().join("config.toml").exists(),
+        "nothing was saved"
+    );
 }
