@@ -257,12 +257,10 @@ fn revoke_asks_before_it_acts() {
     assert_eq!(env.json(&["keys", "show", "asked"])["status"], "revoked");
 }
 
-#[test]
-fn login_reads_the_secret_from_a_hidden_prompt() {
-    let env = TestEnv::new();
-    let server = Server::dev(&env, None, "info");
+/// `keyward login` as the dev super admin, waiting at the hidden secret prompt.
+fn login_at_the_hidden_prompt(env: &TestEnv, server: &Server) -> Terminal {
     let mut term = Terminal::spawn(
-        &env,
+        env,
         &[
             "login",
             "--url",
@@ -273,6 +271,14 @@ fn login_reads_the_secret_from_a_hidden_prompt() {
     );
     term.expect("Client secret");
     term.wait_for_hidden_input();
+    term
+}
+
+#[test]
+fn login_reads_the_secret_from_a_hidden_prompt() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let mut term = login_at_the_hidden_prompt(&env, &server);
     term.send(&format!("{}\r", server.admin_secret));
     let (code, screen) = term.finish();
     assert_eq!(code, 0, "{screen}");
@@ -607,18 +613,7 @@ esac
 fn ctrl_c_at_a_hidden_prompt_gives_the_terminal_its_echo_back() {
     let env = TestEnv::new();
     let server = Server::dev(&env, None, "info");
-    let mut term = Terminal::spawn(
-        &env,
-        &[
-            "login",
-            "--url",
-            &server.url,
-            "--client-id",
-            &server.admin_id,
-        ],
-    );
-    term.expect("Client secret");
-    term.wait_for_hidden_input();
+    let mut term = login_at_the_hidden_prompt(&env, &server);
     assert!(!term.echoes());
     term.send("\u{3}");
     let (code, screen, term) = term.finish_keeping_terminal();
