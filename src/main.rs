@@ -28,7 +28,15 @@ fn main() -> ExitCode {
     // `keyward server` shuts down gracefully on Ctrl-C by itself; elsewhere an interrupt must
     // not leave a prompt's hidden cursor behind.
     if !matches!(cli.command, cli::Command::Server(_)) {
-        runtime.spawn(restore_terminal_on_interrupt());
+        // Registered here, before any prompt can appear: a handler installed later by the task
+        // itself would let an early Ctrl-C kill the process with the echo still off.
+        let _guard = runtime.enter();
+        match interrupts() {
+            Ok(interrupt) => {
+                runtime.spawn(restore_terminal_on_interrupt(interrupt));
+            }
+            Err(e) => tracing::debug!("cannot listen for Ctrl-C: {e}"),
+        }
     }
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::from(exit::SUCCESS),
@@ -46,8 +54,8 @@ fn main() -> ExitCode {
 
 /// On Ctrl-C: show the cursor again (a picker hides it), end the line, and exit 130, as a shell
 /// does for an interrupted command. It runs on a worker thread, since a prompt blocks the main one.
-async fn restore_terminal_on_interrupt() {
-    if tokio::signal::ctrl_c().await.is_err() {
+async fn restore_terminal_on_interrupt(mut interrupt: Interrupts) {
+    if interrupt.recv().await.is_none() {
         return;
     }
     restore_echo();
@@ -57,6 +65,23 @@ async fn restore_terminal_on_interrupt() {
         let _ = err.flush();
     }
     std::process::exit(i32::from(exit::INTERRUPTED));
+}
+
+#[cfg(unix)]
+type Interrupts = tokio::signal::unix::Signal;
+
+/// Installs the SIGINT handler at once (creating the stream registers it).
+#[cfg(unix)]
+fn interrupts() -> std::io::Result<Interrupts> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+#[cfg(not(unix))]
+type Interrupts = tokio::signal::windows::CtrlC;
+
+#[cfg(not(unix))]
+fn interrupts() -> std::io::Result<Interrupts> {
+    tokio::signal::windows::ctrl_c()
 }
 
 /// A hidden prompt (a secret being typed) turns the terminal's echo off; an interrupt must not
