@@ -28,6 +28,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             return Err(ApiError::UnsupportedMediaType("application/json"));
         }
         let bytes = read_body(req, state).await?;
+        if json_holds_nul(&bytes) {
+            return Err(nul_refused());
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             use serde_json::error::Category;
@@ -102,6 +105,9 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 }
 
 fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
+    if form_urlencoded::parse(bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(nul_refused());
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(de).map_err(|e| {
         ApiError::BadRequest(describe(
@@ -110,6 +116,33 @@ fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, 
             &e.inner().to_string(),
         ))
     })
+}
+
+/// NUL is refused in every text a request carries: no field needs it, a terminal or a C
+/// library would cut the text there, and PostgreSQL cannot store it, so it is refused the same
+/// way whatever the database.
+pub fn nul_refused() -> ApiError {
+    ApiError::BadRequest(
+        "the request holds a NUL character (U+0000), which no field accepts; remove it".to_owned(),
+    )
+}
+
+/// Whether a JSON text holds an escaped NUL (`\u0000`) inside a string. (A raw NUL byte is not
+/// valid JSON and is refused by the parser.)
+fn json_holds_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000") {
+                return true;
+            }
+            // Skip the escaped character, so `\\u0000` (a backslash, then text) is not NUL.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// "the field `type` is not valid: expected `private` or `public`". serde's own messages quote
@@ -169,6 +202,15 @@ fn hint(path: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escaped_nul_is_found_and_an_escaped_backslash_is_not() {
+        assert!(json_holds_nul(br#"{"description":"a\u0000b"}"#));
+        assert!(!json_holds_nul(br#"{"description":"a\\u0000b"}"#));
+        assert!(json_holds_nul(br#"{"d":"a\\\u0000"}"#));
+        assert!(json_holds_nul(br#"{"d":"\u00001"}"#));
+        assert!(!json_holds_nul(br#"{"d":"\u0001"}"#));
+    }
 
     #[test]
     fn details_name_the_field_and_never_the_value() {

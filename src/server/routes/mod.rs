@@ -40,6 +40,7 @@ pub fn router(state: SharedState) -> Router {
         .fallback(|| async { ApiError::NotFound("endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_nul_in_url))
         .layer(axum::middleware::map_response(problem_everywhere))
         .layer(axum::middleware::from_fn(super::auth::request_id))
         .with_state(state)
@@ -52,6 +53,20 @@ pub fn no_store<T: Serialize>(status: axum::http::StatusCode, body: &T) -> Respo
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// A NUL in the path or query (`%00`; a raw one cannot be in a URL) is refused before any
+/// handler sees it, as it is in bodies (see [`extract::nul_refused`]).
+async fn refuse_nul_in_url(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let uri = request.uri();
+    let path_and_query = uri.path_and_query().map_or("", |p| p.as_str());
+    if path_and_query.contains("%00") {
+        return extract::nul_refused().into_response();
+    }
+    next.run(request).await
 }
 
 /// Every error answer is problem+json. The handlers' own errors already are; this catches what
