@@ -268,13 +268,13 @@ async fn open_local() -> anyhow::Result<Client> {
         crate::fsutil::create_private_file(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
     }
-    let store = server::store::SqliteStore::open(&format!("sqlite:{}", path.display()))
+    let store = server::store::open(&format!("sqlite:{}", path.display()))
         .await
         .with_context(|| format!("cannot open the local store {}", path.display()))?;
-    let (pepper, _) = server::config::open_pepper(&store, &dir.join("pepper")).await?;
+    let (pepper, _) = server::config::open_pepper(store.as_ref(), &dir.join("pepper")).await?;
     let catalog = super::permissions::catalog::LocalCatalog::load()?;
     let state = Arc::new(AppState::new(
-        Arc::new(store),
+        store,
         pepper,
         Catalog::new(&catalog.permissions).context("the local store's catalog.toml")?,
     ));

@@ -12,7 +12,7 @@ use crate::env_vars;
 use crate::output;
 use crate::secret::Pepper;
 use crate::server::config::{ServerConfig, check_pepper, open_pepper};
-use crate::server::store::{SqliteStore, Store};
+use crate::server::store as store_backend;
 use crate::server::{self, AppState, Catalog, MAX_KEY_LIFETIME_DAYS, dev};
 
 #[derive(Debug, Args)]
@@ -37,8 +37,9 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_LISTEN, value_name = "ADDR")]
     pub listen: Option<String>,
 
-    /// Database URL: sqlite:PATH (or a plain path to a SQLite file)
-    #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL")]
+    /// Database URL: sqlite:PATH (or a plain path to a SQLite file), or postgres://USER@HOST/DB for replicas sharing one PostgreSQL
+    // Its value may hold a password: help never shows it.
+    #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL", hide_env_values = true)]
     pub database: Option<String>,
 
     /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, trusted_proxies, [[permissions]]
@@ -119,13 +120,15 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, or `pepper_file` in --config): the pepper is kept outside the database".to_owned()
         ));
     }
-    let url = sqlite_url(&database)?;
-    let store = SqliteStore::open(&url)
+    let url = database_url(&database)?;
+    // A PostgreSQL URL may carry a password: messages show it without.
+    let database = store_backend::redacted(&database);
+    let store = store_backend::open(&url)
         .await
         .with_context(|| format!("cannot open the database {database}"))?;
     let pepper = match &pepper_file {
         Some(path) if !args.dev => {
-            let (pepper, created) = open_pepper(&store, path).await?;
+            let (pepper, created) = open_pepper(store.as_ref(), path).await?;
             if created {
                 eprintln!(
                     "Created the pepper file {}: back it up and keep it private; without it no secret can be checked.",
@@ -143,11 +146,11 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             }
             product.extend(dev::sample_catalog());
             let pepper = Pepper::random();
-            check_pepper(&store, &pepper, "--dev").await?;
+            check_pepper(store.as_ref(), &pepper, "--dev").await?;
             pepper
         }
     };
-    let mut state = AppState::new(Arc::new(store), pepper, Catalog::new(&product)?);
+    let mut state = AppState::new(store, pepper, Catalog::new(&product)?);
     if let Some(max) = max_key_lifetime {
         state.max_key_lifetime = max;
     }
@@ -238,7 +241,12 @@ fn print_minted(
 
 /// Accepts `sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:` or a plain file path; a new file is
 /// created private (0600) in a private directory.
-fn sqlite_url(database: &str) -> anyhow::Result<String> {
+/// The URL to open for `--database`: a PostgreSQL URL as given; a SQLite path or URL with its
+/// file created (private) when missing.
+fn database_url(database: &str) -> anyhow::Result<String> {
+    if store_backend::Backend::of(database) == Some(store_backend::Backend::Postgres) {
+        return Ok(database.to_owned());
+    }
     if database.contains(":memory:") {
         return Ok(database.to_owned());
     }
@@ -249,7 +257,7 @@ fn sqlite_url(database: &str) -> anyhow::Result<String> {
     let path = path.split('?').next().unwrap_or(path);
     if path.contains("://") {
         bail!(UsageError(format!(
-            "--database {database:?}: this build of keyward stores keys in SQLite; give sqlite:PATH"
+            "--database {database:?}: keyward stores keys in SQLite or PostgreSQL; give sqlite:PATH or postgres://USER@HOST/DATABASE"
         )));
     }
     let path = PathBuf::from(path);

@@ -7,7 +7,7 @@ use crate::api::{Environment, KeyType, KeyWithSecret, PERM_ADMIN};
 use crate::server::AppState;
 use crate::server::config::CatalogEntry;
 use crate::server::mint::{NewKey, mint};
-use crate::server::store::{AuditEvent, KeyRecord, StoreError};
+use crate::server::store::{AuditEvent, Conflict, KeyRecord, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -57,7 +57,7 @@ pub async fn ensure_environment(
     };
     let audit = event(now, actor, "environment.create", None, Some(name));
     match state.store.create_environment(&env, &audit).await {
-        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+        Ok(()) | Err(StoreError::Conflict(Conflict::Environment)) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -40,6 +40,8 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     /// Any other error status the framework answered by itself.
     Status(StatusCode),
+    /// 503: the database cannot be reached; logged, and nothing is guessed meanwhile.
+    Unavailable(String),
     /// 500: logged, never explained to the caller.
     Internal(String),
 }
@@ -140,6 +142,12 @@ impl ApiError {
                 };
                 (*status, code, format!("{reason}."), None)
             }
+            Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the server cannot reach its database now; try again shortly".to_owned(),
+                None,
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -153,10 +161,11 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(rule) => ApiError::Conflict {
+            StoreError::Conflict(conflict) => ApiError::Conflict {
                 code: "conflict",
-                detail: format!("conflicts with an existing {rule}"),
+                detail: format!("conflicts with an existing {}", conflict.what()),
             },
+            StoreError::Unavailable(source) => ApiError::Unavailable(source.to_string()),
             StoreError::Database(source) => ApiError::Internal(source.to_string()),
         }
     }
@@ -164,9 +173,11 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
+        match &self {
             // Database text goes to the log only, never to the caller.
-            tracing::error!(%cause, "request failed");
+            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
         }
         let (status, code, detail, error) = self.parts();
         let problem = Problem {

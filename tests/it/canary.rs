@@ -9,7 +9,13 @@ fn a_created_secret_appears_in_exactly_one_response() {
     let mut env = TestEnv::new();
     let db_dir = env.dir.path().join("db");
     std::fs::create_dir_all(&db_dir).unwrap();
-    let server = Server::dev(&env, Some(&db_dir.join("keyward.db")), "trace");
+    let database = match crate::BACKEND {
+        crate::harness::Backend::Sqlite => {
+            format!("sqlite:{}", db_dir.join("keyward.db").display())
+        }
+        crate::harness::Backend::Postgres => env.database("canary"),
+    };
+    let server = Server::dev(&env, Some(&database), "trace");
 
     // Log in so that config.toml exists and the CLI's own state is in play.
     env.login_as_admin(&server);
@@ -105,7 +111,7 @@ fn a_created_secret_appears_in_exactly_one_response() {
     }
     // The audit log itself, row by row (there is no API to read it yet): every event of the
     // key's life is there, and no column of any row holds either secret.
-    let rows = crate::harness::audit_rows(&db_dir.join("keyward.db"));
+    let rows = crate::harness::audit_rows(&database);
     for action in ["key.create", "key.rotate", "key.revoke", "token.exchange"] {
         assert!(
             rows.iter().any(|r| r.action == action),
@@ -120,7 +126,7 @@ fn a_created_secret_appears_in_exactly_one_response() {
     responses.push(("the audit log".into(), format!("{rows:?}").into_bytes()));
 
     for (secret, minted_by) in [(&secret, "create"), (&rotated_secret, "rotate")] {
-        assert_discreet(&env, &server, &db_dir, &responses, secret, minted_by);
+        assert_discreet(&env, &server, &database, &responses, secret, minted_by);
     }
 }
 
@@ -128,7 +134,7 @@ fn a_created_secret_appears_in_exactly_one_response() {
 fn assert_discreet(
     env: &TestEnv,
     server: &Server,
-    db_dir: &std::path::Path,
+    database: &str,
     responses: &[(String, Vec<u8>)],
     secret: &str,
     minted_by: &str,
@@ -140,8 +146,10 @@ fn assert_discreet(
         .collect();
     assert_eq!(carrying.len(), 1, "the secret appeared in: {carrying:?}");
     assert!(carrying[0].contains(minted_by), "{carrying:?}");
-    // Not in the database files (the main file, its WAL and shared memory).
-    let db_files = all_bytes_under(db_dir);
+    // Not in the database files (SQLite's file, its WAL and shared memory; PostgreSQL's whole
+    // cluster, pages and WAL, after a checkpoint).
+    let db_dir = crate::harness::database_files(database);
+    let db_files = all_bytes_under(&db_dir);
     assert!(db_files.len() >= 2, "expected the database and its WAL");
     for (path, bytes) in &db_files {
         assert!(
@@ -169,7 +177,7 @@ fn assert_discreet(
     );
     // Not in config.toml or anything else under the config and data directories.
     for (path, bytes) in all_bytes_under(env.dir.path()) {
-        if path.starts_with(db_dir) || path == server.log {
+        if path.starts_with(&db_dir) || path == server.log {
             continue;
         }
         assert!(

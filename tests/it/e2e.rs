@@ -103,9 +103,10 @@ fn embedded_store_flow_create_list_show_revoke() {
 
     // The embedded store is the server's own implementation: a server opened on the same file
     // and pepper accepts the key's secret, and refuses it once the CLI has revoked the key.
+    // The local store is SQLite whatever the backend under test.
     let db = env.data_dir().join("local.db");
     let pepper = env.data_dir().join("pepper");
-    let store = store_args(&db, &pepper);
+    let store = store_args(&format!("sqlite:{}", db.display()), &pepper);
     let server = Server::start(&env, &store.iter().map(String::as_str).collect::<Vec<_>>());
     let (status, token) = server.token(&id, &secret);
     assert_eq!(status, 200);
@@ -134,7 +135,7 @@ fn embedded_store_flow_create_list_show_revoke() {
 #[test]
 fn bootstrap_mints_the_first_super_admin_once() {
     let env = TestEnv::new();
-    let db = env.dir.path().join("prod.db");
+    let db = env.database("prod.db");
     let pepper = env.dir.path().join("secrets").join("pepper");
     let mut args = vec!["server", "--bootstrap", "--output", "json"];
     let store_owned = store_args(&db, &pepper);
@@ -183,7 +184,7 @@ description = "Void invoices"
 "#,
     )
     .unwrap();
-    let db = env.dir.path().join("cfg.db");
+    let db = env.database("cfg.db");
     let pepper = env.dir.path().join("cfg.pepper");
     let config_path = config.display().to_string();
     let store = store_args(&db, &pepper);
@@ -290,7 +291,7 @@ fn rotating_the_logged_in_key_keeps_the_login_working() {
 #[test]
 fn sigterm_shuts_down_gracefully_and_writes_last_used() {
     let env = TestEnv::new();
-    let db = env.dir.path().join("term.db");
+    let db = env.database("term.db");
     let pepper = env.dir.path().join("term.pepper");
     // The periodic flush comes once an hour here, so only the shutdown can write this use.
     let config = env.dir.path().join("term.toml");

@@ -160,14 +160,41 @@ impl TestEnv {
     }
 }
 
-/// `--database sqlite:DB --pepper-file PEPPER`, as `keyward server` takes them.
-pub fn store_args(db: &Path, pepper: &Path) -> Vec<String> {
+/// The store backend this test binary runs every store test on (see `BACKEND` in its main.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestEnv {
+    /// A new, empty database for this test on the run's backend; its URL. On SQLite, the file
+    /// `name` in the test's directory; on PostgreSQL, a new database in the run's cluster.
+    pub fn database(&self, name: &str) -> String {
+        match crate::BACKEND {
+            Backend::Sqlite => format!("sqlite:{}", self.dir.path().join(name).display()),
+            Backend::Postgres => crate::pg::cluster().create_database(),
+        }
+    }
+}
+
+/// `--database URL --pepper-file PEPPER`, as `keyward server` takes them.
+pub fn store_args(database: &str, pepper: &Path) -> Vec<String> {
     vec![
         "--database".to_owned(),
-        format!("sqlite:{}", db.display()),
+        database.to_owned(),
         "--pepper-file".to_owned(),
         pepper.display().to_string(),
     ]
+}
+
+/// The files where the database at `url` keeps its bytes, written out: a SQLite file's
+/// directory, or (after a checkpoint) the whole PostgreSQL cluster's.
+pub fn database_files(url: &str) -> PathBuf {
+    match url.strip_prefix("sqlite:") {
+        Some(path) => Path::new(path).parent().unwrap().to_owned(),
+        None => crate::pg::cluster().checkpoint(),
+    }
 }
 
 /// A real `keyward server` process on 127.0.0.1:0.
@@ -180,17 +207,23 @@ pub struct Server {
 }
 
 impl Server {
-    /// `keyward server --dev`, optionally on a SQLite file, logging at `log_level` to a file.
-    pub fn dev(env: &TestEnv, database: Option<&Path>, log_level: &str) -> Server {
+    /// `keyward server --dev`, logging at `log_level` to a file, on `database` (a URL) or a
+    /// throwaway one: in memory on SQLite, a new database on PostgreSQL.
+    pub fn dev(env: &TestEnv, database: Option<&str>, log_level: &str) -> Server {
         let mut args = vec![
             "server".to_owned(),
             "--dev".into(),
             "--listen".into(),
             "127.0.0.1:0".into(),
         ];
-        if let Some(db) = database {
+        let database = match (database, crate::BACKEND) {
+            (Some(url), _) => Some(url.to_owned()),
+            (None, Backend::Sqlite) => None,
+            (None, Backend::Postgres) => Some(env.database("dev")),
+        };
+        if let Some(url) = database {
             args.push("--database".into());
-            args.push(format!("sqlite:{}", db.display()));
+            args.push(url);
         }
         Self::spawn(env, &args, log_level, true)
     }
@@ -480,32 +513,35 @@ pub struct AuditRow {
     pub outcome: String,
 }
 
-/// Every audit event in the SQLite file at `db`, oldest first.
-pub fn audit_rows(db: &Path) -> Vec<AuditRow> {
-    use sqlx::Row;
+/// Every audit event in the database at `url`, oldest first.
+pub fn audit_rows(url: &str) -> Vec<AuditRow> {
+    const QUERY: &str = "SELECT actor, action, key_id, outcome FROM audit_events ORDER BY id";
+    macro_rules! audit_row {
+        ($r:expr) => {{
+            use sqlx::Row;
+            AuditRow {
+                actor: $r.get("actor"),
+                action: $r.get("action"),
+                key_id: $r.get("key_id"),
+                outcome: $r.get("outcome"),
+            }
+        }};
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
-            .await
-            .unwrap();
-        let rows =
-            sqlx::query("SELECT actor, action, key_id, outcome FROM audit_events ORDER BY id")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-        let rows = rows
-            .iter()
-            .map(|r| AuditRow {
-                actor: r.get("actor"),
-                action: r.get("action"),
-                key_id: r.get("key_id"),
-                outcome: r.get("outcome"),
-            })
-            .collect();
-        pool.close().await;
-        rows
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            let rows = sqlx::query(QUERY).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows.iter().map(|r| audit_row!(r)).collect()
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let rows = sqlx::query(QUERY).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows.iter().map(|r| audit_row!(r)).collect()
+        }
     })
 }

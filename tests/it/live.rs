@@ -1,5 +1,5 @@
 //! A real keyward server on 127.0.0.1:0, run in this test process on a manual clock, so rules
-//! about time can be checked to the second. It is the same router and SQLite backend as
+//! about time can be checked to the second. It is the same router and store backends as
 //! `keyward server`; only the clock is the test's.
 
 use std::sync::Arc;
@@ -8,15 +8,15 @@ use jiff::{SignedDuration, Timestamp};
 use keyward::api::KeyWithSecret;
 use keyward::secret::Pepper;
 use keyward::server::config::CatalogEntry;
-use keyward::server::store::SqliteStore;
+use keyward::server::store;
 use keyward::server::{self, AppState, Catalog, Clock, SharedState, dev};
 
 use crate::harness::{HttpResponse, TestEnv, http};
 
 pub struct LiveServer {
     pub url: String,
-    /// The SQLite file under the server.
-    pub db: std::path::PathBuf,
+    /// The URL of the database under the server.
+    pub db: String,
     pub clock: Clock,
     pub state: SharedState,
     pub admin_id: String,
@@ -48,25 +48,16 @@ impl LiveServer {
             .build()
             .unwrap();
         let clock = Clock::manual(Timestamp::now());
-        let db = env
-            .dir
-            .path()
-            .join(format!("live-{}.db", keyward::secret::random_base62(8)));
+        let db = env.database(&format!("live-{}.db", keyward::secret::random_base62(8)));
         let (state, listener, admin) = runtime.block_on(async {
-            let store = SqliteStore::open(&format!("sqlite:{}", db.display()))
-                .await
-                .unwrap();
+            let store = store::open(&db).await.unwrap();
             let mut catalog = dev::sample_catalog();
             catalog.push(CatalogEntry {
                 name: "reports:read".into(),
                 description: "Read reports".into(),
                 public_safe: false,
             });
-            let mut state = AppState::new(
-                Arc::new(store),
-                Pepper::random(),
-                Catalog::new(&catalog).unwrap(),
-            );
+            let mut state = AppState::new(store, Pepper::random(), Catalog::new(&catalog).unwrap());
             state.clock = clock.clone();
             if let Some(every) = options.purge_every {
                 state.timing.purge_every = every;

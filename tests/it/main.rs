@@ -1,5 +1,9 @@
-//! keyward's integration tests: one binary, real parts (a real server on loopback, real SQLite
-//! files, the real OS keyring, the real `keyward` binary).
+//! keyward's integration tests: real parts (a real server on loopback, real SQLite files, the
+//! real OS keyring, the real `keyward` binary). This binary runs them on SQLite; tests/pg runs
+//! the same modules again on PostgreSQL.
+
+/// The backend every store in these tests runs on.
+pub const BACKEND: harness::Backend = harness::Backend::Sqlite;
 
 mod bad_input;
 mod byo;
@@ -18,6 +22,7 @@ mod listing;
 mod live;
 mod no_terminal;
 mod output;
+mod pg;
 mod problems;
 mod pty;
 mod scoping;

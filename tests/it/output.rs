@@ -254,9 +254,36 @@ fn control_characters_in_a_key_never_reach_the_terminal_raw() {
     server.as_admin(&mut env);
     // Whoever may write a description could retitle the admin's terminal, clear it, or fake a
     // line of output.
-    let hostile = "ok\u{1b}]0;owned\u{7}\u{1b}[2J\rkeyward: all keys revoked\u{0}\u{9b}31m";
+    let hostile = "ok\u{1b}]0;owned\u{7}\u{1b}[2J\rkeyward: all keys revoked\u{1}\u{9b}31m";
     let (_, token) = server.token(&server.admin_id, &server.admin_secret);
     let bearer = format!("Bearer {}", token.unwrap());
+    // NUL no field accepts, on either backend (PostgreSQL could not store it): a body, a path
+    // and a query holding one are refused with a problem that says so, and nothing is made.
+    let with_nul =
+        serde_json::json!({"name": "nul", "environments": ["staging"], "description": "a\u{0}b"});
+    for (method, path, body) in [
+        ("POST", "/v1/keys", with_nul.to_string()),
+        ("GET", "/v1/keys/key_%00", String::new()),
+        ("GET", "/v1/keys?q=a%00b", String::new()),
+    ] {
+        let r = crate::harness::http(
+            server.authority(),
+            method,
+            path,
+            &[
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{path}");
+        let problem: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("NUL"),
+            "{problem}"
+        );
+    }
+    env.fails(&["keys", "show", "nul"], 4);
     let body =
         serde_json::json!({"name": "hostile", "environments": ["staging"], "description": hostile});
     let r = crate::harness::http(

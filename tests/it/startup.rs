@@ -4,11 +4,10 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::Duration;
 
 use keyward::secret::Pepper;
-use keyward::server::store::{SqliteStore, Store};
+use keyward::server::store;
 use keyward::server::{AppState, Catalog, dev};
 
 use crate::harness::{Server, TestEnv, store_args};
@@ -22,7 +21,7 @@ fn one_line(text: &str) -> &str {
 #[test]
 fn a_database_with_keys_refuses_a_missing_or_different_pepper() {
     let env = TestEnv::new();
-    let db = env.dir.path().join("keys.db");
+    let db = env.database("keys.db");
     let pepper = env.dir.path().join("right.pepper");
     let store = store_args(&db, &pepper);
     let store: Vec<&str> = store.iter().map(String::as_str).collect();
@@ -92,15 +91,10 @@ fn an_in_memory_database_outlives_its_idle_timeout() {
     runtime.block_on(async {
         // `keyward server --dev`'s database: it lives in its one connection, which must never
         // be closed for idleness (sqlx's default closes it after ten minutes; here 50 ms).
-        let store =
-            SqliteStore::open_with_idle_timeout("sqlite::memory:", Duration::from_millis(50))
-                .await
-                .unwrap();
-        let state = AppState::new(
-            Arc::new(store),
-            Pepper::random(),
-            Catalog::new(&[]).unwrap(),
-        );
+        let store = store::open_with_idle_timeout("sqlite::memory:", Duration::from_millis(50))
+            .await
+            .unwrap();
+        let state = AppState::new(store, Pepper::random(), Catalog::new(&[]).unwrap());
         dev::ensure_environment(&state, "kept", "", "test")
             .await
             .unwrap();
@@ -113,8 +107,8 @@ fn an_in_memory_database_outlives_its_idle_timeout() {
 
 #[test]
 fn two_bootstraps_at_once_mint_one_super_admin() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("race.db").display());
+    let env = TestEnv::new();
+    let url = env.database("race.db");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -122,12 +116,12 @@ fn two_bootstraps_at_once_mint_one_super_admin() {
         .unwrap();
     let results = runtime.block_on(async {
         // Migrated once; then six servers, each with its own connections, race.
-        SqliteStore::open(&url).await.unwrap();
+        store::open(&url).await.unwrap();
         let pepper = Pepper::random();
         let mut tasks = Vec::new();
         for i in 0..6 {
-            let store = SqliteStore::open(&url).await.unwrap();
-            let state = AppState::new(Arc::new(store), pepper.clone(), Catalog::new(&[]).unwrap());
+            let store = store::open(&url).await.unwrap();
+            let state = AppState::new(store, pepper.clone(), Catalog::new(&[]).unwrap());
             tasks.push(tokio::spawn(async move {
                 dev::mint_first_admin(&state, &format!("admin-{i}"), "test")
                     .await
@@ -138,7 +132,7 @@ fn two_bootstraps_at_once_mint_one_super_admin() {
         for t in tasks {
             minted += usize::from(t.await.unwrap());
         }
-        let store = SqliteStore::open(&url).await.unwrap();
+        let store = store::open(&url).await.unwrap();
         (
             minted,
             store.count_keys().await.unwrap(),
@@ -153,7 +147,7 @@ fn two_bootstraps_at_once_mint_one_super_admin() {
 #[test]
 fn a_stalled_client_cannot_keep_the_server_from_stopping() {
     let env = TestEnv::new();
-    let db = env.dir.path().join("stall.db");
+    let db = env.database("stall.db");
     let pepper = env.dir.path().join("stall.pepper");
     let store = store_args(&db, &pepper);
     let mut args: Vec<&str> = store.iter().map(String::as_str).collect();
@@ -191,12 +185,12 @@ fn a_stalled_client_cannot_keep_the_server_from_stopping() {
 #[test]
 fn dev_refuses_a_database_made_with_another_pepper() {
     let env = TestEnv::new();
-    let db = env.dir.path().join("real.db");
+    let db = env.database("real.db");
     let pepper = env.dir.path().join("real.pepper");
     let store = store_args(&db, &pepper);
     let store: Vec<&str> = store.iter().map(String::as_str).collect();
     env.ok(&[&["server"], &store[..], &["--bootstrap"]].concat());
-    let database = format!("sqlite:{}", db.display());
+    let database = db;
     let err = env.fails(
         &[
             "server",

@@ -9,7 +9,7 @@ use crate::api::{CreateEnvironment, Environment, PERM_ADMIN};
 use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
-use crate::server::store::{AuditEvent, StoreError};
+use crate::server::store::{AuditEvent, Conflict, StoreError};
 use crate::server::validate;
 
 /// The environments the caller reaches.
@@ -54,7 +54,7 @@ pub async fn create(
     };
     match state.store.create_environment(&env, &audit).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(env))),
-        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
+        Err(StoreError::Conflict(Conflict::Environment)) => Err(ApiError::Conflict {
             code: "environment_exists",
             detail: format!("environment {:?} already exists", env.name),
         }),

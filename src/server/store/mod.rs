@@ -1,24 +1,151 @@
-//! The storage interface. Handlers speak only to [`Store`]; each backend (SQLite now, PostgreSQL
-//! next) lives in its own module and nothing outside it knows which database is underneath.
+//! The storage interface. Handlers speak only to [`Store`]; each backend (SQLite, PostgreSQL)
+//! lives in its own module, [`open`] chooses one by the URL, and nothing outside this module
+//! knows which database is underneath.
 
+mod filter;
+mod postgres;
+mod rows;
 mod sqlite;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::api::{Environment, Key, KeyStatus, KeyType};
 
-pub use sqlite::SqliteStore;
+/// Opens the database `url` names, creating the schema or bringing it up to date:
+/// `sqlite:PATH`, `sqlite::memory:`, or `postgres://…` (`postgresql://…`).
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with_idle_timeout(url, DEFAULT_IDLE_TIMEOUT).await
+}
+
+/// [`open`] with the time after which an idle connection is closed.
+pub async fn open_with_idle_timeout(url: &str, idle: Duration) -> StoreResult<Arc<dyn Store>> {
+    match Backend::of(url) {
+        Some(Backend::Postgres) => Ok(Arc::new(postgres::PostgresStore::open(url, idle).await?)),
+        Some(Backend::Sqlite) => Ok(Arc::new(sqlite::SqliteStore::open(url, idle).await?)),
+        None => Err(StoreError::Database(
+            "the database URL starts with neither sqlite: nor postgres://".into(),
+        )),
+    }
+}
+
+/// `url` fit to show: a password in it replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        // An unparsable URL with an `@` may still hold a password: show none of its user part.
+        Err(_) if url.contains('@') => match url.split_once("://") {
+            Some((scheme, rest)) => {
+                format!(
+                    "{scheme}://***@{}",
+                    rest.rsplit_once('@').map_or("", |(_, h)| h)
+                )
+            }
+            None => "the database URL".to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+/// sqlx's own default.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The databases keyward can store keys in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Which backend a database URL names, if any.
+    pub fn of(url: &str) -> Option<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// Which uniqueness rule a write broke, read from the database's constraint names (PostgreSQL)
+/// or the columns it names (SQLite), never from free text in a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// Another live key has this name.
+    KeyName,
+    /// An environment of this name exists.
+    Environment,
+    /// This caller's Idempotency-Key was used already.
+    Idempotency,
+    /// Another key has this secret.
+    Secret,
+    /// Any other unique rule.
+    Other,
+}
+
+impl Conflict {
+    /// The thing that already exists, for messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            Conflict::KeyName => "name",
+            Conflict::Environment => "environment",
+            Conflict::Idempotency => "idempotency key",
+            Conflict::Secret => "secret",
+            Conflict::Other => "record",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule was broken; the string names the rule (`name`, `environment`, ...).
-    #[error("conflict on {0}")]
-    Conflict(&'static str),
+    /// A uniqueness rule was broken.
+    #[error("conflict on {}", .0.what())]
+    Conflict(Conflict),
+    /// The database cannot be reached now (down, restarting, the pool exhausted): the request
+    /// may succeed later, and nothing is guessed meanwhile.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database error")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Sorts a sqlx error: a unique violation becomes the [`Conflict`] `conflict` names, a lost
+    /// connection [`StoreError::Unavailable`], anything else a database error.
+    fn from_sqlx(
+        e: sqlx::Error,
+        conflict: fn(&dyn sqlx::error::DatabaseError) -> Conflict,
+    ) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(conflict(d.as_ref()))
+            }
+            // SQLSTATE class 08 (connection exception), 57P01–57P03 (the server shutting down
+            // or starting up).
+            sqlx::Error::Database(d)
+                if d.code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
+                StoreError::Unavailable(Box::new(e))
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
+            _ => StoreError::Database(Box::new(e)),
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

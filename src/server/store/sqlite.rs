@@ -1,19 +1,20 @@
 //! The SQLite backend: one file, WAL, `synchronous=FULL`, migrations embedded in the binary.
 
-use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
+use super::filter::{Dialect, push_key_filter};
+use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
 use super::{
-    AuditEvent, IdempotencyRecord, KeyFilter, KeyRecord, KeySort, RevokedFingerprints, SortValue,
-    Store, StoreError, StoreResult, TokenRecord,
+    AuditEvent, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints, Store,
+    StoreError, StoreResult, TokenRecord,
 };
-use crate::api::{Environment, KeyStatus, KeyType};
+use crate::api::Environment;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -21,16 +22,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite:PATH` or `sqlite::memory:`)
-    /// and brings its schema up to date.
-    pub async fn open(url: &str) -> StoreResult<Self> {
-        Self::open_with_idle_timeout(url, DEFAULT_IDLE_TIMEOUT).await
-    }
-
-    /// [`SqliteStore::open`] with the time after which an idle file connection is closed. An
-    /// in-memory database ignores it: it lives exactly as long as its one connection, so that
-    /// connection is never closed for idleness or age (`keyward server --dev` once lost its
-    /// whole database after ten idle minutes).
-    pub async fn open_with_idle_timeout(url: &str, idle_timeout: Duration) -> StoreResult<Self> {
+    /// and brings its schema up to date. An idle file connection is closed after
+    /// `idle_timeout`; an in-memory database ignores it: it lives exactly as long as its one
+    /// connection, so that connection is never closed for idleness or age (`keyward server
+    /// --dev` once lost its whole database after ten idle minutes).
+    pub async fn open(url: &str, idle_timeout: Duration) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(db)?
             .create_if_missing(true)
@@ -58,44 +54,25 @@ impl SqliteStore {
     }
 }
 
-/// sqlx's own default.
-const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
-
 const PEPPER_CHECK: &str = "pepper_check";
 
+const DIALECT: Dialect = Dialect { like: "LIKE" };
+
 fn db(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            let msg = d.message();
-            if msg.contains("keys.name") {
-                return StoreError::Conflict("name");
-            }
-            if msg.contains("environments.name") {
-                return StoreError::Conflict("environment");
-            }
-            if msg.contains("idempotency_keys") {
-                return StoreError::Conflict("idempotency");
-            }
-            return StoreError::Conflict("unique");
-        }
+    StoreError::from_sqlx(e, conflict)
+}
+
+/// SQLite names no constraint in its errors, only the columns of the one broken:
+/// "UNIQUE constraint failed: keys.name".
+fn conflict(e: &dyn sqlx::error::DatabaseError) -> Conflict {
+    let columns = e.message().rsplit(": ").next().unwrap_or_default();
+    match columns {
+        "keys.name" => Conflict::KeyName,
+        "environments.name" => Conflict::Environment,
+        "keys.secret_digest" | "keys.previous_digest" => Conflict::Secret,
+        c if c.starts_with("idempotency_keys.") => Conflict::Idempotency,
+        _ => Conflict::Other,
     }
-    StoreError::Database(Box::new(e))
-}
-
-fn ms(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MAX)
-}
-
-fn split_set(s: Option<String>) -> BTreeSet<String> {
-    s.unwrap_or_default()
-        .split(',')
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
@@ -105,52 +82,6 @@ const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.all
      (SELECT group_concat(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
      (SELECT group_concat(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms \
      FROM keys k";
-
-fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<KeyRecord> {
-    let key_type = match row.try_get::<String, _>("key_type").map_err(db)?.as_str() {
-        "public" => KeyType::Public,
-        _ => KeyType::Private,
-    };
-    let status = match row.try_get::<String, _>("status").map_err(db)?.as_str() {
-        "disabled" => KeyStatus::Disabled,
-        "revoked" => KeyStatus::Revoked,
-        _ => KeyStatus::Active,
-    };
-    let allowed: String = row.try_get("allowed_ips").map_err(db)?;
-    Ok(KeyRecord {
-        id: row.try_get("id").map_err(db)?,
-        name: row.try_get("name").map_err(db)?,
-        description: row.try_get("description").map_err(db)?,
-        key_type,
-        environments: split_set(row.try_get("envs").map_err(db)?),
-        permissions: split_set(row.try_get("perms").map_err(db)?),
-        allowed_ips: allowed
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        status,
-        created_at: ts(row.try_get("created_at").map_err(db)?),
-        created_by: row.try_get("created_by").map_err(db)?,
-        updated_at: ts(row.try_get("updated_at").map_err(db)?),
-        expires_at: ts(row.try_get("expires_at").map_err(db)?),
-        last_used_at: row
-            .try_get::<Option<i64>, _>("last_used_at")
-            .map_err(db)?
-            .map(ts),
-        last_used_ip: row.try_get("last_used_ip").map_err(db)?,
-        hint: row.try_get("hint").map_err(db)?,
-        version: row.try_get("version").map_err(db)?,
-        secret_digest: row.try_get("secret_digest").map_err(db)?,
-        previous_digest: row.try_get("previous_digest").map_err(db)?,
-        previous_expires_at: row
-            .try_get::<Option<i64>, _>("previous_expires_at")
-            .map_err(db)?
-            .map(ts),
-        revoked_fingerprint: row.try_get("revoked_fingerprint").map_err(db)?,
-        revoked_previous_fingerprint: row.try_get("revoked_previous_fingerprint").map_err(db)?,
-    })
-}
 
 /// Replaces a key's environment and permission rows.
 async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> StoreResult<()> {
@@ -198,7 +129,7 @@ async fn insert_key_rows(
     .bind(&k.name)
     .bind(&k.description)
     .bind(k.key_type.as_str())
-    .bind(k.allowed_ips.join(","))
+    .bind(allowed_ips_column(k))
     .bind(k.status.as_str())
     .bind(ms(k.created_at))
     .bind(&k.created_by)
@@ -261,20 +192,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
-        let rows =
-            sqlx::query("SELECT name, description, created_at FROM environments ORDER BY name")
+        let rows: Vec<EnvironmentRow> =
+            sqlx::query_as("SELECT name, description, created_at FROM environments ORDER BY name")
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Environment {
-                    name: r.try_get("name").map_err(db)?,
-                    description: r.try_get("description").map_err(db)?,
-                    created_at: ts(r.try_get("created_at").map_err(db)?),
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(Environment::from).collect())
     }
 
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
@@ -367,143 +290,23 @@ impl Store for SqliteStore {
     }
 
     async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>> {
-        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE k.id = ?"))
+        let row: Option<KeyRow> = sqlx::query_as(&format!("{KEY_COLUMNS} WHERE k.id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(key_from_row).transpose()
+        Ok(row.map(KeyRecord::from))
     }
 
     async fn list_keys(&self, f: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
         let mut qb = QueryBuilder::<Sqlite>::new(KEY_COLUMNS);
-        qb.push(" WHERE 1 = 1");
-        if let Some(name) = &f.name {
-            qb.push(" AND k.name = ").push_bind(name.clone());
-        }
-        if let Some(q) = &f.q {
-            let like = |text: &str| {
-                format!(
-                    "%{}%",
-                    text.replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                )
-            };
-            qb.push(" AND (");
-            for (i, col) in ["k.name", "k.description", "k.allowed_ips"]
-                .iter()
-                .enumerate()
-            {
-                if i > 0 {
-                    qb.push(" OR ");
-                }
-                qb.push(*col)
-                    .push(" LIKE ")
-                    .push_bind(like(q))
-                    .push(" ESCAPE '\\'");
-            }
-            if let Some(hint) = super::looks_like_hint(q) {
-                qb.push(" OR k.hint LIKE ")
-                    .push_bind(like(&hint))
-                    .push(" ESCAPE '\\'");
-            }
-            qb.push(")");
-        }
-        match f.status {
-            None => {}
-            Some(KeyStatus::Expired) => {
-                qb.push(" AND k.status = 'active' AND k.expires_at <= ")
-                    .push_bind(ms(f.now));
-            }
-            Some(KeyStatus::Active) => {
-                qb.push(" AND k.status = 'active' AND k.expires_at > ")
-                    .push_bind(ms(f.now));
-            }
-            Some(s) => {
-                qb.push(" AND k.status = ").push_bind(s.as_str());
-            }
-        }
-        if let Some(t) = f.key_type {
-            qb.push(" AND k.key_type = ").push_bind(t.as_str());
-        }
-        if let Some(env) = &f.environment {
-            qb.push(" AND EXISTS (SELECT 1 FROM key_environments e WHERE e.key_id = k.id AND e.environment = ")
-                .push_bind(env.clone())
-                .push(")");
-        }
-        if let Some(perm) = &f.permission {
-            qb.push(" AND EXISTS (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = ")
-                .push_bind(perm.clone())
-                .push(")");
-        }
-        if let Some(within) = &f.within_environments {
-            qb.push(" AND NOT EXISTS (SELECT 1 FROM key_environments e WHERE e.key_id = k.id");
-            if !within.is_empty() {
-                qb.push(" AND e.environment NOT IN (");
-                let mut sep = qb.separated(", ");
-                for env in within {
-                    sep.push_bind(env.clone());
-                }
-                qb.push(")");
-            }
-            qb.push(")");
-        }
-        let asks_revoked = f.status == Some(KeyStatus::Revoked);
-        if let Some(before) = f.expires_before {
-            qb.push(" AND k.expires_at < ").push_bind(ms(before));
-            if f.status != Some(KeyStatus::Expired) {
-                qb.push(" AND k.expires_at > ").push_bind(ms(f.now));
-            }
-        }
-        if let Some(since) = f.unused_since {
-            qb.push(" AND k.created_at < ")
-                .push_bind(ms(since))
-                .push(" AND (k.last_used_at IS NULL OR k.last_used_at < ")
-                .push_bind(ms(since))
-                .push(")");
-        }
-        if (f.expires_before.is_some() || f.unused_since.is_some()) && !asks_revoked {
-            qb.push(" AND k.status <> 'revoked'");
-        }
-        let (column, descending) = match f.sort {
-            KeySort::CreatedAsc => ("k.created_at", false),
-            KeySort::CreatedDesc => ("k.created_at", true),
-            KeySort::ExpiresAsc => ("k.expires_at", false),
-            KeySort::NameAsc => ("k.name", false),
-        };
-        let (beyond, order) = if descending {
-            (" < ", " DESC")
-        } else {
-            (" > ", "")
-        };
-        if let Some((value, id)) = &f.after {
-            let bind = |qb: &mut QueryBuilder<'_, Sqlite>| match value {
-                SortValue::Time(t) => {
-                    qb.push_bind(ms(*t));
-                }
-                SortValue::Text(s) => {
-                    qb.push_bind(s.clone());
-                }
-            };
-            qb.push(" AND (").push(column).push(beyond);
-            bind(&mut qb);
-            qb.push(" OR (").push(column).push(" = ");
-            bind(&mut qb);
-            qb.push(" AND k.id")
-                .push(beyond)
-                .push_bind(id.clone())
-                .push("))");
-        }
-        qb.push(" ORDER BY ")
-            .push(column)
-            .push(order)
-            .push(", k.id")
-            .push(order)
-            .push(" LIMIT ")
-            .push_bind(i64::from(f.limit));
-        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(key_from_row).collect()
+        push_key_filter(&mut qb, f, &DIALECT);
+        let rows: Vec<KeyRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(KeyRecord::from).collect())
     }
 
     async fn revoke_key(
@@ -579,26 +382,18 @@ impl Store for SqliteStore {
     }
 
     async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(
+        let row: Option<TokenRow> = sqlx::query_as(
             "SELECT digest, key_id, created_at, expires_at FROM access_tokens WHERE digest = ?",
         )
         .bind(digest)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.map(|r| {
-            Ok(TokenRecord {
-                digest: r.try_get("digest").map_err(db)?,
-                key_id: r.try_get("key_id").map_err(db)?,
-                created_at: ts(r.try_get("created_at").map_err(db)?),
-                expires_at: ts(r.try_get("expires_at").map_err(db)?),
-            })
-        })
-        .transpose()
+        Ok(row.map(TokenRecord::from))
     }
 
     async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        let row = sqlx::query(&format!(
+        let row: Option<KeyRow> = sqlx::query_as(&format!(
             "{KEY_COLUMNS} WHERE k.secret_digest = ? OR k.previous_digest = ?"
         ))
         .bind(digest)
@@ -606,11 +401,11 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.as_ref().map(key_from_row).transpose()
+        Ok(row.map(KeyRecord::from))
     }
 
     async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        let row = sqlx::query(&format!(
+        let row: Option<KeyRow> = sqlx::query_as(&format!(
             "{KEY_COLUMNS} WHERE k.revoked_fingerprint = ? OR k.revoked_previous_fingerprint = ?"
         ))
         .bind(fingerprint)
@@ -618,7 +413,7 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.as_ref().map(key_from_row).transpose()
+        Ok(row.map(KeyRecord::from))
     }
 
     async fn update_key(
@@ -637,7 +432,7 @@ impl Store for SqliteStore {
         )
         .bind(&k.name)
         .bind(&k.description)
-        .bind(k.allowed_ips.join(","))
+        .bind(allowed_ips_column(k))
         .bind(k.status.as_str())
         .bind(ms(k.updated_at))
         .bind(ms(k.expires_at))
@@ -693,7 +488,7 @@ impl Store for SqliteStore {
         actor: &str,
         idem_key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>> {
-        let row = sqlx::query(
+        let row: Option<IdempotencyRow> = sqlx::query_as(
             "SELECT actor, idem_key, request_hash, key_id, created_at FROM idempotency_keys \
              WHERE actor = ? AND idem_key = ?",
         )
@@ -702,16 +497,7 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.map(|r| {
-            Ok(IdempotencyRecord {
-                actor: r.try_get("actor").map_err(db)?,
-                idem_key: r.try_get("idem_key").map_err(db)?,
-                request_hash: r.try_get("request_hash").map_err(db)?,
-                key_id: r.try_get("key_id").map_err(db)?,
-                created_at: ts(r.try_get("created_at").map_err(db)?),
-            })
-        })
-        .transpose()
+        Ok(row.map(IdempotencyRecord::from))
     }
 
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {

@@ -17,7 +17,7 @@ use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::mint::{NewKey, mint};
 use crate::server::routes::{Body, no_store};
-use crate::server::store::{IdempotencyRecord, StoreError};
+use crate::server::store::{Conflict, IdempotencyRecord, StoreError};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -98,19 +98,19 @@ pub async fn create(
         Ok(()) => {}
         // The same Idempotency-Key may have won a race with this request (its key took the
         // name first, or its record the Idempotency-Key): then this is its replay.
-        Err(StoreError::Conflict(rule @ ("name" | "idempotency"))) => {
+        Err(StoreError::Conflict(conflict @ (Conflict::KeyName | Conflict::Idempotency))) => {
             if let Some(i) = &idempotency {
                 if let Some(done) = state.store.get_idempotency(&i.actor, &i.idem_key).await? {
                     return replay(&state, &done, &request_hash).await;
                 }
             }
-            if rule == "name" {
+            if conflict == Conflict::KeyName {
                 return Err(rules::name_taken(&record.name));
             }
             return Err(ApiError::Internal("idempotency record vanished".into()));
         }
         // A brought secret that another key already uses.
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(Conflict::Secret)) => {
             return Err(ApiError::invalid(
                 "weak_secret",
                 "that secret cannot be used; bring another, or let keyward generate one",

@@ -11,7 +11,7 @@ use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::routes::Body;
-use crate::server::store::StoreError;
+use crate::server::store::{Conflict, StoreError};
 
 pub async fn edit(
     State(state): State<SharedState>,
@@ -101,7 +101,7 @@ pub async fn edit(
             let latest = state.store.get_key(&id).await?;
             Err(stale(based_on, latest.map_or(based_on + 1, |k| k.version)))
         }
-        Err(StoreError::Conflict("name")) => Err(rules::name_taken(&next.name)),
+        Err(StoreError::Conflict(Conflict::KeyName)) => Err(rules::name_taken(&next.name)),
         Err(e) => Err(e.into()),
     }
 }

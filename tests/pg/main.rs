@@ -1,0 +1,56 @@
+//! The integration suite again, with every store on PostgreSQL: a throwaway cluster this run
+//! starts (see tests/it/pg.rs), a database per test. The modules are tests/it's own; only the
+//! help-text snapshots and the generated-files check, which touch no store, run once, there.
+
+/// The backend every store in these tests runs on.
+pub const BACKEND: harness::Backend = harness::Backend::Postgres;
+
+#[path = "../it/bad_input.rs"]
+mod bad_input;
+#[path = "../it/byo.rs"]
+mod byo;
+#[path = "../it/canary.rs"]
+mod canary;
+#[path = "../it/concurrency.rs"]
+mod concurrency;
+#[path = "../it/e2e.rs"]
+mod e2e;
+#[path = "../it/edit.rs"]
+mod edit;
+#[path = "../it/escalation.rs"]
+mod escalation;
+#[path = "../it/expiry.rs"]
+mod expiry;
+#[path = "../it/harness.rs"]
+mod harness;
+#[path = "../it/idempotency.rs"]
+mod idempotency;
+#[path = "../it/keyring.rs"]
+mod keyring;
+#[path = "../it/lifecycle.rs"]
+mod lifecycle;
+#[path = "../it/listing.rs"]
+mod listing;
+#[path = "../it/live.rs"]
+mod live;
+#[path = "../it/no_terminal.rs"]
+mod no_terminal;
+#[path = "../it/output.rs"]
+mod output;
+#[path = "../it/pg.rs"]
+mod pg;
+#[path = "../it/problems.rs"]
+mod problems;
+#[path = "../it/pty.rs"]
+mod pty;
+#[path = "../it/scoping.rs"]
+mod scoping;
+#[path = "../it/scripts.rs"]
+mod scripts;
+#[path = "../it/startup.rs"]
+mod startup;
+#[path = "../it/verify.rs"]
+mod verify;
+
+// PostgreSQL's own: a database that goes away and comes back.
+mod outage;
