@@ -41,6 +41,12 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::SUCCESS),
+        // A prompt's read cut short by Ctrl-C: the same exit as the interrupt handler's, which
+        // this may have raced.
+        Err(e) if is_interrupted(&e) => {
+            restore_terminal();
+            ExitCode::from(exit::INTERRUPTED)
+        }
         Err(e) => {
             // The chain may carry a server's words: shown, never obeyed by the terminal.
             eprintln!(
@@ -58,13 +64,18 @@ async fn restore_terminal_on_interrupt(mut interrupt: Interrupts) {
     if interrupt.recv().await.is_none() {
         return;
     }
+    restore_terminal();
+    std::process::exit(i32::from(exit::INTERRUPTED));
+}
+
+/// Echo back on, the cursor shown, the line ended.
+fn restore_terminal() {
     restore_echo();
     if std::io::stderr().is_terminal() {
         let mut err = std::io::stderr();
         let _ = err.write_all(b"\x1b[?25h\n");
         let _ = err.flush();
     }
-    std::process::exit(i32::from(exit::INTERRUPTED));
 }
 
 #[cfg(unix)]
@@ -115,6 +126,14 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+}
+
+/// A read interrupted by a signal (Ctrl-C at a prompt).
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == ErrorKind::Interrupted)
+    })
 }
 
 /// `keyward keys list | head` closes the pipe early; that is not an error.
