@@ -42,7 +42,7 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL", hide_env_values = true)]
     pub database: Option<String>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -105,6 +105,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
+    let cache = cache_settings(&config)?;
     let mut product = config.permissions.clone();
     let database = args.database.or(config.database.clone());
     let database = match database {
@@ -150,6 +151,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             pepper
         }
     };
+    let (store, follower) = store_backend::cached(store, cache).await;
     let mut state = AppState::new(store, pepper, Catalog::new(&product)?);
     if let Some(max) = max_key_lifetime {
         state.max_key_lifetime = max;
@@ -213,11 +215,34 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         output::print_line(&format!("keyward server on {base}"))?;
     }
     tracing::info!(%local, "listening");
+    tokio::spawn(follower);
     server::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The verify cache's size and the change feed's poll, from the server config.
+fn cache_settings(config: &ServerConfig) -> anyhow::Result<store_backend::CacheSettings> {
+    let mut settings = store_backend::CacheSettings::default();
+    if let Some(entries) = config.cache_entries {
+        if entries == 0 {
+            bail!(UsageError(
+                "cache_entries in the server config must be at least 1".to_owned()
+            ));
+        }
+        settings.capacity = entries;
+    }
+    if let Some(ms) = config.change_poll_ms {
+        if !(10..=1000).contains(&ms) {
+            bail!(UsageError(format!(
+                "change_poll_ms in the server config must be between 10 and 1000, not {ms}"
+            )));
+        }
+        settings.poll_every = std::time::Duration::from_millis(ms);
+    }
+    Ok(settings)
 }
 
 /// Prints a key minted on the server host (bootstrap, break glass) and its secret, once.

@@ -106,13 +106,12 @@ async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principa
     }
     let digest = state.pepper.digest(token);
     let now = state.now();
-    let record = state.store.get_token(&digest).await?.ok_or(REFUSED)?;
+    let (record, key) = state.store.token_and_key(&digest).await?.ok_or(REFUSED)?;
     if record.expires_at <= now {
         return Err(REFUSED);
     }
     // The key's state is checked on every request, so disabling or revoking it stops its
     // tokens at once.
-    let key = state.store.get_key(&record.key_id).await?.ok_or(REFUSED)?;
     if key.status_at(now) != KeyStatus::Active {
         return Err(REFUSED);
     }

@@ -1,7 +1,14 @@
-//! The purger: access tokens past their expiry and Idempotency-Key records past their retention
-//! are deleted on a schedule, so neither table grows for ever.
+//! The purger: access tokens past their expiry, Idempotency-Key records past their retention and
+//! change feed rows every server has long read are deleted on a schedule, so no table grows for
+//! ever.
+
+use jiff::SignedDuration;
 
 use super::AppState;
+
+/// How long change feed rows are kept. A follower reads the feed every fraction of a second;
+/// one cut off for longer starts afresh anyway (see store::cache).
+const CHANGE_RETENTION: SignedDuration = SignedDuration::from_hours(1);
 
 /// Deletes what has expired as of now; failures are logged and retried at the next tick.
 pub async fn run(state: &AppState) {
@@ -16,5 +23,8 @@ pub async fn run(state: &AppState) {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
+    }
+    if let Err(e) = state.store.purge_changes(now - CHANGE_RETENTION).await {
+        tracing::warn!(error = %e, "could not purge the change feed");
     }
 }

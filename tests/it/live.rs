@@ -50,7 +50,9 @@ impl LiveServer {
         let clock = Clock::manual(Timestamp::now());
         let db = env.database(&format!("live-{}.db", keyward::secret::random_base62(8)));
         let (state, listener, admin) = runtime.block_on(async {
-            let store = store::open(&db).await.unwrap();
+            let (store, follower) =
+                store::cached(store::open(&db).await.unwrap(), Default::default()).await;
+            tokio::spawn(follower);
             let mut catalog = dev::sample_catalog();
             catalog.push(CatalogEntry {
                 name: "reports:read".into(),

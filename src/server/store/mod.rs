@@ -2,6 +2,7 @@
 //! lives in its own module, [`open`] chooses one by the URL, and nothing outside this module
 //! knows which database is underneath.
 
+mod cache;
 mod filter;
 mod postgres;
 mod rows;
@@ -15,6 +16,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::api::{Environment, Key, KeyStatus, KeyType};
+
+pub use cache::{CacheSettings, CacheStats, CachedStore, cached};
 
 /// Opens the database `url` names, creating the schema or bringing it up to date:
 /// `sqlite:PATH`, `sqlite::memory:`, or `postgres://…` (`postgresql://…`).
@@ -301,6 +304,14 @@ pub struct RevokedFingerprints {
     pub previous: Option<Vec<u8>>,
 }
 
+/// One row of the change feed: something about `key_id` (or, without one, about an
+/// environment) changed in the transaction that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub key_id: Option<String>,
+}
+
 /// Which request minted which key, for Idempotency-Key replays.
 #[derive(Debug, Clone)]
 pub struct IdempotencyRecord {
@@ -434,4 +445,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// An audit event that goes with no change (a failed authentication, say).
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
+
+    /// An access token and the key it was issued to, for authenticating a request.
+    async fn token_and_key(&self, digest: &[u8]) -> StoreResult<Option<(TokenRecord, KeyRecord)>> {
+        let Some(token) = self.get_token(digest).await? else {
+            return Ok(None);
+        };
+        Ok(self.get_key(&token.key_id).await?.map(|key| (token, key)))
+    }
+
+    /// The change feed after `seq`, oldest first, at most `limit` rows. Every write that
+    /// changes what verify or token authentication would answer appends to it in its own
+    /// transaction.
+    async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>>;
+    /// The highest sequence number in the change feed (0 when empty).
+    async fn last_change(&self) -> StoreResult<i64>;
+    /// Deletes change feed rows written before `before`; returns how many.
+    async fn purge_changes(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Wakes `wake` whenever a change commits, until the connection that listens is lost (an
+    /// error). A database that cannot announce changes answers `Ok` at once: its followers poll.
+    async fn listen_for_changes(&self, wake: &tokio::sync::Notify) -> StoreResult<()> {
+        let _ = wake;
+        Ok(())
+    }
 }

@@ -13,8 +13,8 @@ use sqlx::{Postgres, QueryBuilder};
 use super::filter::{Dialect, push_key_filter};
 use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
 use super::{
-    AuditEvent, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints, Store,
-    StoreError, StoreResult, TokenRecord,
+    AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
+    Store, StoreError, StoreResult, TokenRecord,
 };
 use crate::api::Environment;
 
@@ -170,6 +170,31 @@ where
     Ok(())
 }
 
+/// The channel a committed change is announced on.
+const CHANNEL: &str = "keyward_changes";
+
+/// Appends to the change feed and announces it, in the writing transaction: PostgreSQL sends
+/// the notification when (and only if) the transaction commits.
+async fn record_change(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    kind: &str,
+    key_id: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "WITH c AS (INSERT INTO changes (at, kind, key_id) VALUES ($1, $2, $3) RETURNING seq) \
+         SELECT pg_notify($4, seq::text) FROM c",
+    )
+    .bind(ms(at))
+    .bind(kind)
+    .bind(key_id)
+    .bind(CHANNEL)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -199,6 +224,7 @@ impl Store for PostgresStore {
             .await
             .map_err(db)?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "environment", None, audit.at).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -266,6 +292,7 @@ impl Store for PostgresStore {
         }
         insert_key_rows(&mut tx, k, None).await?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -279,6 +306,7 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         insert_key_rows(&mut tx, k, idempotency).await?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -334,6 +362,7 @@ impl Store for PostgresStore {
             .await
             .map_err(db)?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -454,6 +483,7 @@ impl Store for PostgresStore {
             .map_err(db)?;
         }
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -491,6 +521,57 @@ impl Store for PostgresStore {
         .await
         .map_err(db)?;
         Ok(row.map(IdempotencyRecord::from))
+    }
+
+    async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
+        let rows: Vec<(i64, Option<String>)> =
+            sqlx::query_as("SELECT seq, key_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(seq)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, key_id)| Change { seq, key_id })
+            .collect())
+    }
+
+    async fn last_change(&self) -> StoreResult<i64> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(last.unwrap_or(0))
+    }
+
+    async fn listen_for_changes(&self, wake: &tokio::sync::Notify) -> StoreResult<()> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(db)?;
+        listener.listen(CHANNEL).await.map_err(db)?;
+        // Whatever committed before the LISTEN took effect is read by the poll this wakes.
+        wake.notify_one();
+        loop {
+            // `None`: the connection was lost, and notifications with it.
+            match listener.try_recv().await.map_err(db)? {
+                Some(_) => wake.notify_one(),
+                None => {
+                    return Err(StoreError::Unavailable(
+                        "the connection listening for changes was lost".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn purge_changes(&self, before: Timestamp) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM changes WHERE at < $1")
+            .bind(ms(before))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected())
     }
 
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {

@@ -11,8 +11,8 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use super::filter::{Dialect, push_key_filter};
 use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
 use super::{
-    AuditEvent, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints, Store,
-    StoreError, StoreResult, TokenRecord,
+    AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
+    Store, StoreError, StoreResult, TokenRecord,
 };
 use crate::api::Environment;
 
@@ -181,6 +181,23 @@ where
     Ok(())
 }
 
+/// Appends to the change feed, in the writing transaction (see migrations/sqlite/0004).
+async fn record_change(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    kind: &str,
+    key_id: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO changes (at, kind, key_id) VALUES (?, ?, ?)")
+        .bind(ms(at))
+        .bind(kind)
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -210,6 +227,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "environment", None, audit.at).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -273,6 +291,7 @@ impl Store for SqliteStore {
         }
         insert_key_rows(&mut tx, k, None).await?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -286,6 +305,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         insert_key_rows(&mut tx, k, idempotency).await?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -341,6 +361,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -461,6 +482,7 @@ impl Store for SqliteStore {
             .map_err(db)?;
         }
         insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -498,6 +520,37 @@ impl Store for SqliteStore {
         .await
         .map_err(db)?;
         Ok(row.map(IdempotencyRecord::from))
+    }
+
+    async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
+        let rows: Vec<(i64, Option<String>)> =
+            sqlx::query_as("SELECT seq, key_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(seq)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, key_id)| Change { seq, key_id })
+            .collect())
+    }
+
+    async fn last_change(&self) -> StoreResult<i64> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(last.unwrap_or(0))
+    }
+
+    async fn purge_changes(&self, before: Timestamp) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM changes WHERE at < ?")
+            .bind(ms(before))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected())
     }
 
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
