@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use keyward::api::KeyWithSecret;
 use keyward::secret::Pepper;
 use keyward::server::config::CatalogEntry;
-use keyward::server::store;
+use keyward::server::store::{self, Store};
 use keyward::server::{self, AppState, Catalog, Clock, SharedState, dev};
 
 use crate::harness::{HttpResponse, TestEnv, http};
@@ -34,6 +34,8 @@ pub struct Options {
     pub purge_every: Option<std::time::Duration>,
     /// A smaller byte bound on list pages.
     pub page_bytes: Option<usize>,
+    /// Wraps the database store before the server's cache does (to slow it down, say).
+    pub wrap_store: Option<fn(Arc<dyn Store>) -> Arc<dyn Store>>,
 }
 
 impl LiveServer {
@@ -50,8 +52,11 @@ impl LiveServer {
         let clock = Clock::manual(Timestamp::now());
         let db = env.database(&format!("live-{}.db", keyward::secret::random_base62(8)));
         let (state, listener, admin) = runtime.block_on(async {
-            let (store, follower) =
-                store::cached(store::open(&db).await.unwrap(), Default::default()).await;
+            let mut inner = store::open(&db).await.unwrap();
+            if let Some(wrap) = options.wrap_store {
+                inner = wrap(inner);
+            }
+            let (store, follower) = store::cached(inner, Default::default()).await;
             tokio::spawn(follower);
             let mut catalog = dev::sample_catalog();
             catalog.push(CatalogEntry {

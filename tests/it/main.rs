@@ -25,6 +25,8 @@ mod output;
 mod pg;
 mod problems;
 mod pty;
+mod race;
+mod replicas;
 mod scoping;
 mod scripts;
 mod snapshots;

@@ -43,6 +43,10 @@ mod pg;
 mod problems;
 #[path = "../it/pty.rs"]
 mod pty;
+#[path = "../it/race.rs"]
+mod race;
+#[path = "../it/replicas.rs"]
+mod replicas;
 #[path = "../it/scoping.rs"]
 mod scoping;
 #[path = "../it/scripts.rs"]

@@ -371,6 +371,7 @@ async fn follow(store: Arc<CachedStore>, poll_every: Duration, start: Option<Fee
             store.cache.clear();
         }
         for key in &actions.keys {
+            tracing::debug!(key, "changed elsewhere: dropped from the cache");
             store.cache.drop_key(key);
         }
         if last_report.elapsed() >= Duration::from_secs(60) {
