@@ -35,8 +35,11 @@ pub struct Options {
     /// A smaller byte bound on list pages.
     pub page_bytes: Option<usize>,
     /// Wraps the database store before the server's cache does (to slow it down, say).
-    pub wrap_store: Option<fn(Arc<dyn Store>) -> Arc<dyn Store>>,
+    pub wrap_store: Option<WrapStore>,
 }
+
+/// Puts something between the server's cache and its database.
+pub type WrapStore = fn(Arc<dyn Store>) -> Arc<dyn Store>;
 
 impl LiveServer {
     pub fn start(env: &TestEnv) -> LiveServer {
