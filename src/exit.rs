@@ -45,6 +45,8 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                     401 | 403 => NOT_ALLOWED,
                     404 => NOT_FOUND,
                     409 | 412 => CONFLICT,
+                    // The server is up but cannot reach its database: as unreachable, for now.
+                    503 => UNREACHABLE,
                     _ => ERROR,
                 },
                 ClientError::Unreachable { .. } => UNREACHABLE,

@@ -102,7 +102,7 @@ not found
 conflict (a name already taken, a stale edit, a revoked key)
 .TP
 \fB6\fR
-server unreachable (a TLS failure is named as one)
+server unreachable (a TLS failure is named as one), or it cannot reach its database now (503)
 .TP
 \fB7\fR
 the key was created or rotated and its secret printed, but \-\-store could not keep it in the OS keyring

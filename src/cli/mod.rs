@@ -30,7 +30,7 @@ Exit codes:
   3  not authenticated or not allowed
   4  not found
   5  conflict (a name already taken, a stale edit, a revoked key)
-  6  server unreachable
+  6  server unreachable, or it cannot reach its database now (try again)
   7  the key was created or rotated, but its secret could not be stored in the OS keyring
      (it was printed; copy it now)
   8  keys check: some keys need attention (they are listed)

@@ -6,7 +6,8 @@
 //! server: the one that wrote it at once, the others when their follower reads the feed (woken
 //! by PostgreSQL's NOTIFY, and polling in any case). A look-up that started before a change
 //! never puts the old record back after the change dropped it: inserts carry the cache's
-//! generation from before the database read, and any drop since refuses them.
+//! generation from before the database read, and a drop of the same key since (or too many
+//! drops to tell) refuses them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +45,9 @@ impl Default for CacheSettings {
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
 /// The poll that bounds propagation where notifications do not arrive.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
+/// How many drops are remembered to tell whether a look-up's key was dropped while it ran; a
+/// look-up that saw more go by is not cached.
+const RECENT_DROPS: u64 = 4096;
 /// How long a gap in the feed's sequence numbers is waited for (a transaction that took a
 /// number and has not committed yet) before it is taken for a rollback and passed over.
 const GAP_WAIT: Duration = Duration::from_secs(10);
@@ -99,6 +103,8 @@ struct Entries {
     /// What to drop when a key changes: the digests it is cached under, each marked `true`
     /// for a token.
     by_key: HashMap<String, Vec<(bool, Vec<u8>)>>,
+    /// The latest drops, with the generation each one made, oldest first.
+    recent_drops: std::collections::VecDeque<(u64, String)>,
 }
 
 impl Entries {
@@ -184,7 +190,7 @@ impl Cache {
     /// Caches `key` under `digest`, unless something was dropped since `generation`.
     fn put_key(&self, digest: &[u8], key: KeyRecord, generation: u64) {
         let mut entries = self.write();
-        if self.generation() != generation || !self.following.load(Ordering::Acquire) {
+        if self.stale(&entries, &key.id, generation) {
             return;
         }
         entries.make_room(self.capacity);
@@ -198,7 +204,7 @@ impl Cache {
 
     fn put_token(&self, digest: &[u8], token: TokenRecord, key: KeyRecord, generation: u64) {
         let mut entries = self.write();
-        if self.generation() != generation || !self.following.load(Ordering::Acquire) {
+        if self.stale(&entries, &key.id, generation) {
             return;
         }
         entries.make_room(self.capacity);
@@ -212,18 +218,41 @@ impl Cache {
             .insert(digest.to_vec(), (token, Arc::new(key)));
     }
 
+    /// Whether a record of `key_id` read by a look-up that began at `generation` may be out of
+    /// date: the key was dropped since, too many drops went by to tell, or the follower does
+    /// not know where it stands. Called under the write lock.
+    fn stale(&self, entries: &Entries, key_id: &str, generation: u64) -> bool {
+        let now = self.generation();
+        !self.following.load(Ordering::Acquire)
+            || now - generation > RECENT_DROPS
+            || entries
+                .recent_drops
+                .iter()
+                .rev()
+                .take_while(|(g, _)| *g > generation)
+                .any(|(_, k)| k == key_id)
+    }
+
     /// Drops what is cached of `key_id`.
     fn drop_key(&self, key_id: &str) {
         let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         entries.drop_key(key_id);
+        entries
+            .recent_drops
+            .push_back((generation, key_id.to_owned()));
+        if entries.recent_drops.len() as u64 > RECENT_DROPS {
+            entries.recent_drops.pop_front();
+        }
         self.evictions.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Drops everything: the follower may have missed changes.
+    /// Drops everything: the follower may have missed changes. Every look-up in flight is
+    /// refused too.
     fn clear(&self) {
         let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation
+            .fetch_add(RECENT_DROPS + 1, Ordering::AcqRel);
         *entries = Entries::default();
     }
 
@@ -597,6 +626,20 @@ mod tests {
         // A look-up that starts after the drop is cached.
         cache.put_key(b"digest", sample("key_1"), cache.generation());
         assert!(cache.key(b"digest").is_some());
+    }
+
+    #[test]
+    fn a_drop_of_another_key_does_not_keep_a_look_up_out() {
+        let cache = Cache::new(10);
+        let before = cache.generation();
+        cache.drop_key("key_2");
+        cache.put_key(b"digest", sample("key_1"), before);
+        assert!(cache.key(b"digest").is_some());
+        // A clear refuses every look-up in flight.
+        let before = cache.generation();
+        cache.clear();
+        cache.put_key(b"digest", sample("key_1"), before);
+        assert!(cache.key(b"digest").is_none());
     }
 
     #[test]
