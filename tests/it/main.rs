@@ -9,6 +9,7 @@ mod bad_input;
 mod byo;
 mod canary;
 mod concurrency;
+mod conflicts;
 mod e2e;
 mod edit;
 mod escalation;

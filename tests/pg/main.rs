@@ -13,6 +13,8 @@ mod byo;
 mod canary;
 #[path = "../it/concurrency.rs"]
 mod concurrency;
+#[path = "../it/conflicts.rs"]
+mod conflicts;
 #[path = "../it/e2e.rs"]
 mod e2e;
 #[path = "../it/edit.rs"]

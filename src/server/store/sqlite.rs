@@ -59,20 +59,59 @@ const PEPPER_CHECK: &str = "pepper_check";
 const DIALECT: Dialect = Dialect { like: "LIKE" };
 
 fn db(e: sqlx::Error) -> StoreError {
-    StoreError::from_sqlx(e, conflict)
+    // SQLite names no constraint in its errors, only its columns in message text, which
+    // keyward does not read: each write asks first which rule it would break (see
+    // `check_unique`), and a unique violation left over is only known to be one.
+    StoreError::from_sqlx(e, |_| Conflict::Other)
 }
 
-/// SQLite names no constraint in its errors, only the columns of the one broken:
-/// "UNIQUE constraint failed: keys.name".
-fn conflict(e: &dyn sqlx::error::DatabaseError) -> Conflict {
-    let columns = e.message().rsplit(": ").next().unwrap_or_default();
-    match columns {
-        "keys.name" => Conflict::KeyName,
-        "environments.name" => Conflict::Environment,
-        "keys.secret_digest" | "keys.previous_digest" => Conflict::Secret,
-        c if c.starts_with("idempotency_keys.") => Conflict::Idempotency,
-        _ => Conflict::Other,
+/// `BEGIN IMMEDIATE` takes the write lock at once, so what a write checks first stays true
+/// until it commits (SQLite has one writer at a time).
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Whether a `SELECT 1 …` query finds a row.
+async fn found<'q>(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    query: sqlx::query::QueryScalar<'q, Sqlite, i64, sqlx::sqlite::SqliteArguments<'q>>,
+) -> StoreResult<bool> {
+    Ok(query.fetch_optional(&mut **tx).await.map_err(db)?.is_some())
+}
+
+/// The conflict writing `k` (and `idempotency`) would run into, if any: a live key with its
+/// name, a key with one of its secrets, or the caller's Idempotency-Key used already.
+async fn check_unique(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    k: &KeyRecord,
+    idempotency: Option<&IdempotencyRecord>,
+) -> StoreResult<()> {
+    let live_name =
+        sqlx::query_scalar("SELECT 1 FROM keys WHERE name = ? AND status <> 'revoked' AND id <> ?")
+            .bind(&k.name)
+            .bind(&k.id);
+    if found(tx, live_name).await? {
+        return Err(StoreError::Conflict(Conflict::KeyName));
     }
+    for digest in [&k.secret_digest, &k.previous_digest].into_iter().flatten() {
+        let secret = sqlx::query_scalar(
+            "SELECT 1 FROM keys WHERE (secret_digest = ? OR previous_digest = ?) AND id <> ?",
+        )
+        .bind(digest)
+        .bind(digest)
+        .bind(&k.id);
+        if found(tx, secret).await? {
+            return Err(StoreError::Conflict(Conflict::Secret));
+        }
+    }
+    if let Some(i) = idempotency {
+        let used =
+            sqlx::query_scalar("SELECT 1 FROM idempotency_keys WHERE actor = ? AND idem_key = ?")
+                .bind(&i.actor)
+                .bind(&i.idem_key);
+        if found(tx, used).await? {
+            return Err(StoreError::Conflict(Conflict::Idempotency));
+        }
+    }
+    Ok(())
 }
 
 const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
@@ -218,7 +257,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let taken = sqlx::query_scalar("SELECT 1 FROM environments WHERE name = ?").bind(&env.name);
+        if found(&mut tx, taken).await? {
+            return Err(StoreError::Conflict(Conflict::Environment));
+        }
         sqlx::query("INSERT INTO environments (name, description, created_at) VALUES (?, ?, ?)")
             .bind(&env.name)
             .bind(&env.description)
@@ -266,9 +309,9 @@ impl Store for SqliteStore {
         environment: Option<(&Environment, &AuditEvent)>,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        // IMMEDIATE takes the write lock before the count, so a second bootstrap waits for the
-        // first to commit and then sees its key.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        // The write lock is taken before the count, so a second bootstrap waits for the first
+        // to commit and then sees its key.
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM keys")
             .fetch_one(&mut *tx)
             .await
@@ -302,7 +345,8 @@ impl Store for SqliteStore {
         idempotency: Option<&IdempotencyRecord>,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        check_unique(&mut tx, k, idempotency).await?;
         insert_key_rows(&mut tx, k, idempotency).await?;
         insert_audit(&mut *tx, audit).await?;
         record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
@@ -444,7 +488,8 @@ impl Store for SqliteStore {
         cap_tokens_at: Option<Timestamp>,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        check_unique(&mut tx, k, None).await?;
         let done = sqlx::query(
             "UPDATE keys SET name = ?, description = ?, allowed_ips = ?, status = ?, \
              updated_at = ?, expires_at = ?, hint = ?, version = ?, secret_digest = ?, \
