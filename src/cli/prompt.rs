@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 
-use anyhow::Context;
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Password, Select};
 
 use super::CliFailure;
@@ -14,11 +13,24 @@ pub fn can_prompt() -> bool {
     !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// A prompt's error. The terminal is raw while a prompt reads keys, so Ctrl-C arrives as a key
+/// and dialoguer reports it as an interrupted read: that is the user cancelling, as with Escape
+/// (exit 130), not a failure.
+fn aborted(e: dialoguer::Error) -> anyhow::Error {
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        // The prompt hid the cursor and, leaving by an error, did not show it again.
+        let _ = console::Term::stderr().show_cursor();
+        return CliFailure::Cancelled.into();
+    }
+    anyhow::Error::new(e).context("prompt aborted")
+}
+
 pub fn input(prompt: &str) -> anyhow::Result<String> {
     Input::<String>::new()
         .with_prompt(prompt)
         .interact_text()
-        .context("prompt aborted")
+        .map_err(aborted)
 }
 
 /// A line of text with a default that Enter accepts (and an empty answer allowed when the
@@ -30,7 +42,7 @@ pub fn input_or(prompt: &str, default: &str) -> anyhow::Result<String> {
         .allow_empty(default.is_empty())
         .show_default(!default.is_empty())
         .interact_text()
-        .context("prompt aborted")
+        .map_err(aborted)
 }
 
 /// One of `items`; Escape cancels.
@@ -40,7 +52,7 @@ pub fn select(prompt: &str, items: &[String], default: usize) -> anyhow::Result<
         .items(items)
         .default(default)
         .interact_opt()
-        .context("prompt aborted")?
+        .map_err(aborted)?
         .ok_or_else(|| CliFailure::Cancelled.into())
 }
 
@@ -54,7 +66,7 @@ pub fn select_many(prompt: &str, items: &[String]) -> anyhow::Result<Vec<usize>>
         .with_prompt(format!("{prompt} (Space marks, Enter accepts)"))
         .items(&shown)
         .interact_opt()
-        .context("prompt aborted")?
+        .map_err(aborted)?
         .ok_or_else(|| CliFailure::Cancelled.into())
 }
 
@@ -63,7 +75,7 @@ pub fn password(prompt: &str) -> anyhow::Result<String> {
     Password::new()
         .with_prompt(prompt)
         .interact()
-        .context("prompt aborted")
+        .map_err(aborted)
 }
 
 /// A yes/no question; Escape cancels. A question wider than the terminal is shown on lines of its
@@ -80,7 +92,7 @@ pub fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
         .with_prompt(asked)
         .default(default)
         .interact_opt()
-        .context("prompt aborted")?
+        .map_err(aborted)?
         .ok_or_else(|| CliFailure::Cancelled.into())
 }
 
@@ -95,6 +107,6 @@ pub fn pick(prompt: &str, items: &[String]) -> anyhow::Result<usize> {
         .items(&shown)
         .default(0)
         .interact_opt()
-        .context("prompt aborted")?
+        .map_err(aborted)?
         .ok_or_else(|| CliFailure::Cancelled.into())
 }

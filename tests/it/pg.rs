@@ -174,8 +174,9 @@ impl Cluster {
             )
         };
         let script = format!(
-            "(while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; \
-             rm -rf {dir}) </dev/null >/dev/null 2>&1 &",
+            "(while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             for p in {dir}/pgbouncer-*/pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\"; done; \
+             {stop} >/dev/null 2>&1; rm -rf {dir}) </dev/null >/dev/null 2>&1 &",
             pid = std::process::id(),
             dir = dir.display()
         );
@@ -192,6 +193,12 @@ impl Cluster {
             .status()
             .expect("spawn the PostgreSQL watchdog");
         assert!(status.success(), "the PostgreSQL watchdog did not start");
+    }
+
+    /// A PgBouncer in transaction mode in front of this cluster, stopped when dropped.
+    #[allow(dead_code, reason = "PgBouncer runs in tests/pg only")]
+    pub fn pgbouncer(&self) -> PgBouncer {
+        PgBouncer::start(self)
     }
 
     /// The URL of database `name` in this cluster.
@@ -276,5 +283,105 @@ impl Drop for Cluster {
             .stderr(Stdio::null());
         let _ = c.status();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// PgBouncer in transaction mode: each transaction may get another server connection, and
+/// LISTEN and prepared statements do not outlive one.
+#[allow(dead_code, reason = "PgBouncer runs in tests/pg only")]
+pub struct PgBouncer {
+    port: u16,
+    dir: PathBuf,
+}
+
+#[allow(dead_code, reason = "PgBouncer runs in tests/pg only")]
+impl PgBouncer {
+    fn start(cluster: &Cluster) -> PgBouncer {
+        let bin = [
+            "/usr/sbin/pgbouncer",
+            "/usr/bin/pgbouncer",
+            "/usr/local/bin/pgbouncer",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the PgBouncer tests need pgbouncer: install the Debian package pgbouncer \
+                     (`apt-get install pgbouncer`)"
+            )
+        });
+        let dir = cluster.dir.join(format!(
+            "pgbouncer-{}",
+            keyward::secret::random_base62(8).to_ascii_lowercase()
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Few server connections for many clients, so that transactions really move between
+        // them. PgBouncer 1.18 refuses a startup parameter sqlx sends unless told to ignore it.
+        let config = format!(
+            "[databases]\n* = host=127.0.0.1 port={pg}\n\
+             [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {dir}/users.txt\npool_mode = transaction\n\
+             default_pool_size = 3\nmax_client_conn = 500\n\
+             ignore_startup_parameters = extra_float_digits\n\
+             logfile = {dir}/log\npidfile = {dir}/pid\n",
+            pg = cluster.port,
+            dir = dir.display()
+        );
+        std::fs::write(dir.join("pgbouncer.ini"), config).unwrap();
+        if running_as_root() {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("-R").arg("postgres:").arg(&dir);
+                    c
+                },
+                "chown of the PgBouncer directory",
+            );
+        }
+        let mut cmd = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        cmd.arg("-d").arg(dir.join("pgbouncer.ini"));
+        run(cmd, "pgbouncer -d");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "PgBouncer did not start; its log:\n{}",
+                std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        PgBouncer { port, dir }
+    }
+
+    /// The URL of database `name` through PgBouncer, telling keyward what is in between.
+    pub fn url(&self, name: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{name}?pgbouncer=true",
+            self.port
+        )
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) {
+            if let Ok(pid) = pid.trim().parse::<i32>() {
+                // SAFETY: kill(2) on the pid PgBouncer wrote for itself.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        }
     }
 }

@@ -60,3 +60,6 @@ mod verify;
 
 // PostgreSQL's own: a database that goes away and comes back.
 mod outage;
+
+// Replicas through PgBouncer in transaction mode.
+mod pgbouncer;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::filter::{Dialect, push_key_filter};
@@ -20,16 +20,33 @@ use crate::api::Environment;
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// False behind a transaction-mode pooler (`?pgbouncer=true`): statements are unnamed
+    /// there, since a named one would outlive its transaction on a server connection that
+    /// another client gets next.
+    persistent: bool,
 }
 
 /// How long a request waits for a connection before answering 503: a database that is down
 /// must be said quickly, not after sqlx's default 30 s.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The URL parameter (keyward's, removed before the URL reaches the driver) that says a
+/// transaction-mode pooler such as PgBouncer sits between keyward and PostgreSQL.
+const PGBOUNCER_PARAM: &str = "pgbouncer";
+
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
+    ///
+    /// With `?pgbouncer=true` (PgBouncer in transaction mode, which hands each transaction to
+    /// any server connection): every statement runs inside a transaction and is unnamed, no
+    /// LISTEN is attempted (the poll carries the change feed), and migrations run in one
+    /// transaction that leaves no prepared statement behind.
     pub async fn open(url: &str, idle_timeout: Duration) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url).map_err(db)?;
+        let (url, pooled) = strip_pgbouncer(url)?;
+        let mut options = PgConnectOptions::from_str(&url).map_err(db)?;
+        if pooled {
+            options = options.statement_cache_capacity(0);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -37,12 +54,110 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        sqlx::migrate!("migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(PostgresStore { pool })
+        let migrator = sqlx::migrate!("migrations/postgres");
+        let migrated = if pooled {
+            // sqlx's migrator names its statements; they are dropped before the commit, and
+            // before the first one too, in case a failed run left some on this connection.
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::raw_sql("DEALLOCATE ALL")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let run = migrator.run(&mut *tx).await;
+            sqlx::raw_sql("DEALLOCATE ALL")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            match run {
+                Ok(()) => tx.commit().await.map_err(db),
+                Err(e) => Err(StoreError::Database(Box::new(e))),
+            }
+        } else {
+            migrator
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Database(Box::new(e)))
+        };
+        migrated?;
+        Ok(PostgresStore {
+            pool,
+            persistent: !pooled,
+        })
     }
+
+    /// A connection for reads: from the pool, or behind a transaction-mode pooler a
+    /// transaction, so that its statements reach one server connection.
+    async fn conn(&self) -> StoreResult<Conn> {
+        Ok(if self.persistent {
+            Conn::Pooled(self.pool.acquire().await.map_err(db)?)
+        } else {
+            Conn::Transaction(self.pool.begin().await.map_err(db)?)
+        })
+    }
+}
+
+/// `url` without keyward's `pgbouncer` parameter, and whether it was `true`.
+fn strip_pgbouncer(url: &str) -> StoreResult<(String, bool)> {
+    let mut parsed = url::Url::parse(url).map_err(|e| StoreError::Database(Box::new(e)))?;
+    let mut pooled = false;
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, v)| {
+            if k == PGBOUNCER_PARAM {
+                pooled = v == "true" || v == "1";
+                false
+            } else {
+                true
+            }
+        })
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Ok((parsed.to_string(), pooled))
+}
+
+enum Conn {
+    Pooled(sqlx::pool::PoolConnection<Postgres>),
+    Transaction(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Conn {
+    fn get(&mut self) -> &mut sqlx::PgConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Transaction(t) => t,
+        }
+    }
+
+    /// Ends the reads: commits the transaction, if there is one.
+    async fn done(self) -> StoreResult<()> {
+        if let Conn::Transaction(t) = self {
+            t.commit().await.map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
+fn q(persistent: bool, sql: &str) -> sqlx::query::Query<'_, Postgres, PgArguments> {
+    sqlx::query(sql).persistent(persistent)
+}
+
+fn qa<T>(persistent: bool, sql: &str) -> sqlx::query::QueryAs<'_, Postgres, T, PgArguments>
+where
+    T: for<'r> sqlx::FromRow<'r, PgRow>,
+{
+    sqlx::query_as(sql).persistent(persistent)
+}
+
+fn qs<T>(persistent: bool, sql: &str) -> sqlx::query::QueryScalar<'_, Postgres, T, PgArguments>
+where
+    (T,): for<'r> sqlx::FromRow<'r, PgRow>,
+{
+    sqlx::query_scalar(sql).persistent(persistent)
 }
 
 const PEPPER_CHECK: &str = "pepper_check";
@@ -73,43 +188,55 @@ const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.all
      FROM keys k";
 
 /// Replaces a key's environment and permission rows.
-async fn write_sets(tx: &mut sqlx::Transaction<'_, Postgres>, k: &KeyRecord) -> StoreResult<()> {
-    sqlx::query("DELETE FROM key_environments WHERE key_id = $1")
+async fn write_sets(
+    p: bool,
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    k: &KeyRecord,
+) -> StoreResult<()> {
+    q(p, "DELETE FROM key_environments WHERE key_id = $1")
         .bind(&k.id)
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    sqlx::query("DELETE FROM key_permissions WHERE key_id = $1")
+    q(p, "DELETE FROM key_permissions WHERE key_id = $1")
         .bind(&k.id)
         .execute(&mut **tx)
         .await
         .map_err(db)?;
     for env in &k.environments {
-        sqlx::query("INSERT INTO key_environments (key_id, environment) VALUES ($1, $2)")
-            .bind(&k.id)
-            .bind(env)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        q(
+            p,
+            "INSERT INTO key_environments (key_id, environment) VALUES ($1, $2)",
+        )
+        .bind(&k.id)
+        .bind(env)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     }
     for perm in &k.permissions {
-        sqlx::query("INSERT INTO key_permissions (key_id, permission) VALUES ($1, $2)")
-            .bind(&k.id)
-            .bind(perm)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        q(
+            p,
+            "INSERT INTO key_permissions (key_id, permission) VALUES ($1, $2)",
+        )
+        .bind(&k.id)
+        .bind(perm)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     }
     Ok(())
 }
 
 /// A new key's rows, and the record of the Idempotency-Key that minted it.
 async fn insert_key_rows(
+    p: bool,
     tx: &mut sqlx::Transaction<'_, Postgres>,
     k: &KeyRecord,
     idempotency: Option<&IdempotencyRecord>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    q(
+        p,
         "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
          created_by, updated_at, expires_at, hint, version, secret_digest) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -130,9 +257,10 @@ async fn insert_key_rows(
     .execute(&mut **tx)
     .await
     .map_err(db)?;
-    write_sets(tx, k).await?;
+    write_sets(p, tx, k).await?;
     if let Some(i) = idempotency {
-        sqlx::query(
+        q(
+            p,
             "INSERT INTO idempotency_keys (actor, idem_key, request_hash, key_id, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -148,11 +276,11 @@ async fn insert_key_rows(
     Ok(())
 }
 
-async fn insert_audit<'c, E>(exec: E, a: &AuditEvent) -> StoreResult<()>
+async fn insert_audit<'c, E>(p: bool, exec: E, a: &AuditEvent) -> StoreResult<()>
 where
     E: sqlx::Executor<'c, Database = Postgres>,
 {
-    sqlx::query(
+    q(p,
         "INSERT INTO audit_events (at, actor, action, key_id, environment, source_ip, request_id, outcome) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -176,12 +304,14 @@ const CHANNEL: &str = "keyward_changes";
 /// Appends to the change feed and announces it, in the writing transaction: PostgreSQL sends
 /// the notification when (and only if) the transaction commits.
 async fn record_change(
+    p: bool,
     tx: &mut sqlx::Transaction<'_, Postgres>,
     kind: &str,
     key_id: Option<&str>,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
+    q(
+        p,
         "WITH c AS (INSERT INTO changes (at, kind, key_id) VALUES ($1, $2, $3) RETURNING seq) \
          SELECT pg_notify($4, seq::text) FROM c",
     )
@@ -198,63 +328,102 @@ async fn record_change(
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+        let mut c = self.conn().await?;
+        let out = {
+            q(self.persistent, "SELECT 1")
+                .execute(c.get())
+                .await
+                .map_err(db)?;
+            Ok(())
+        };
+        c.done().await?;
+        out
     }
 
     async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
-        let rows: Vec<EnvironmentRow> =
-            sqlx::query_as("SELECT name, description, created_at FROM environments ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(rows.into_iter().map(Environment::from).collect())
+        let mut c = self.conn().await?;
+        let out = {
+            let rows: Vec<EnvironmentRow> = qa(
+                self.persistent,
+                "SELECT name, description, created_at FROM environments ORDER BY name",
+            )
+            .fetch_all(c.get())
+            .await
+            .map_err(db)?;
+            Ok(rows.into_iter().map(Environment::from).collect())
+        };
+        c.done().await?;
+        out
     }
 
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query("INSERT INTO environments (name, description, created_at) VALUES ($1, $2, $3)")
-            .bind(&env.name)
-            .bind(&env.description)
-            .bind(ms(env.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, "environment", None, audit.at).await?;
+        q(
+            self.persistent,
+            "INSERT INTO environments (name, description, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&env.name)
+        .bind(&env.description)
+        .bind(ms(env.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        insert_audit(self.persistent, &mut *tx, audit).await?;
+        record_change(self.persistent, &mut tx, "environment", None, audit.at).await?;
         tx.commit().await.map_err(db)
     }
 
     async fn count_keys(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM keys")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)
+        let mut c = self.conn().await?;
+        let out = {
+            qs(self.persistent, "SELECT count(*) FROM keys")
+                .fetch_one(c.get())
+                .await
+                .map_err(db)
+        };
+        c.done().await?;
+        out
     }
 
     async fn pepper_check(&self) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar("SELECT value FROM server_meta WHERE name = $1")
+        let mut c = self.conn().await?;
+        let out = {
+            qs(
+                self.persistent,
+                "SELECT value FROM server_meta WHERE name = $1",
+            )
             .bind(PEPPER_CHECK)
-            .fetch_optional(&self.pool)
+            .fetch_optional(c.get())
             .await
             .map_err(db)
+        };
+        c.done().await?;
+        out
     }
 
     async fn adopt_pepper_check(&self, check: &[u8]) -> StoreResult<Vec<u8>> {
-        sqlx::query("INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        let mut c = self.conn().await?;
+        let out = {
+            q(
+                self.persistent,
+                "INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
             .bind(PEPPER_CHECK)
             .bind(check)
-            .execute(&self.pool)
+            .execute(c.get())
             .await
             .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM server_meta WHERE name = $1")
+            qs(
+                self.persistent,
+                "SELECT value FROM server_meta WHERE name = $1",
+            )
             .bind(PEPPER_CHECK)
-            .fetch_one(&self.pool)
+            .fetch_one(c.get())
             .await
             .map_err(db)
+        };
+        c.done().await?;
+        out
     }
 
     async fn insert_first_key(
@@ -266,11 +435,14 @@ impl Store for PostgresStore {
         // The lock is taken before the count and conflicts with itself, so a second bootstrap
         // waits for the first to commit and then sees its key.
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query("LOCK TABLE keys IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM keys")
+        q(
+            self.persistent,
+            "LOCK TABLE keys IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let count: i64 = qs(self.persistent, "SELECT count(*) FROM keys")
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -278,7 +450,8 @@ impl Store for PostgresStore {
             return Ok(false);
         }
         if let Some((env, env_audit)) = environment {
-            sqlx::query(
+            q(
+                self.persistent,
                 "INSERT INTO environments (name, description, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
             )
@@ -288,11 +461,11 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-            insert_audit(&mut *tx, env_audit).await?;
+            insert_audit(self.persistent, &mut *tx, env_audit).await?;
         }
-        insert_key_rows(&mut tx, k, None).await?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
+        insert_key_rows(self.persistent, &mut tx, k, None).await?;
+        insert_audit(self.persistent, &mut *tx, audit).await?;
+        record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -304,30 +477,37 @@ impl Store for PostgresStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        insert_key_rows(&mut tx, k, idempotency).await?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
+        insert_key_rows(self.persistent, &mut tx, k, idempotency).await?;
+        insert_audit(self.persistent, &mut *tx, audit).await?;
+        record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)
     }
 
     async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>> {
-        let row: Option<KeyRow> = sqlx::query_as(&format!("{KEY_COLUMNS} WHERE k.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(row.map(KeyRecord::from))
+        let mut c = self.conn().await?;
+        let out = {
+            let row: Option<KeyRow> =
+                qa(self.persistent, &format!("{KEY_COLUMNS} WHERE k.id = $1"))
+                    .bind(id)
+                    .fetch_optional(c.get())
+                    .await
+                    .map_err(db)?;
+            Ok(row.map(KeyRecord::from))
+        };
+        c.done().await?;
+        out
     }
 
     async fn list_keys(&self, f: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
-        let mut qb = QueryBuilder::<Postgres>::new(KEY_COLUMNS);
-        push_key_filter(&mut qb, f, &DIALECT);
-        let rows: Vec<KeyRow> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(rows.into_iter().map(KeyRecord::from).collect())
+        let mut c = self.conn().await?;
+        let out = {
+            let mut qb = QueryBuilder::<Postgres>::new(KEY_COLUMNS);
+            push_key_filter(&mut qb, f, &DIALECT);
+            let rows: Vec<KeyRow> = qb.build_query_as().fetch_all(c.get()).await.map_err(db)?;
+            Ok(rows.into_iter().map(KeyRecord::from).collect())
+        };
+        c.done().await?;
+        out
     }
 
     async fn revoke_key(
@@ -339,7 +519,8 @@ impl Store for PostgresStore {
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let done = sqlx::query(
+        let done = q(
+            self.persistent,
             "UPDATE keys SET status = 'revoked', secret_digest = NULL, previous_digest = NULL, \
              previous_expires_at = NULL, revoked_fingerprint = $1, \
              revoked_previous_fingerprint = $2, updated_at = $3, version = version + 1 \
@@ -356,20 +537,23 @@ impl Store for PostgresStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM access_tokens WHERE key_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, "key", Some(id), audit.at).await?;
+        q(
+            self.persistent,
+            "DELETE FROM access_tokens WHERE key_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        insert_audit(self.persistent, &mut *tx, audit).await?;
+        record_change(self.persistent, &mut tx, "key", Some(id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
 
     async fn insert_token(&self, t: &TokenRecord, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(
+        q(self.persistent,
             "INSERT INTO access_tokens (digest, key_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&t.digest)
@@ -379,7 +563,7 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut *tx, audit).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -388,54 +572,81 @@ impl Store for PostgresStore {
         tokens_before: Timestamp,
         idempotency_before: Timestamp,
     ) -> StoreResult<(u64, u64)> {
-        let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+        let mut c = self.conn().await?;
+        let out = {
+            let tokens = q(
+                self.persistent,
+                "DELETE FROM access_tokens WHERE expires_at < $1",
+            )
             .bind(ms(tokens_before))
-            .execute(&self.pool)
+            .execute(c.get())
             .await
             .map_err(db)?
             .rows_affected();
-        let idempotency = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            let idempotency = q(
+                self.persistent,
+                "DELETE FROM idempotency_keys WHERE created_at < $1",
+            )
             .bind(ms(idempotency_before))
-            .execute(&self.pool)
+            .execute(c.get())
             .await
             .map_err(db)?
             .rows_affected();
-        Ok((tokens, idempotency))
+            Ok((tokens, idempotency))
+        };
+        c.done().await?;
+        out
     }
 
     async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>> {
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT digest, key_id, created_at, expires_at FROM access_tokens WHERE digest = $1",
-        )
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row.map(TokenRecord::from))
+        let mut c = self.conn().await?;
+        let out = {
+            let row: Option<TokenRow> = qa(self.persistent,
+                "SELECT digest, key_id, created_at, expires_at FROM access_tokens WHERE digest = $1",
+            )
+            .bind(digest)
+            .fetch_optional(c.get())
+            .await
+            .map_err(db)?;
+            Ok(row.map(TokenRecord::from))
+        };
+        c.done().await?;
+        out
     }
 
     async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        let row: Option<KeyRow> = sqlx::query_as(&format!(
-            "{KEY_COLUMNS} WHERE k.secret_digest = $1 OR k.previous_digest = $2"
-        ))
-        .bind(digest)
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row.map(KeyRecord::from))
+        let mut c = self.conn().await?;
+        let out = {
+            let row: Option<KeyRow> = qa(
+                self.persistent,
+                &format!("{KEY_COLUMNS} WHERE k.secret_digest = $1 OR k.previous_digest = $2"),
+            )
+            .bind(digest)
+            .bind(digest)
+            .fetch_optional(c.get())
+            .await
+            .map_err(db)?;
+            Ok(row.map(KeyRecord::from))
+        };
+        c.done().await?;
+        out
     }
 
     async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        let row: Option<KeyRow> = sqlx::query_as(&format!(
-            "{KEY_COLUMNS} WHERE k.revoked_fingerprint = $1 OR k.revoked_previous_fingerprint = $2"
-        ))
-        .bind(fingerprint)
-        .bind(fingerprint)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row.map(KeyRecord::from))
+        let mut c = self.conn().await?;
+        let out = {
+            let row: Option<KeyRow> = qa(self.persistent, &format!(
+                "{KEY_COLUMNS} WHERE k.revoked_fingerprint = $1 OR k.revoked_previous_fingerprint = $2"
+            ))
+            .bind(fingerprint)
+            .bind(fingerprint)
+            .fetch_optional(c.get())
+            .await
+            .map_err(db)?;
+            Ok(row.map(KeyRecord::from))
+        };
+        c.done().await?;
+        out
     }
 
     async fn update_key(
@@ -446,7 +657,8 @@ impl Store for PostgresStore {
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let done = sqlx::query(
+        let done = q(
+            self.persistent,
             "UPDATE keys SET name = $1, description = $2, allowed_ips = $3, status = $4, \
              updated_at = $5, expires_at = $6, hint = $7, version = $8, secret_digest = $9, \
              previous_digest = $10, previous_expires_at = $11 \
@@ -471,9 +683,10 @@ impl Store for PostgresStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        write_sets(&mut tx, k).await?;
+        write_sets(self.persistent, &mut tx, k).await?;
         if let Some(cap) = cap_tokens_at {
-            sqlx::query(
+            q(
+                self.persistent,
                 "UPDATE access_tokens SET expires_at = LEAST(expires_at, $1) WHERE key_id = $2",
             )
             .bind(ms(cap))
@@ -482,8 +695,8 @@ impl Store for PostgresStore {
             .await
             .map_err(db)?;
         }
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
+        insert_audit(self.persistent, &mut *tx, audit).await?;
+        record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
@@ -491,7 +704,8 @@ impl Store for PostgresStore {
     async fn record_last_used(&self, uses: &[crate::server::last_used::Use]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         for (id, at, ip) in uses {
-            sqlx::query(
+            q(
+                self.persistent,
                 "UPDATE keys SET last_used_at = $1, last_used_ip = $2 \
                  WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $4)",
             )
@@ -511,41 +725,64 @@ impl Store for PostgresStore {
         actor: &str,
         idem_key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>> {
-        let row: Option<IdempotencyRow> = sqlx::query_as(
-            "SELECT actor, idem_key, request_hash, key_id, created_at FROM idempotency_keys \
-             WHERE actor = $1 AND idem_key = $2",
-        )
-        .bind(actor)
-        .bind(idem_key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row.map(IdempotencyRecord::from))
+        let mut c = self.conn().await?;
+        let out = {
+            let row: Option<IdempotencyRow> = qa(
+                self.persistent,
+                "SELECT actor, idem_key, request_hash, key_id, created_at FROM idempotency_keys \
+                 WHERE actor = $1 AND idem_key = $2",
+            )
+            .bind(actor)
+            .bind(idem_key)
+            .fetch_optional(c.get())
+            .await
+            .map_err(db)?;
+            Ok(row.map(IdempotencyRecord::from))
+        };
+        c.done().await?;
+        out
     }
 
     async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
-        let rows: Vec<(i64, Option<String>)> =
-            sqlx::query_as("SELECT seq, key_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(seq)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, key_id)| Change { seq, key_id })
-            .collect())
+        let mut c = self.conn().await?;
+        let out = {
+            let rows: Vec<(i64, Option<String>)> = qa(
+                self.persistent,
+                "SELECT seq, key_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(c.get())
+            .await
+            .map_err(db)?;
+            Ok(rows
+                .into_iter()
+                .map(|(seq, key_id)| Change { seq, key_id })
+                .collect())
+        };
+        c.done().await?;
+        out
     }
 
     async fn last_change(&self) -> StoreResult<i64> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(last.unwrap_or(0))
+        let mut c = self.conn().await?;
+        let out = {
+            let last: Option<i64> = qs(self.persistent, "SELECT max(seq) FROM changes")
+                .fetch_one(c.get())
+                .await
+                .map_err(db)?;
+            Ok(last.unwrap_or(0))
+        };
+        c.done().await?;
+        out
     }
 
     async fn listen_for_changes(&self, wake: &tokio::sync::Notify) -> StoreResult<()> {
+        if !self.persistent {
+            // A transaction-mode pooler hands LISTEN to a server connection that is then
+            // someone else's: no notifications here, the poll alone serves.
+            return Ok(());
+        }
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
             .await
             .map_err(db)?;
@@ -566,15 +803,23 @@ impl Store for PostgresStore {
     }
 
     async fn purge_changes(&self, before: Timestamp) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM changes WHERE at < $1")
-            .bind(ms(before))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected())
+        let mut c = self.conn().await?;
+        let out = {
+            Ok(q(self.persistent, "DELETE FROM changes WHERE at < $1")
+                .bind(ms(before))
+                .execute(c.get())
+                .await
+                .map_err(db)?
+                .rows_affected())
+        };
+        c.done().await?;
+        out
     }
 
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
-        insert_audit(&self.pool, audit).await
+        let mut c = self.conn().await?;
+        let out = { insert_audit(self.persistent, c.get(), audit).await };
+        c.done().await?;
+        out
     }
 }
