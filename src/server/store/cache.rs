@@ -41,8 +41,10 @@ impl Default for CacheSettings {
     }
 }
 
-/// Room for every key of a million-key deployment that is in use at once, and their tokens.
-pub const DEFAULT_CAPACITY: usize = 1_000_000;
+/// About 300 bytes an entry (measured with two environments, three permissions and a short
+/// name), so some 150 MB at most: within DESIGN.md's memory target, with room for the rest.
+/// Keys past it are read from the database.
+pub const DEFAULT_CAPACITY: usize = 500_000;
 /// The poll that bounds propagation where notifications do not arrive.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
 /// How many drops are remembered to tell whether a look-up's key was dropped while it ran; a
@@ -133,6 +135,13 @@ impl Entries {
     }
 }
 
+/// What the cache keeps of a key: all but its description (up to 1,000 characters, and never
+/// needed by verify or authentication).
+fn slim(mut key: KeyRecord) -> KeyRecord {
+    key.description = String::new();
+    key
+}
+
 struct Cache {
     entries: RwLock<Entries>,
     /// Whether the follower knows where it stands in the feed: only then may entries be added.
@@ -187,8 +196,9 @@ impl Cache {
         found
     }
 
-    /// Caches `key` under `digest`, unless something was dropped since `generation`.
+    /// Caches `key` under `digest`, unless it was dropped since `generation`.
     fn put_key(&self, digest: &[u8], key: KeyRecord, generation: u64) {
+        let key = slim(key);
         let mut entries = self.write();
         if self.stale(&entries, &key.id, generation) {
             return;
@@ -203,6 +213,7 @@ impl Cache {
     }
 
     fn put_token(&self, digest: &[u8], token: TokenRecord, key: KeyRecord, generation: u64) {
+        let key = slim(key);
         let mut entries = self.write();
         if self.stale(&entries, &key.id, generation) {
             return;

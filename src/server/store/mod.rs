@@ -394,7 +394,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>>;
-    /// The key whose current or rotated-out secret has this digest.
+    /// The key whose current or rotated-out secret has this digest, for verify. A cache may
+    /// serve it without its `description`, which verify never shows.
     async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>>;
     async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>>;
     async fn list_keys(&self, filter: &KeyFilter) -> StoreResult<Vec<KeyRecord>>;
@@ -446,7 +447,8 @@ pub trait Store: Send + Sync + 'static {
     /// An audit event that goes with no change (a failed authentication, say).
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
 
-    /// An access token and the key it was issued to, for authenticating a request.
+    /// An access token and the key it was issued to, for authenticating a request. A cache may
+    /// serve the key without its `description`.
     async fn token_and_key(&self, digest: &[u8]) -> StoreResult<Option<(TokenRecord, KeyRecord)>> {
         let Some(token) = self.get_token(digest).await? else {
             return Ok(None);
