@@ -143,6 +143,9 @@ fn each_filter_and_search_field_through_the_cli() {
     // q: name, description, hint, allowed IPs.
     assert_eq!(ids(&["--search", "web"]), set(&[&web]));
     assert_eq!(ids(&["--search", "the shop"]), set(&[&ci]));
+    // Whatever the case, on either backend (PostgreSQL's LIKE minds it; keyward's search not).
+    assert_eq!(ids(&["--search", "The SHOP"]), set(&[&ci]));
+    assert_eq!(ids(&["--search", "WEB"]), set(&[&web]));
     assert_eq!(ids(&["--search", "198.51.100"]), set(&[&ci]));
     let hint = cli.json(&["keys", "show", "ci"])["hint"]
         .as_str()
