@@ -17,6 +17,12 @@ pub struct Replica {
     token: String,
 }
 
+/// Someone calling one server with a bearer token.
+pub struct Caller<'a> {
+    server: &'a Server,
+    token: String,
+}
+
 impl Replica {
     pub fn new(server: Server, id: &str, secret: &str) -> Replica {
         let (status, token) = server.token(id, secret);
@@ -27,12 +33,45 @@ impl Replica {
         }
     }
 
-    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> HttpResponse {
+    /// This server, called with `token` instead of the super admin's.
+    pub fn with_token(&self, token: String) -> Caller<'_> {
+        Caller {
+            server: &self.server,
+            token,
+        }
+    }
+
+    fn admin(&self) -> Caller<'_> {
+        self.with_token(self.token.clone())
+    }
+
+    pub fn expect(&self, status: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.admin().expect(status, method, path, body)
+    }
+
+    pub fn verify(&self, secret: &str) -> String {
+        self.admin().verify(secret)
+    }
+
+    pub fn time_until(&self, secret: &str, code: &str, limit: Duration) -> Duration {
+        self.admin().time_until(secret, code, limit)
+    }
+}
+
+impl Caller<'_> {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> HttpResponse {
         let auth = format!("Bearer {}", self.token);
         let mut headers = vec![("Authorization", auth.as_str())];
         if body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
+        headers.extend_from_slice(extra);
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
         http(
             self.server.authority(),
@@ -45,7 +84,7 @@ impl Replica {
 
     /// Calls and expects `status`; the JSON answer.
     pub fn expect(&self, status: u16, method: &str, path: &str, body: Option<Value>) -> Value {
-        let r = self.call(method, path, body);
+        let r = self.call(method, path, body, &[]);
         assert_eq!(
             r.status,
             status,
@@ -56,9 +95,9 @@ impl Replica {
     }
 
     /// The verify code of `secret` here (`VALID`, `DISABLED`, `REVOKED`, ...), or the HTTP
-    /// status when verify itself failed.
+    /// status when verify itself was refused.
     pub fn verify(&self, secret: &str) -> String {
-        let r = self.call("POST", "/v1/verify", Some(json!({ "key": secret })));
+        let r = self.call("POST", "/v1/verify", Some(json!({ "key": secret })), &[]);
         if r.status != 200 {
             return format!("HTTP {}", r.status);
         }
@@ -163,4 +202,37 @@ fn a_change_through_one_server_reaches_the_other_within_a_second() {
     let times = changes_reach_the_other_replica(&a, &b, 20);
     assert_eq!(times.len(), 80);
     eprintln!("{:?}: {}", crate::BACKEND, summary(&times));
+}
+
+#[test]
+fn a_permission_taken_away_through_one_server_is_gone_at_the_other_within_a_second() {
+    let env = TestEnv::new();
+    let (a, b) = two_replicas(&env, &env.database("shared.db"));
+    let created = a.expect(
+        201,
+        "POST",
+        "/v1/keys",
+        Some(
+            json!({"name": "checker", "environments": ["default"], "permissions": ["keys:verify"]}),
+        ),
+    );
+    let (id, secret) = (
+        created["id"].as_str().unwrap(),
+        created["secret"].as_str().unwrap(),
+    );
+    // The key's own token at B, used (and so cached there with the key's permissions).
+    let (status, token) = b.server.token(id, secret);
+    assert_eq!(status, 200);
+    let checker = b.with_token(token.unwrap());
+    assert_eq!(checker.verify(secret), "VALID");
+
+    // A takes keys:verify away; B stops honouring the token for it within the bound.
+    let r = a.admin().call(
+        "PATCH",
+        &format!("/v1/keys/{id}"),
+        Some(json!({"permissions": ["keys:read"]})),
+        &[("If-Match", "\"1\"")],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    checker.time_until(secret, "HTTP 403", BOUND);
 }

@@ -204,3 +204,27 @@ fn dev_refuses_a_database_made_with_another_pepper() {
     );
     assert!(one_line(&err).contains("throwaway pepper"), "{err}");
 }
+
+#[test]
+fn a_password_in_the_database_url_is_never_shown() {
+    let mut env = TestEnv::new();
+    // Nothing listens on port 1: the server cannot connect and says so.
+    let url = "postgres://keyward:hunter2-secret@127.0.0.1:1/keyward";
+    let pepper = env.dir.path().join("p.pepper");
+    let pepper = pepper.display().to_string();
+    let out = env
+        .keyward()
+        .args(["server", "--database", url, "--pepper-file", &pepper])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert!(stderr.contains("keyward:***@127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // Nor in help, when the URL comes from the environment.
+    env.set("KEYWARD_DATABASE_URL", url);
+    let help = env.ok(&["server", "--help"]);
+    assert!(help.contains("KEYWARD_DATABASE_URL"), "{help}");
+    assert!(!help.contains("hunter2"), "{help}");
+}
