@@ -63,3 +63,6 @@ mod outage;
 
 // Replicas through PgBouncer in transaction mode.
 mod pgbouncer;
+
+// The change feed's sequence numbers, visible out of order.
+mod feed;
