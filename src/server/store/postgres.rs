@@ -59,7 +59,9 @@ impl PostgresStore {
             // sqlx's migrator names its statements; they are dropped before the commit, and
             // before the first one too, in case a failed run left some on this connection.
             let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::raw_sql("DEALLOCATE ALL")
+            // Held to the commit, so a replica starting at the same moment waits, then finds the
+            // schema done (sqlx's own lock is released before this transaction commits).
+            sqlx::raw_sql("SELECT pg_advisory_xact_lock(7171706172640001); DEALLOCATE ALL")
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
