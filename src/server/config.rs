@@ -27,7 +27,8 @@ pub struct ServerConfig {
     pub last_used_flush_secs: Option<u64>,
     /// The most keys and tokens each server caches for verify and authentication.
     pub cache_entries: Option<usize>,
-    /// How often each server reads the change feed when no notification woke it (default 200).
+    /// How often each server reads the change feed when no notification woke it (10 to 250,
+    /// default 200).
     pub change_poll_ms: Option<u64>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed when checking allowlists.
     #[serde(default)]

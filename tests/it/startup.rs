@@ -228,3 +228,33 @@ fn a_password_in_the_database_url_is_never_shown() {
     assert!(help.contains("KEYWARD_DATABASE_URL"), "{help}");
     assert!(!help.contains("hunter2"), "{help}");
 }
+
+#[test]
+fn cache_settings_out_of_range_are_refused_before_anything_is_created() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("never.db");
+    let database = format!("sqlite:{}", db.display());
+    for (setting, says) in [
+        ("change_poll_ms = 5000", "between 10 and 250"),
+        ("change_poll_ms = 0", "between 10 and 250"),
+        ("cache_entries = 0", "at least 1"),
+    ] {
+        let config = env.dir.path().join("server.toml");
+        std::fs::write(&config, setting).unwrap();
+        let err = env.fails(
+            &[
+                "server",
+                "--dev",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+                "--config",
+                &config.display().to_string(),
+            ],
+            2,
+        );
+        assert!(one_line(&err).contains(says), "{setting}: {err}");
+        assert!(!db.exists(), "{setting}: the database was created");
+    }
+}
