@@ -205,28 +205,27 @@ async fn write_sets(
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    for env in &k.environments {
-        q(
-            p,
-            "INSERT INTO key_environments (key_id, environment) VALUES ($1, $2)",
-        )
-        .bind(&k.id)
-        .bind(env)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    }
-    for perm in &k.permissions {
-        q(
-            p,
-            "INSERT INTO key_permissions (key_id, permission) VALUES ($1, $2)",
-        )
-        .bind(&k.id)
-        .bind(perm)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    }
+    // One statement each, whatever the number of rows: every statement is a round trip.
+    let environments: Vec<&str> = k.environments.iter().map(String::as_str).collect();
+    q(
+        p,
+        "INSERT INTO key_environments (key_id, environment) SELECT $1, unnest($2::text[])",
+    )
+    .bind(&k.id)
+    .bind(&environments)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    let permissions: Vec<&str> = k.permissions.iter().map(String::as_str).collect();
+    q(
+        p,
+        "INSERT INTO key_permissions (key_id, permission) SELECT $1, unnest($2::text[])",
+    )
+    .bind(&k.id)
+    .bind(&permissions)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
