@@ -41,12 +41,6 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::SUCCESS),
-        // A prompt's read cut short by Ctrl-C: the same exit as the interrupt handler's, which
-        // this may have raced.
-        Err(e) if is_interrupted(&e) => {
-            restore_terminal();
-            ExitCode::from(exit::INTERRUPTED)
-        }
         Err(e) => {
             // The chain may carry a server's words: shown, never obeyed by the terminal.
             eprintln!(
@@ -126,14 +120,6 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-}
-
-/// A read interrupted by a signal (Ctrl-C at a prompt).
-fn is_interrupted(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == ErrorKind::Interrupted)
-    })
 }
 
 /// `keyward keys list | head` closes the pipe early; that is not an error.
