@@ -35,10 +35,7 @@ impl Replica {
 
     /// This server, called with `token` instead of the super admin's.
     pub fn with_token(&self, token: String) -> Caller<'_> {
-        Caller {
-            server: &self.server,
-            token,
-        }
+        Caller::new(&self.server, token)
     }
 
     fn admin(&self) -> Caller<'_> {
@@ -58,7 +55,11 @@ impl Replica {
     }
 }
 
-impl Caller<'_> {
+impl<'a> Caller<'a> {
+    pub fn new(server: &'a Server, token: String) -> Caller<'a> {
+        Caller { server, token }
+    }
+
     pub fn call(
         &self,
         method: &str,

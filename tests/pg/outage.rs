@@ -3,28 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{HttpResponse, Server, TestEnv, http};
+use serde_json::json;
+
+use crate::harness::{Server, TestEnv, http};
 use crate::pg::Cluster;
-use crate::replicas::{changes_reach_the_other_replica, summary, two_replicas};
-
-fn verify(server: &Server, token: &str, key: &str) -> HttpResponse {
-    let auth = format!("Bearer {token}");
-    http(
-        server.authority(),
-        "POST",
-        "/v1/verify",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        serde_json::json!({ "key": key }).to_string().as_bytes(),
-    )
-}
-
-fn code(r: &HttpResponse) -> String {
-    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-    v["code"].as_str().unwrap_or_default().to_owned()
-}
+use crate::replicas::{Caller, changes_reach_the_other_replica, summary, two_replicas};
 
 fn ready(server: &Server) -> u16 {
     http(server.authority(), "GET", "/readyz", &[], b"").status
@@ -48,32 +31,23 @@ fn readiness_follows_the_database_and_nothing_is_guessed_while_it_is_down() {
     let server = Server::dev(&env, Some(&cluster.create_database()), "info");
     assert_eq!(ready(&server), 200);
     let (_, token) = server.token(&server.admin_id, &server.admin_secret);
-    let token = token.unwrap();
+    let admin = Caller::new(&server, token.unwrap());
     let unknown = keyward::secret::Secret::generate("kw_sk_");
-    let r = verify(&server, &token, unknown.expose());
-    assert_eq!((r.status, code(&r)), (200, "INVALID".to_owned()));
+    let unknown = unknown.expose();
+    assert_eq!(admin.verify(unknown), "INVALID");
     // A key verified once is in the server's cache (and so is the caller's token).
-    let auth = format!("Bearer {token}");
-    let created = http(
-        server.authority(),
+    let created = admin.expect(
+        201,
         "POST",
         "/v1/keys",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        br#"{"name": "cached", "environments": ["staging"]}"#,
+        Some(json!({"name": "cached", "environments": ["staging"]})),
     );
-    assert_eq!(created.status, 201);
-    let created: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
     let cached = created["secret"].as_str().unwrap();
-    let r = verify(&server, &token, cached);
-    assert_eq!((r.status, code(&r)), (200, "VALID".to_owned()));
+    assert_eq!(admin.verify(cached), "VALID");
     // The create's own change may reach the follower after that first look-up began, which
     // then is not cached (it might be stale); once the feed is quiet, the next one is.
     std::thread::sleep(Duration::from_millis(500));
-    let r = verify(&server, &token, cached);
-    assert_eq!((r.status, code(&r)), (200, "VALID".to_owned()));
+    assert_eq!(admin.verify(cached), "VALID");
 
     cluster.stop();
     assert_eq!(ready(&server), 503, "not ready while the database is down");
@@ -84,18 +58,13 @@ fn readiness_follows_the_database_and_nothing_is_guessed_while_it_is_down() {
     assert!(err.contains("cannot reach its database"), "{err}");
     // The cached key is answered from memory: no database needed.
     for _ in 0..3 {
-        let r = verify(&server, &token, cached);
-        assert_eq!(
-            (r.status, code(&r)),
-            (200, "VALID".to_owned()),
-            "{}",
-            server.log_text()
-        );
+        assert_eq!(admin.verify(cached), "VALID", "{}", server.log_text());
     }
     // A key the server cannot look up is not called invalid: 503, a problem that says why.
-    let r = verify(&server, &token, unknown.expose());
+    let r = admin.call("POST", "/v1/verify", Some(json!({ "key": unknown })), &[]);
     assert_eq!(r.status, 503);
-    assert_eq!(code(&r), "database_unavailable");
+    let problem: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(problem["code"], "database_unavailable");
     assert_eq!(
         r.header("content-type"),
         Some("application/problem+json"),
@@ -107,10 +76,8 @@ fn readiness_follows_the_database_and_nothing_is_guessed_while_it_is_down() {
     // Back by itself once the database is: no restart of keyward.
     cluster.restart();
     wait_ready(&server);
-    let r = verify(&server, &token, unknown.expose());
-    assert_eq!((r.status, code(&r)), (200, "INVALID".to_owned()));
-    let r = verify(&server, &token, cached);
-    assert_eq!((r.status, code(&r)), (200, "VALID".to_owned()));
+    assert_eq!(admin.verify(unknown), "INVALID");
+    assert_eq!(admin.verify(cached), "VALID");
 }
 
 #[test]
