@@ -62,6 +62,10 @@ pub struct ServerArgs {
     #[arg(long, conflicts_with_all = ["dev", "bootstrap"])]
     pub break_glass: bool,
 
+    /// Benchmarks only: add N generated keys to the database and exit (see bench/)
+    #[arg(long, hide = true, value_name = "N", conflicts_with_all = ["dev", "bootstrap", "break_glass"])]
+    pub seed_keys: Option<u64>,
+
     /// On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]
     #[arg(long, value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
@@ -176,6 +180,24 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 created.key.name, created.key.id
             ),
         );
+    }
+    if let Some(total) = args.seed_keys {
+        for name in server::seed::ENVIRONMENTS {
+            dev::ensure_environment(&state, name, "Seeded for benchmarks", &operator).await?;
+        }
+        server::seed::seed(
+            state.store.as_ref(),
+            &state.pepper,
+            total,
+            state.now(),
+            |done| {
+                if done % 100_000 == 0 || done == total {
+                    eprintln!("seeded {done} of {total} keys");
+                }
+            },
+        )
+        .await?;
+        return Ok(());
     }
     if args.bootstrap {
         let created = dev::mint_first_admin(&state, "super-admin", &operator).await?;

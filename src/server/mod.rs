@@ -11,6 +11,7 @@ pub(crate) mod last_used;
 mod mint;
 pub mod purge;
 mod routes;
+pub mod seed;
 pub mod store;
 pub(crate) mod validate;
 

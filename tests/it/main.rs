@@ -30,6 +30,7 @@ mod race;
 mod replicas;
 mod scoping;
 mod scripts;
+mod search;
 mod snapshots;
 mod startup;
 mod verify;

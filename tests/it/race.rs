@@ -83,6 +83,15 @@ impl Store for SlowLookups {
     async fn ping(&self) -> StoreResult<()> {
         self.0.ping().await
     }
+    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()> {
+        self.0.seed_keys(keys).await
+    }
+    async fn analyze(&self) -> StoreResult<()> {
+        self.0.analyze().await
+    }
+    async fn list_plan(&self, filter: &KeyFilter) -> StoreResult<String> {
+        self.0.list_plan(filter).await
+    }
     async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
         self.0.list_environments().await
     }

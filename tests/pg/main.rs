@@ -53,6 +53,8 @@ mod replicas;
 mod scoping;
 #[path = "../it/scripts.rs"]
 mod scripts;
+#[path = "../it/search.rs"]
+mod search;
 #[path = "../it/startup.rs"]
 mod startup;
 #[path = "../it/verify.rs"]

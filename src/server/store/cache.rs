@@ -503,6 +503,15 @@ impl Store for CachedStore {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()> {
+        self.inner.seed_keys(keys).await
+    }
+    async fn analyze(&self) -> StoreResult<()> {
+        self.inner.analyze().await
+    }
+    async fn list_plan(&self, filter: &KeyFilter) -> StoreResult<String> {
+        self.inner.list_plan(filter).await
+    }
     async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
         self.inner.list_environments().await
     }

@@ -12,6 +12,42 @@ pub(super) struct Dialect {
     /// A case-insensitive `LIKE`: SQLite's `LIKE` already is (for ASCII); PostgreSQL's is not,
     /// its `ILIKE` is.
     pub like: &'static str,
+    /// How a fragment search finds its keys without reading every one.
+    pub search: Search,
+}
+
+/// The index behind `q`.
+pub(super) enum Search {
+    /// pg_trgm's GIN index serves `ILIKE '%…%'` itself.
+    Like,
+    /// SQLite's `LIKE` uses no index; the FTS5 trigram table `keys_search` answers instead.
+    Fts5,
+}
+
+/// A trigram index finds fragments of three characters or more; shorter ones are read from
+/// the keys themselves.
+const MIN_INDEXED_FRAGMENT: usize = 3;
+
+/// An FTS5 string literal: `text` in double quotes, its own double quotes doubled. Inside one,
+/// nothing is query syntax.
+fn fts5_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The FTS5 query for keys whose name, description or allowed IPs contain `q`, or whose hint
+/// contains it when `q` looks like part of a hint; `None` when `q` is too short for a trigram
+/// index.
+pub(super) fn fts5_match(q: &str) -> Option<String> {
+    let indexed = |text: &str| text.chars().count() >= MIN_INDEXED_FRAGMENT;
+    if !indexed(q) {
+        return None;
+    }
+    let mut query = format!("{{name description allowed_ips}} : {}", fts5_string(q));
+    if let Some(hint) = super::looks_like_hint(q) {
+        query.push_str(" OR hint : ");
+        query.push_str(&fts5_string(&hint));
+    }
+    Some(query)
 }
 
 /// `%text%` with the `LIKE` wildcards in `text` escaped by `\`.
@@ -24,51 +60,91 @@ fn contains_pattern(text: &str) -> String {
     )
 }
 
-/// Appends ` WHERE …  ORDER BY … LIMIT …` for `f` to a query selecting from `keys k`.
+/// `q` as `LIKE '%q%'` over the searched columns (the hint's only when `hint` is given).
+fn push_like_search<'a, DB>(qb: &mut QueryBuilder<'a, DB>, q: &str, hint: Option<&str>, d: &Dialect)
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    let pattern = contains_pattern(q);
+    qb.push(" AND (");
+    for (i, col) in ["k.name", "k.description", "k.allowed_ips"]
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push(*col)
+            .push(" ")
+            .push(d.like)
+            .push(" ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(hint) = hint {
+        qb.push(" OR k.hint ")
+            .push(d.like)
+            .push(" ")
+            .push_bind(contains_pattern(hint))
+            .push(" ESCAPE '\\'");
+    }
+    qb.push(")");
+}
+
+/// Appends ` FROM … WHERE … ORDER BY … LIMIT …` for `f` to a query selecting from `keys k`.
 pub(super) fn push_key_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, f: &KeyFilter, d: &Dialect)
 where
     DB: Database,
     i64: Encode<'a, DB> + Type<DB>,
     String: Encode<'a, DB> + Type<DB>,
 {
-    qb.push(" WHERE 1 = 1");
+    // In the default order, a list of one environment's (or permission's) keys reads that
+    // value's rows in creation order from their own index and stops at the page's end; any
+    // other list reads keys.
+    let by_created = matches!(f.sort, KeySort::CreatedAsc | KeySort::CreatedDesc);
+    let driver = match (&f.environment, &f.permission) {
+        (Some(env), _) if by_created => Some(("key_environments", "environment", env)),
+        (None, Some(perm)) if by_created => Some(("key_permissions", "permission", perm)),
+        _ => None,
+    };
+    match driver {
+        Some((table, column, value)) => {
+            qb.push(format!(
+                " FROM {table} d JOIN keys k ON k.id = d.key_id WHERE d.{column} = "
+            ))
+            .push_bind(value.clone());
+        }
+        None => {
+            qb.push(" FROM keys k WHERE 1 = 1");
+        }
+    }
+    let driven_by = |table: &str| driver.is_some_and(|(t, ..)| t == table);
     if let Some(name) = &f.name {
         qb.push(" AND k.name = ").push_bind(name.clone());
     }
     if let Some(q) = &f.q {
-        let pattern = contains_pattern(q);
-        qb.push(" AND (");
-        for (i, col) in ["k.name", "k.description", "k.allowed_ips"]
-            .iter()
-            .enumerate()
-        {
-            if i > 0 {
-                qb.push(" OR ");
+        match (&d.search, fts5_match(q)) {
+            (Search::Fts5, Some(query)) => {
+                qb.push(
+                    " AND k.search_id IN (SELECT rowid FROM keys_search WHERE keys_search MATCH ",
+                )
+                .push_bind(query)
+                .push(")");
             }
-            qb.push(*col)
-                .push(" ")
-                .push(d.like)
-                .push(" ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
+            _ => push_like_search(qb, q, super::looks_like_hint(q).as_deref(), d),
         }
-        if let Some(hint) = super::looks_like_hint(q) {
-            qb.push(" OR k.hint ")
-                .push(d.like)
-                .push(" ")
-                .push_bind(contains_pattern(&hint))
-                .push(" ESCAPE '\\'");
-        }
-        qb.push(")");
     }
     match f.status {
         None => {}
+        // `+` keeps the planner on the status index, read in the list's order: going by
+        // expiry instead would read every expired key and sort them.
         Some(KeyStatus::Expired) => {
-            qb.push(" AND k.status = 'active' AND k.expires_at <= ")
+            qb.push(" AND k.status = 'active' AND +k.expires_at <= ")
                 .push_bind(ms(f.now));
         }
         Some(KeyStatus::Active) => {
-            qb.push(" AND k.status = 'active' AND k.expires_at > ")
+            qb.push(" AND k.status = 'active' AND +k.expires_at > ")
                 .push_bind(ms(f.now));
         }
         Some(s) => {
@@ -79,12 +155,20 @@ where
         qb.push(" AND k.key_type = ")
             .push_bind(t.as_str().to_owned());
     }
-    if let Some(env) = &f.environment {
+    if let Some(env) = f
+        .environment
+        .as_ref()
+        .filter(|_| !driven_by("key_environments"))
+    {
         qb.push(" AND EXISTS (SELECT 1 FROM key_environments e WHERE e.key_id = k.id AND e.environment = ")
             .push_bind(env.clone())
             .push(")");
     }
-    if let Some(perm) = &f.permission {
+    if let Some(perm) = f
+        .permission
+        .as_ref()
+        .filter(|_| !driven_by("key_permissions"))
+    {
         qb.push(" AND EXISTS (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = ")
             .push_bind(perm.clone())
             .push(")");
@@ -118,9 +202,15 @@ where
     if (f.expires_before.is_some() || f.unused_since.is_some()) && !asks_revoked {
         qb.push(" AND k.status <> 'revoked'");
     }
+    // The driving rows carry the key's creation time and id: ordering by them lets the
+    // database read the index in order (they equal k.created_at and k.id).
+    let (created, id_column) = match driver {
+        Some(_) => ("d.key_created_at", "d.key_id"),
+        None => ("k.created_at", "k.id"),
+    };
     let (column, descending) = match f.sort {
-        KeySort::CreatedAsc => ("k.created_at", false),
-        KeySort::CreatedDesc => ("k.created_at", true),
+        KeySort::CreatedAsc => (created, false),
+        KeySort::CreatedDesc => (created, true),
         KeySort::ExpiresAsc => ("k.expires_at", false),
         KeySort::NameAsc => ("k.name", false),
     };
@@ -142,7 +232,8 @@ where
         bind(qb);
         qb.push(" OR (").push(column).push(" = ");
         bind(qb);
-        qb.push(" AND k.id")
+        qb.push(" AND ")
+            .push(id_column)
             .push(beyond)
             .push_bind(id.clone())
             .push("))");
@@ -150,7 +241,8 @@ where
     qb.push(" ORDER BY ")
         .push(column)
         .push(order)
-        .push(", k.id")
+        .push(", ")
+        .push(id_column)
         .push(order)
         .push(" LIMIT ")
         .push_bind(i64::from(f.limit));

@@ -399,6 +399,12 @@ pub trait Store: Send + Sync + 'static {
     async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>>;
     async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>>;
     async fn list_keys(&self, filter: &KeyFilter) -> StoreResult<Vec<KeyRecord>>;
+    /// The database's plan for [`Store::list_keys`] with `filter`, one line per step, so tests
+    /// can check that every filter is served by an index. PostgreSQL plans with sequential
+    /// scans and plain index scans turned off: on a small table it would rightly read the
+    /// table, or an index in the list's order, instead; the question asked is which index
+    /// finds the filter's keys.
+    async fn list_plan(&self, filter: &KeyFilter) -> StoreResult<String>;
     /// Writes every field of `key` if the stored version is still `expected_version`; returns
     /// false (and changes nothing) when someone else changed it first. With `cap_tokens_at`, the
     /// key's access tokens expire no later than that.
@@ -446,6 +452,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// An audit event that goes with no change (a failed authentication, say).
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
+
+    /// Benchmarks only (`keyward server --seed-keys`): inserts finished keys, all their
+    /// columns as given, in one transaction, with no audit event and no change in the feed.
+    /// Search and every index see them as they see any key.
+    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics, as after a bulk load.
+    async fn analyze(&self) -> StoreResult<()>;
 
     /// An access token and the key it was issued to, for authenticating a request. A cache may
     /// serve the key without its `description`.

@@ -2,6 +2,7 @@
 //! share; migrations (migrations/postgres) embedded in the binary, applied under sqlx's advisory
 //! lock so replicas starting together migrate once.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use jiff::Timestamp;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::filter::{Dialect, push_key_filter};
+use super::filter::{Dialect, Search, push_key_filter};
 use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
 use super::{
     AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
@@ -164,7 +165,10 @@ where
 
 const PEPPER_CHECK: &str = "pepper_check";
 
-const DIALECT: Dialect = Dialect { like: "ILIKE" };
+const DIALECT: Dialect = Dialect {
+    like: "ILIKE",
+    search: Search::Like,
+};
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(e, conflict)
@@ -181,13 +185,20 @@ fn conflict(e: &dyn sqlx::error::DatabaseError) -> Conflict {
     }
 }
 
-const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
+/// A key's columns, its environments and permissions folded in, read from `keys k`.
+macro_rules! key_fields {
+    () => {
+        "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
      k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
      k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
      k.revoked_fingerprint, k.revoked_previous_fingerprint, \
      (SELECT string_agg(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
-     (SELECT string_agg(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms \
-     FROM keys k";
+     (SELECT string_agg(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms"
+    };
+}
+/// For lists, whose filter says which tables they read (see `push_key_filter`).
+const KEY_FIELDS: &str = key_fields!();
+const KEY_COLUMNS: &str = concat!(key_fields!(), " FROM keys k");
 
 /// Replaces a key's environment and permission rows.
 async fn write_sets(
@@ -209,20 +220,24 @@ async fn write_sets(
     let environments: Vec<&str> = k.environments.iter().map(String::as_str).collect();
     q(
         p,
-        "INSERT INTO key_environments (key_id, environment) SELECT $1, unnest($2::text[])",
+        "INSERT INTO key_environments (key_id, environment, key_created_at) \
+         SELECT $1, unnest($2::text[]), $3",
     )
     .bind(&k.id)
     .bind(&environments)
+    .bind(ms(k.created_at))
     .execute(&mut **tx)
     .await
     .map_err(db)?;
     let permissions: Vec<&str> = k.permissions.iter().map(String::as_str).collect();
     q(
         p,
-        "INSERT INTO key_permissions (key_id, permission) SELECT $1, unnest($2::text[])",
+        "INSERT INTO key_permissions (key_id, permission, key_created_at) \
+         SELECT $1, unnest($2::text[]), $3",
     )
     .bind(&k.id)
     .bind(&permissions)
+    .bind(ms(k.created_at))
     .execute(&mut **tx)
     .await
     .map_err(db)?;
@@ -328,6 +343,117 @@ async fn record_change(
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()> {
+        // One statement per table for the whole batch: columns travel as arrays.
+        fn col<T>(keys: &[KeyRecord], f: impl Fn(&KeyRecord) -> T) -> Vec<T> {
+            keys.iter().map(f).collect()
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        q(
+            self.persistent,
+            "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
+             created_by, updated_at, expires_at, last_used_at, last_used_ip, hint, version, \
+             secret_digest, previous_digest, previous_expires_at, revoked_fingerprint, \
+             revoked_previous_fingerprint) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::text[], $7::int8[], $8::text[], $9::int8[], $10::int8[], $11::int8[], \
+             $12::text[], $13::text[], $14::int8[], $15::bytea[], $16::bytea[], $17::int8[], \
+             $18::bytea[], $19::bytea[])",
+        )
+        .bind(col(keys, |k| k.id.clone()))
+        .bind(col(keys, |k| k.name.clone()))
+        .bind(col(keys, |k| k.description.clone()))
+        .bind(col(keys, |k| k.key_type.as_str()))
+        .bind(col(keys, allowed_ips_column))
+        .bind(col(keys, |k| k.status.as_str()))
+        .bind(col(keys, |k| ms(k.created_at)))
+        .bind(col(keys, |k| k.created_by.clone()))
+        .bind(col(keys, |k| ms(k.updated_at)))
+        .bind(col(keys, |k| ms(k.expires_at)))
+        .bind(col(keys, |k| k.last_used_at.map(ms)))
+        .bind(col(keys, |k| k.last_used_ip.clone()))
+        .bind(col(keys, |k| k.hint.clone()))
+        .bind(col(keys, |k| k.version))
+        .bind(col(keys, |k| k.secret_digest.clone()))
+        .bind(col(keys, |k| k.previous_digest.clone()))
+        .bind(col(keys, |k| k.previous_expires_at.map(ms)))
+        .bind(col(keys, |k| k.revoked_fingerprint.clone()))
+        .bind(col(keys, |k| k.revoked_previous_fingerprint.clone()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        type Rows = (Vec<String>, Vec<String>, Vec<i64>);
+        fn pairs(keys: &[KeyRecord], set: fn(&KeyRecord) -> &BTreeSet<String>) -> Rows {
+            let mut out: Rows = Default::default();
+            for k in keys {
+                for v in set(k) {
+                    out.0.push(k.id.clone());
+                    out.1.push(v.clone());
+                    out.2.push(ms(k.created_at));
+                }
+            }
+            out
+        }
+        fn environments(k: &KeyRecord) -> &BTreeSet<String> {
+            &k.environments
+        }
+        fn permissions(k: &KeyRecord) -> &BTreeSet<String> {
+            &k.permissions
+        }
+        for (table, column, set) in [
+            ("key_environments", "environment", pairs(keys, environments)),
+            ("key_permissions", "permission", pairs(keys, permissions)),
+        ] {
+            let (ids, values, created) = set;
+            q(
+                self.persistent,
+                &format!(
+                    "INSERT INTO {table} (key_id, {column}, key_created_at) \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])"
+                ),
+            )
+            .bind(ids)
+            .bind(values)
+            .bind(created)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn list_plan(&self, f: &KeyFilter) -> StoreResult<String> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for setting in ["enable_seqscan", "enable_indexscan"] {
+            q(self.persistent, &format!("SET LOCAL {setting} = off"))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let mut qb = QueryBuilder::<Postgres>::new(format!("EXPLAIN {KEY_FIELDS}"));
+        push_key_filter(&mut qb, f, &DIALECT);
+        let steps: Vec<(String,)> = qb
+            .build_query_as()
+            .persistent(self.persistent)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.rollback().await.map_err(db)?;
+        Ok(steps
+            .into_iter()
+            .map(|(line,)| line)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    async fn analyze(&self) -> StoreResult<()> {
+        q(self.persistent, "ANALYZE")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let mut c = self.conn().await?;
         let out = {
@@ -502,7 +628,7 @@ impl Store for PostgresStore {
     async fn list_keys(&self, f: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
         let mut c = self.conn().await?;
         let out = {
-            let mut qb = QueryBuilder::<Postgres>::new(KEY_COLUMNS);
+            let mut qb = QueryBuilder::<Postgres>::new(KEY_FIELDS);
             push_key_filter(&mut qb, f, &DIALECT);
             let rows: Vec<KeyRow> = qb.build_query_as().fetch_all(c.get()).await.map_err(db)?;
             Ok(rows.into_iter().map(KeyRecord::from).collect())

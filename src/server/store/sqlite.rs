@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::filter::{Dialect, push_key_filter};
+use super::filter::{Dialect, Search, push_key_filter};
 use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
 use super::{
     AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
@@ -21,6 +21,32 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// How to search for the list `f` asks for.
+    async fn dialect_for(&self, f: &KeyFilter) -> StoreResult<&'static Dialect> {
+        Ok(match &f.q {
+            Some(q) if self.is_common(q).await? => &SCAN_DIALECT,
+            _ => &DIALECT,
+        })
+    }
+
+    /// Whether `q` matches more than [`COMMON_FRAGMENT`] keys, counted in the FTS index (and
+    /// stopping there). Only for ASCII: `LIKE` folds the case of ASCII letters only, the
+    /// trigram index of every letter, and both ways must find the same keys.
+    async fn is_common(&self, q: &str) -> StoreResult<bool> {
+        let Some(query) = super::filter::fts5_match(q).filter(|_| q.is_ascii()) else {
+            return Ok(false);
+        };
+        let matches: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM keys_search WHERE keys_search MATCH ? LIMIT ?)",
+        )
+        .bind(query)
+        .bind(COMMON_FRAGMENT + 1)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(matches > COMMON_FRAGMENT)
+    }
+
     /// Opens (creating if needed) the database at `url` (`sqlite:PATH` or `sqlite::memory:`)
     /// and brings its schema up to date. An idle file connection is closed after
     /// `idle_timeout`; an in-memory database ignores it: it lives exactly as long as its one
@@ -56,7 +82,22 @@ impl SqliteStore {
 
 const PEPPER_CHECK: &str = "pepper_check";
 
-const DIALECT: Dialect = Dialect { like: "LIKE" };
+const DIALECT: Dialect = Dialect {
+    like: "LIKE",
+    search: Search::Fts5,
+};
+
+/// For a fragment found in many keys: SQLite cannot walk the FTS index in the list's order, so
+/// the matches would all be read and sorted; reading keys in order and testing each finds a
+/// page sooner (see [`SqliteStore::is_common`]).
+const SCAN_DIALECT: Dialect = Dialect {
+    like: "LIKE",
+    search: Search::Like,
+};
+
+/// How many keys a fragment must match to be searched by scanning (about 5 ms either way at a
+/// million keys: sorting this many matches, or reading about 1,000,000 / 5,000 × 50 keys).
+const COMMON_FRAGMENT: i64 = 5_000;
 
 fn db(e: sqlx::Error) -> StoreError {
     // SQLite names no constraint in its errors, only its columns in message text, which
@@ -114,13 +155,20 @@ async fn check_unique(
     Ok(())
 }
 
-const KEY_COLUMNS: &str = "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
+/// A key's columns, its environments and permissions folded in, read from `keys k`.
+macro_rules! key_fields {
+    () => {
+        "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
      k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
      k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
      k.revoked_fingerprint, k.revoked_previous_fingerprint, \
      (SELECT group_concat(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
-     (SELECT group_concat(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms \
-     FROM keys k";
+     (SELECT group_concat(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms"
+    };
+}
+/// For lists, whose filter says which tables they read (see `push_key_filter`).
+const KEY_FIELDS: &str = key_fields!();
+const KEY_COLUMNS: &str = concat!(key_fields!(), " FROM keys k");
 
 /// Replaces a key's environment and permission rows.
 async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> StoreResult<()> {
@@ -135,22 +183,38 @@ async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> St
         .await
         .map_err(db)?;
     for env in &k.environments {
-        sqlx::query("INSERT INTO key_environments (key_id, environment) VALUES (?, ?)")
-            .bind(&k.id)
-            .bind(env)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO key_environments (key_id, environment, key_created_at) VALUES (?, ?, ?)",
+        )
+        .bind(&k.id)
+        .bind(env)
+        .bind(ms(k.created_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     }
     for perm in &k.permissions {
-        sqlx::query("INSERT INTO key_permissions (key_id, permission) VALUES (?, ?)")
-            .bind(&k.id)
-            .bind(perm)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO key_permissions (key_id, permission, key_created_at) VALUES (?, ?, ?)",
+        )
+        .bind(&k.id)
+        .bind(perm)
+        .bind(ms(k.created_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     }
     Ok(())
+}
+
+type SetOf = fn(&KeyRecord) -> &std::collections::BTreeSet<String>;
+
+fn environments_of(k: &KeyRecord) -> &std::collections::BTreeSet<String> {
+    &k.environments
+}
+
+fn permissions_of(k: &KeyRecord) -> &std::collections::BTreeSet<String> {
+    &k.permissions
 }
 
 /// A new key's rows, and the record of the Idempotency-Key that minted it.
@@ -161,8 +225,9 @@ async fn insert_key_rows(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
-         created_by, updated_at, expires_at, hint, version, secret_digest) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created_by, updated_at, expires_at, hint, version, secret_digest, search_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         (SELECT coalesce(max(search_id), 0) + 1 FROM keys))",
     )
     .bind(&k.id)
     .bind(&k.name)
@@ -239,6 +304,91 @@ async fn record_change(
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()> {
+        // Many rows per statement: each statement is a trip to sqlx's connection thread.
+        const ROWS: usize = 500;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let mut next_search_id: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(search_id), 0) + 1 FROM keys")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        for chunk in keys.chunks(ROWS) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, \
+                 created_at, created_by, updated_at, expires_at, last_used_at, last_used_ip, \
+                 hint, version, secret_digest, previous_digest, previous_expires_at, \
+                 revoked_fingerprint, revoked_previous_fingerprint, search_id) ",
+            );
+            qb.push_values(chunk, |mut row, k| {
+                row.push_bind(k.id.clone())
+                    .push_bind(k.name.clone())
+                    .push_bind(k.description.clone())
+                    .push_bind(k.key_type.as_str())
+                    .push_bind(allowed_ips_column(k))
+                    .push_bind(k.status.as_str())
+                    .push_bind(ms(k.created_at))
+                    .push_bind(k.created_by.clone())
+                    .push_bind(ms(k.updated_at))
+                    .push_bind(ms(k.expires_at))
+                    .push_bind(k.last_used_at.map(ms))
+                    .push_bind(k.last_used_ip.clone())
+                    .push_bind(k.hint.clone())
+                    .push_bind(k.version)
+                    .push_bind(k.secret_digest.clone())
+                    .push_bind(k.previous_digest.clone())
+                    .push_bind(k.previous_expires_at.map(ms))
+                    .push_bind(k.revoked_fingerprint.clone())
+                    .push_bind(k.revoked_previous_fingerprint.clone())
+                    .push_bind(next_search_id);
+                next_search_id += 1;
+            });
+            qb.build().execute(&mut *tx).await.map_err(db)?;
+            for (table, column, pick) in [
+                ("key_environments", "environment", environments_of as SetOf),
+                ("key_permissions", "permission", permissions_of),
+            ] {
+                let rows: Vec<(&KeyRecord, &str)> = chunk
+                    .iter()
+                    .flat_map(|k| pick(k).iter().map(move |v| (k, v.as_str())))
+                    .collect();
+                let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                    "INSERT INTO {table} (key_id, {column}, key_created_at) "
+                ));
+                qb.push_values(rows, |mut row, (k, value)| {
+                    row.push_bind(k.id.as_str())
+                        .push_bind(value)
+                        .push_bind(ms(k.created_at));
+                });
+                qb.build().execute(&mut *tx).await.map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn list_plan(&self, f: &KeyFilter) -> StoreResult<String> {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("EXPLAIN QUERY PLAN {KEY_FIELDS}"));
+        push_key_filter(&mut qb, f, self.dialect_for(f).await?);
+        let steps: Vec<(i64, i64, i64, String)> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(steps
+            .into_iter()
+            .map(|(.., detail)| detail)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    async fn analyze(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -363,8 +513,8 @@ impl Store for SqliteStore {
     }
 
     async fn list_keys(&self, f: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(KEY_COLUMNS);
-        push_key_filter(&mut qb, f, &DIALECT);
+        let mut qb = QueryBuilder::<Sqlite>::new(KEY_FIELDS);
+        push_key_filter(&mut qb, f, self.dialect_for(f).await?);
         let rows: Vec<KeyRow> = qb
             .build_query_as()
             .fetch_all(&self.pool)
