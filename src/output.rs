@@ -77,6 +77,54 @@ pub fn print_json_items<T: Serialize>(items: &[T]) -> anyhow::Result<()> {
     })
 }
 
+/// A listing written as JSON while its pages arrive, byte for byte what [`print_json_items`]
+/// prints for the same items, without holding them all.
+pub struct JsonItemsStream {
+    out: std::io::Stdout,
+    empty: bool,
+}
+
+impl JsonItemsStream {
+    pub fn start() -> anyhow::Result<Self> {
+        let mut out = std::io::stdout();
+        out.write_all(b"{\n  \"items\": [")?;
+        Ok(JsonItemsStream { out, empty: true })
+    }
+
+    pub fn items<T: Serialize>(&mut self, items: &[T]) -> anyhow::Result<()> {
+        let mut text = Vec::new();
+        for item in items {
+            text.extend_from_slice(if self.empty { b"\n" } else { b",\n" });
+            self.empty = false;
+            // An item of the listing sits two levels deep: every line of it indented by four.
+            // JSON strings escape their line breaks, so lines split nowhere else.
+            let pretty = serde_json::to_vec_pretty(item)?;
+            for (i, line) in pretty.split(|b| *b == b'\n').enumerate() {
+                if i > 0 {
+                    text.push(b'\n');
+                }
+                text.extend_from_slice(b"    ");
+                text.extend_from_slice(line);
+            }
+        }
+        let mut out = self.out.lock();
+        out.write_all(&text)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        let end: &[u8] = if self.empty {
+            b"],\n  \"next_cursor\": null\n}\n"
+        } else {
+            b"\n  ],\n  \"next_cursor\": null\n}\n"
+        };
+        self.out.write_all(end)?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
 /// `text` with every control character shown escaped (`\u{1b}`, `\r`, `\n`, ...), so that text
 /// from a server or a key's fields can never move the cursor, retitle or clear the terminal,
 /// or fake a line of output. Tables and human messages show values only through this.

@@ -18,13 +18,24 @@ struct Globals {
     global: GlobalArgs,
 }
 
-/// Names of the keys that are not revoked.
-pub fn key_names() -> Vec<CompletionCandidate> {
+/// Names of the keys that are not revoked and start with what is typed: one page of up to
+/// 1,000 found by search (a name fragment), never the whole list.
+pub fn key_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy().into_owned();
     ask(|client| async move {
-        let keys = client.list_all_keys(&ListKeys::default()).await.ok()?;
+        let page = client
+            .list_keys(&ListKeys {
+                q: Some(typed.clone()).filter(|t| !t.is_empty()),
+                sort: Some("name".to_owned()),
+                limit: Some(1000),
+                ..ListKeys::default()
+            })
+            .await
+            .ok()?;
         Some(
-            keys.into_iter()
-                .filter(|k| k.status != KeyStatus::Revoked)
+            page.items
+                .into_iter()
+                .filter(|k| k.status != KeyStatus::Revoked && k.name.starts_with(&typed))
                 .map(|k| CompletionCandidate::new(k.name).help(Some(k.id.into())))
                 .collect(),
         )

@@ -70,6 +70,58 @@ fn paging_over_1000_keys_returns_each_exactly_once() {
     let ids: BTreeSet<String> = all.lines().map(str::to_owned).collect();
     assert_eq!(all.lines().count(), 1001);
     assert_eq!(ids, created);
+    // As JSON, printed page by page: the one listing document, every key once, in order.
+    let text = cli.ok(&[
+        "keys", "list", "--all", "--sort", "created", "--output", "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // Byte for byte what one page holding the same keys prints.
+    let streamed = cli.ok(&[
+        "keys", "list", "--all", "--search", "bulk-00", "--output", "json",
+    ]);
+    let one_page = cli.ok(&[
+        "keys", "list", "--limit", "1000", "--search", "bulk-00", "--output", "json",
+    ]);
+    assert_eq!(
+        streamed, one_page,
+        "streamed JSON is what a whole listing prints"
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&streamed).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    assert_eq!(doc["next_cursor"], serde_json::Value::Null);
+    let listed: Vec<String> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_owned())
+        .collect();
+    let api_order: Vec<String> = {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/v1/keys?limit=1000".to_owned();
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = json(&server.call(&admin, "GET", &path, None, &[]));
+            for k in page["items"].as_array().unwrap() {
+                ids.push(k["id"].as_str().unwrap().to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break ids,
+            }
+        }
+    };
+    assert_eq!(listed, api_order, "every key once, in the list's order");
+    // Nothing matches: an empty listing, still one document.
+    let none = cli.json(&["keys", "list", "--all", "--search", "no-such-key-anywhere"]);
+    assert_eq!(none, json!({"items": [], "next_cursor": null}));
     // Without --all, one page and a hint.
     let out = cli
         .keyward()

@@ -624,3 +624,39 @@ fn ctrl_c_at_a_hidden_prompt_gives_the_terminal_its_echo_back() {
         "nothing was saved"
     );
 }
+
+#[test]
+fn with_more_keys_than_one_list_holds_the_picker_asks_for_a_search_first() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    env.login_as_admin(&server);
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let auth = format!("Bearer {}", token.unwrap());
+    for i in 0..205 {
+        let body = format!(r#"{{"name":"crowd-{i:03}","environments":["staging"]}}"#);
+        let r = crate::harness::http(
+            server.authority(),
+            "POST",
+            "/v1/keys",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let mut term = Terminal::spawn(&env, &["keys", "show", "--output", "json"]);
+    term.expect("search first");
+    term.expect("Search keys");
+    // No match: asked again, saying so.
+    term.send("nothing-like-this\r");
+    term.expect("No key that is not revoked matches");
+    term.send("crowd-17\r");
+    // The picker lists the matches (crowd-170 … crowd-179); typing narrows them.
+    term.expect("crowd-17");
+    term.send("crowd-174\r");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("\"name\": \"crowd-174\""), "{screen}");
+}

@@ -67,7 +67,7 @@ pub struct Outcome {
 #[derive(Debug, clap::Args)]
 pub struct Selection {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub keys: Vec<String>,
 
     #[command(flatten)]

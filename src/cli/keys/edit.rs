@@ -26,7 +26,7 @@ Examples:
 only if the key is still at that version (its ETag), as a script's optimistic lock.")]
 pub struct EditArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub key: Option<String>,
 
     /// New name

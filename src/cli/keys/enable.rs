@@ -14,7 +14,7 @@ use crate::output;
 )]
 pub struct EnableArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub key: Option<String>,
 
     #[command(flatten)]

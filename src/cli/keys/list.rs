@@ -3,8 +3,9 @@
 use clap::Args;
 
 use super::filters::KeyFilterArgs;
-use crate::api::{Key, ListKeys, Page};
+use crate::api::{ListKeys, Page};
 use crate::cli::{Ctx, UsageError};
+use crate::client::Client;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -36,7 +37,7 @@ pub struct ListArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000), conflicts_with = "all")]
     pub limit: u32,
 
-    /// Every matching key, page after page
+    /// Every matching key, each page of 1,000 printed as it arrives (a table per page)
     #[arg(long)]
     pub all: bool,
 }
@@ -74,22 +75,18 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    let mut query = ListKeys {
+    let query = ListKeys {
         name: args.name.clone(),
         sort: sort.map(str::to_owned),
         limit: Some(if args.all { 1000 } else { args.limit }),
         cursor: args.cursor.clone(),
         ..filters
     };
-    let mut keys: Vec<Key> = Vec::new();
-    let next_cursor = loop {
-        let page = client.list_keys(&query).await?;
-        keys.extend(page.items);
-        match page.next_cursor {
-            Some(c) if args.all => query.cursor = Some(c),
-            other => break other,
-        }
-    };
+    if args.all {
+        return print_every_page(ctx, &client, query, &args).await;
+    }
+    let page = client.list_keys(&query).await?;
+    let (keys, next_cursor) = (page.items, page.next_cursor);
     if ctx.json() {
         return output::print_json(&Page {
             items: keys,
@@ -103,15 +100,7 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if keys.is_empty() {
-        let asked = args.filters.describe(args.name.as_deref());
-        if asked.is_empty() {
-            ctx.say(&format!("No keys {}.", client.target().describe()));
-        } else {
-            ctx.say(&format!(
-                "No key matches {asked} {}.",
-                client.target().describe()
-            ));
-        }
+        say_none(ctx, client, &args);
         return Ok(());
     }
     output::print_line(&output::keys_table(&keys))?;
@@ -122,4 +111,59 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// "No keys", naming what was asked for.
+fn say_none(ctx: &Ctx, client: &Client, args: &ListArgs) {
+    let asked = args.filters.describe(args.name.as_deref());
+    if asked.is_empty() {
+        ctx.say(&format!("No keys {}.", client.target().describe()));
+    } else {
+        ctx.say(&format!(
+            "No key matches {asked} {}.",
+            client.target().describe()
+        ));
+    }
+}
+
+/// `--all`: each page printed as it arrives, so a million keys never sit in memory at once.
+/// JSON is the same document a single page would make; a table is printed per page.
+async fn print_every_page(
+    ctx: &Ctx,
+    client: &Client,
+    mut query: ListKeys,
+    args: &ListArgs,
+) -> anyhow::Result<()> {
+    let mut json = if ctx.json() {
+        Some(output::JsonItemsStream::start()?)
+    } else {
+        None
+    };
+    let mut printed = 0usize;
+    loop {
+        let page = client.list_keys(&query).await?;
+        if let Some(json) = &mut json {
+            json.items(&page.items)?;
+        } else if ctx.quiet() {
+            for k in &page.items {
+                output::print_line(&k.id)?;
+            }
+        } else if !page.items.is_empty() {
+            output::print_line(&output::keys_table(&page.items))?;
+        }
+        printed += page.items.len();
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    match json {
+        Some(json) => json.finish(),
+        None => {
+            if printed == 0 && !ctx.quiet() {
+                say_none(ctx, client, args);
+            }
+            Ok(())
+        }
+    }
 }

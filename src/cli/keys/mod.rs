@@ -163,30 +163,53 @@ async fn resolve(ctx: &Ctx, client: &Client, key: Option<String>) -> anyhow::Res
     }
 }
 
-/// A fuzzy list of the keys that are not revoked.
+/// How many keys the picker lists at once: a fuzzy list of all of them would not fit a mind,
+/// nor, at a million keys, memory.
+const PICKER_KEYS: u32 = 200;
+
+/// A fuzzy list of the keys that are not revoked. When there are more than fit one list, a
+/// search comes first (name, description, allowed IPs or hint), and its first matches are listed.
 async fn pick(client: &Client) -> anyhow::Result<String> {
-    let mut keys = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = client
+    let live = |page: crate::api::Page<crate::api::Key>| {
+        let keys: Vec<_> = page
+            .items
+            .into_iter()
+            .filter(|k| k.status != crate::api::KeyStatus::Revoked)
+            .collect();
+        (keys, page.next_cursor.is_some())
+    };
+    let (mut keys, mut more) = live(
+        client
             .list_keys(&ListKeys {
-                cursor,
-                limit: Some(1000),
+                limit: Some(PICKER_KEYS),
                 ..ListKeys::default()
             })
-            .await?;
-        keys.extend(
-            page.items
-                .into_iter()
-                .filter(|k| k.status != crate::api::KeyStatus::Revoked),
-        );
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    if keys.is_empty() {
+            .await?,
+    );
+    if keys.is_empty() && !more {
         return Err(UsageError("there are no keys to choose from".to_owned()).into());
+    }
+    while more || keys.is_empty() {
+        if !keys.is_empty() {
+            eprintln!("More than {PICKER_KEYS} keys: search first.");
+        }
+        let q = prompt::input("Search keys (name, description, IP or hint)")?;
+        (keys, more) = live(
+            client
+                .list_keys(&ListKeys {
+                    q: Some(q.trim().to_owned()).filter(|q| !q.is_empty()),
+                    limit: Some(PICKER_KEYS),
+                    ..ListKeys::default()
+                })
+                .await?,
+        );
+        if keys.is_empty() {
+            eprintln!("No key that is not revoked matches {:?}.", q.trim());
+        }
+        if more && !keys.is_empty() {
+            // Narrow enough to choose from: its first matches.
+            break;
+        }
     }
     let labels: Vec<String> = keys
         .iter()

@@ -22,7 +22,7 @@ Examples:
 Without --grace the old secret stops at once; on a terminal keyward asks first (--yes skips).")]
 pub struct RotateArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub key: Option<String>,
 
     /// How long the old secret keeps working, e.g. 30m, 1d (default 0; at most 7d)

@@ -9,7 +9,7 @@ use crate::output;
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub key: Option<String>,
 }
 

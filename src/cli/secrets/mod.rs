@@ -24,7 +24,7 @@ pub enum SecretsCommand {
 #[derive(Debug, Args)]
 pub struct KeyArg {
     /// The key's id or name
-    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::key_names))]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub key: String,
 }
 

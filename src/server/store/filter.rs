@@ -16,12 +16,15 @@ pub(super) struct Dialect {
     pub search: Search,
 }
 
-/// The index behind `q`.
+/// How `q` finds its keys.
 pub(super) enum Search {
-    /// pg_trgm's GIN index serves `ILIKE '%…%'` itself.
+    /// `LIKE '%…%'`: pg_trgm's GIN index serves it on PostgreSQL; on SQLite it reads keys in
+    /// the list's order (a fragment too short for the index, or found in very many keys).
     Like,
-    /// SQLite's `LIKE` uses no index; the FTS5 trigram table `keys_search` answers instead.
+    /// SQLite: the FTS5 trigram table `keys_search` answers, inside the query.
     Fts5,
+    /// SQLite: the `search_id`s the FTS5 table found already (in the same transaction).
+    Ids(Vec<i64>),
 }
 
 /// A trigram index finds fragments of three characters or more; shorter ones are read from
@@ -125,6 +128,17 @@ where
     }
     if let Some(q) = &f.q {
         match (&d.search, fts5_match(q)) {
+            (Search::Ids(ids), _) if ids.is_empty() => {
+                qb.push(" AND 0 = 1");
+            }
+            (Search::Ids(ids), _) => {
+                qb.push(" AND k.search_id IN (");
+                let mut each = qb.separated(", ");
+                for id in ids {
+                    each.push_bind(*id);
+                }
+                qb.push(")");
+            }
             (Search::Fts5, Some(query)) => {
                 qb.push(
                     " AND k.search_id IN (SELECT rowid FROM keys_search WHERE keys_search MATCH ",

@@ -21,30 +21,42 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// How to search for the list `f` asks for.
-    async fn dialect_for(&self, f: &KeyFilter) -> StoreResult<&'static Dialect> {
-        Ok(match &f.q {
-            Some(q) if self.is_common(q).await? => &SCAN_DIALECT,
-            _ => &DIALECT,
-        })
-    }
-
-    /// Whether `q` matches more than [`COMMON_FRAGMENT`] keys, counted in the FTS index (and
-    /// stopping there). Only for ASCII: `LIKE` folds the case of ASCII letters only, the
-    /// trigram index of every letter, and both ways must find the same keys.
-    async fn is_common(&self, q: &str) -> StoreResult<bool> {
-        let Some(query) = super::filter::fts5_match(q).filter(|_| q.is_ascii()) else {
-            return Ok(false);
+    /// How the list `f` searches for `q`, decided in the transaction `tx` that will read it.
+    /// The FTS index is asked first, for at most [`COMMON_FRAGMENT`] + 1 keys: when it finds
+    /// no more, the list reads exactly those keys; when it finds more, SQLite cannot walk the
+    /// FTS index in the list's order, and reading keys in order, testing each, fills a page
+    /// sooner than sorting every match. That test is `LIKE`, which folds the case of ASCII
+    /// letters only where the trigram index folds every letter: a fragment with other
+    /// letters stays with the index, so both ways find the same keys.
+    async fn search_for(
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+        f: &KeyFilter,
+    ) -> StoreResult<Dialect> {
+        let search = match f.q.as_deref().map(|q| (q, super::filter::fts5_match(q))) {
+            None => Search::Fts5,
+            Some((_, None)) => Search::Like,
+            Some((q, Some(query))) => {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT rowid FROM keys_search WHERE keys_search MATCH ? LIMIT ?",
+                )
+                .bind(query)
+                .bind(COMMON_FRAGMENT + 1)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db)?;
+                if ids.len() <= COMMON_FRAGMENT as usize {
+                    Search::Ids(ids)
+                } else if q.is_ascii() {
+                    Search::Like
+                } else {
+                    Search::Fts5
+                }
+            }
         };
-        let matches: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM (SELECT 1 FROM keys_search WHERE keys_search MATCH ? LIMIT ?)",
-        )
-        .bind(query)
-        .bind(COMMON_FRAGMENT + 1)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(matches > COMMON_FRAGMENT)
+        Ok(Dialect {
+            like: "LIKE",
+            search,
+        })
     }
 
     /// Opens (creating if needed) the database at `url` (`sqlite:PATH` or `sqlite::memory:`)
@@ -81,19 +93,6 @@ impl SqliteStore {
 }
 
 const PEPPER_CHECK: &str = "pepper_check";
-
-const DIALECT: Dialect = Dialect {
-    like: "LIKE",
-    search: Search::Fts5,
-};
-
-/// For a fragment found in many keys: SQLite cannot walk the FTS index in the list's order, so
-/// the matches would all be read and sorted; reading keys in order and testing each finds a
-/// page sooner (see [`SqliteStore::is_common`]).
-const SCAN_DIALECT: Dialect = Dialect {
-    like: "LIKE",
-    search: Search::Like,
-};
 
 /// How many keys a fragment must match to be searched by scanning (about 5 ms either way at a
 /// million keys: sorting this many matches, or reading about 1,000,000 / 5,000 × 50 keys).
@@ -367,13 +366,13 @@ impl Store for SqliteStore {
     }
 
     async fn list_plan(&self, f: &KeyFilter) -> StoreResult<String> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let dialect = Self::search_for(&mut tx, f).await?;
         let mut qb = QueryBuilder::<Sqlite>::new(format!("EXPLAIN QUERY PLAN {KEY_FIELDS}"));
-        push_key_filter(&mut qb, f, self.dialect_for(f).await?);
-        let steps: Vec<(i64, i64, i64, String)> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        push_key_filter(&mut qb, f, &dialect);
+        let steps: Vec<(i64, i64, i64, String)> =
+            qb.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(steps
             .into_iter()
             .map(|(.., detail)| detail)
@@ -513,13 +512,13 @@ impl Store for SqliteStore {
     }
 
     async fn list_keys(&self, f: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
+        // One read transaction: the search and the page see the same keys.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let dialect = Self::search_for(&mut tx, f).await?;
         let mut qb = QueryBuilder::<Sqlite>::new(KEY_FIELDS);
-        push_key_filter(&mut qb, f, self.dialect_for(f).await?);
-        let rows: Vec<KeyRow> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        push_key_filter(&mut qb, f, &dialect);
+        let rows: Vec<KeyRow> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(rows.into_iter().map(KeyRecord::from).collect())
     }
 
