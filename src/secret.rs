@@ -127,7 +127,7 @@ pub fn random_base62(n: usize) -> String {
 }
 
 /// `value` in base62, most significant digit first, left-padded with `0` to `width`.
-fn base62_fixed(mut value: u64, width: usize) -> String {
+pub(crate) fn base62_fixed(mut value: u64, width: usize) -> String {
     let mut digits = vec![b'0'; width];
     for slot in digits.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
@@ -137,8 +137,13 @@ fn base62_fixed(mut value: u64, width: usize) -> String {
 }
 
 /// The server-side secret that keys the HMAC of every stored digest. Lives outside the database.
+/// The HMAC is keyed once, here: every verify and token exchange digests a secret, and
+/// cloning a keyed HMAC costs less than keying a new one.
 #[derive(Clone)]
-pub struct Pepper(Vec<u8>);
+pub struct Pepper {
+    bytes: Vec<u8>,
+    keyed: Hmac<Sha256>,
+}
 
 impl fmt::Debug for Pepper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,23 +153,24 @@ impl fmt::Debug for Pepper {
 
 impl Pepper {
     pub fn new(bytes: Vec<u8>) -> Self {
-        Pepper(bytes)
+        let keyed =
+            Hmac::<Sha256>::new_from_slice(&bytes).expect("HMAC accepts keys of any length");
+        Pepper { bytes, keyed }
     }
 
     pub fn random() -> Self {
         let mut bytes = vec![0u8; 32];
         getrandom::fill(&mut bytes).expect("the OS random source failed");
-        Pepper(bytes)
+        Pepper::new(bytes)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// HMAC-SHA256(pepper, secret): what the database keeps instead of the secret.
     pub fn digest(&self, secret: &str) -> Vec<u8> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(secret.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
@@ -180,8 +186,7 @@ impl Pepper {
     /// A one-way fingerprint of a digest, kept after revoke so verify can answer REVOKED. It is
     /// not the digest and cannot be used to authenticate.
     pub fn fingerprint(&self, digest: &[u8]) -> Vec<u8> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(b"keyward-revoked\0");
         mac.update(digest);
         mac.finalize().into_bytes().to_vec()

@@ -199,9 +199,19 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
         .map(IpAddr::V6)
 }
 
+/// A new request id: unique, not secret (it names a request in logs and audit events), so a
+/// random prefix drawn once per process and a counter make it, with no system call per request.
+fn next_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| secret::random_base62(8));
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("req_{prefix}{}", secret::base62_fixed(n, 8))
+}
+
 /// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = format!("req_{}", secret::random_base62(16));
+    let id = next_request_id();
     req.extensions_mut().insert(RequestId(id.clone()));
     // The path only: query strings are not logged (they carry search text, not secrets, but
     // nothing in a request is logged that need not be).

@@ -27,9 +27,13 @@ pub type Use = (String, Timestamp, Option<String>);
 impl LastUsed {
     pub fn record(&self, key_id: &str, at: Timestamp, ip: Option<String>) {
         let mut pending = self.pending.lock().expect("last-used lock");
-        let entry = pending.entry(key_id.to_owned()).or_insert((at, ip.clone()));
-        if at >= entry.0 {
-            *entry = (at, ip);
+        // A key used again before the flush (the common case under load) costs no allocation.
+        match pending.get_mut(key_id) {
+            Some(entry) if at >= entry.0 => *entry = (at, ip),
+            Some(_) => {}
+            None => {
+                pending.insert(key_id.to_owned(), (at, ip));
+            }
         }
     }
 
