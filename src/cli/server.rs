@@ -197,6 +197,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             },
         )
         .await?;
+        state.store.analyze().await?;
         return Ok(());
     }
     if args.bootstrap {

@@ -1,6 +1,6 @@
 //! The purger: access tokens past their expiry, Idempotency-Key records past their retention and
 //! change feed rows every server has long read are deleted on a schedule, so no table grows for
-//! ever.
+//! ever; and the query planner's statistics are kept current.
 
 use jiff::SignedDuration;
 
@@ -26,5 +26,8 @@ pub async fn run(state: &AppState) {
     }
     if let Err(e) = state.store.purge_changes(now - CHANGE_RETENTION).await {
         tracing::warn!(error = %e, "could not purge the change feed");
+    }
+    if let Err(e) = state.store.optimize().await {
+        tracing::warn!(error = %e, "could not refresh the query planner's statistics");
     }
 }

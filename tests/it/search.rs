@@ -257,6 +257,7 @@ fn seed_keys(server: &LiveServer, n: u64) {
         )
         .await
         .unwrap();
+        server.state.store.analyze().await.unwrap();
     });
 }
 
@@ -538,4 +539,60 @@ fn every_filter_and_the_scoping_rule_are_served_by_an_index() {
             "{what}: none of {served_by:?} serves the filter:\n{plan}"
         );
     }
+}
+
+#[test]
+fn the_purger_gives_sqlite_planner_statistics_once_there_are_many_keys() {
+    // SQLite keeps no statistics unless asked; the purger's `optimize` gathers them once there
+    // are 10,000 keys (PostgreSQL's autovacuum does so by itself).
+    if crate::BACKEND != Backend::Sqlite {
+        return;
+    }
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let analyzed_tables = || {
+        let url = server.db.clone();
+        server.block_on(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT tbl FROM sqlite_stat1 WHERE tbl IN ('keys', 'key_environments')",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+            pool.close().await;
+            tables.into_iter().collect::<BTreeSet<String>>()
+        })
+    };
+    let purge = || server.block_on(keyward::server::purge::run(&server.state));
+    purge();
+    assert!(
+        analyzed_tables().is_empty(),
+        "a nearly empty database is not analyzed"
+    );
+    server.block_on(async {
+        for name in seed::ENVIRONMENTS {
+            dev::ensure_environment(&server.state, name, "seeded", "test")
+                .await
+                .unwrap();
+        }
+        seed::seed(
+            server.state.store.as_ref(),
+            &server.state.pepper,
+            10_000,
+            server.now(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    });
+    assert!(
+        analyzed_tables().is_empty(),
+        "seeding alone analyzes nothing"
+    );
+    purge();
+    assert_eq!(
+        analyzed_tables(),
+        BTreeSet::from(["keys".to_owned(), "key_environments".to_owned()])
+    );
 }

@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         ..filters
     };
     if args.all {
-        return print_every_page(ctx, &client, query, &args).await;
+        return print_every_page(ctx, client, query, &args).await;
     }
     let page = client.list_keys(&query).await?;
     let (keys, next_cursor) = (page.items, page.next_cursor);

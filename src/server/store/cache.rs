@@ -509,6 +509,9 @@ impl Store for CachedStore {
     async fn analyze(&self) -> StoreResult<()> {
         self.inner.analyze().await
     }
+    async fn optimize(&self) -> StoreResult<()> {
+        self.inner.optimize().await
+    }
     async fn list_plan(&self, filter: &KeyFilter) -> StoreResult<String> {
         self.inner.list_plan(filter).await
     }

@@ -459,6 +459,11 @@ pub trait Store: Send + Sync + 'static {
     async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()>;
     /// Refreshes the query planner's statistics, as after a bulk load.
     async fn analyze(&self) -> StoreResult<()>;
+    /// Keeps the planner's statistics current as keys come and go, cheaply (run by the
+    /// purger). PostgreSQL's autovacuum does this by itself.
+    async fn optimize(&self) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// An access token and the key it was issued to, for authenticating a request. A cache may
     /// serve the key without its `description`.

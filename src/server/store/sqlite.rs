@@ -380,6 +380,48 @@ impl Store for SqliteStore {
             .join("\n"))
     }
 
+    async fn optimize(&self) -> StoreResult<()> {
+        // SQLite keeps no statistics unless asked; without them its planner assumes large
+        // tables and picks indexes well. Statistics of a nearly empty database would mislead
+        // it once keys number in the millions, so the first ANALYZE waits for
+        // ANALYZE_FROM_KEYS keys. After it, `optimize` analyzes again only the tables that
+        // changed much (0x10000: every table, not only those this connection used).
+        // `analysis_limit` makes either a sample: milliseconds, even at a million keys. Other
+        // pooled connections read new statistics when they are replaced (sqlx: 30 minutes).
+        const ANALYZE_FROM_KEYS: i64 = 10_000;
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let analyzed: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+        let statement = if analyzed.is_some() {
+            "PRAGMA optimize = 0x10002"
+        } else {
+            // search_id grows with every key: its maximum is a count without a scan.
+            let keys: i64 = sqlx::query_scalar("SELECT coalesce(max(search_id), 0) FROM keys")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+            if keys < ANALYZE_FROM_KEYS {
+                return Ok(());
+            }
+            "ANALYZE"
+        };
+        for statement in [
+            "PRAGMA analysis_limit = 1000",
+            statement,
+            // The connection goes back to the pool: a later full ANALYZE stays full.
+            "PRAGMA analysis_limit = 0",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
     async fn analyze(&self) -> StoreResult<()> {
         sqlx::query("ANALYZE")
             .execute(&self.pool)
