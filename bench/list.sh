@@ -18,15 +18,9 @@ keys=${BENCH_KEYS:-1000000}
 requests=${BENCH_REQUESTS:-200}
 report=${BENCH_REPORT:-all}
 . bench/lib/db.sh
+. bench/lib/wrk.sh
 
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-  else
-    echo "wrk is needed (apt-get install wrk)" >&2
-    exit 1
-  fi
-fi
+need_wrk
 cargo build --release --quiet --bin keyward
 
 work=$(mktemp -d)
@@ -188,8 +182,8 @@ LUA
   wrk -t2 -c32 -d10s -s "$work/verify.lua" "$url/v1/verify" >/dev/null
   rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
   hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
-  echo "| start-up at $(printf "%'d" "$keys") keys, $backend (exec to /readyz 200) | ${startup} s | ≤ 2 s |"
-  echo "| server resident memory at $(printf "%'d" "$keys") keys, $backend, after listing and 10 s of verify | ${rss} MB (peak ${hwm} MB) | ≤ 200 MB |"
+  echo "| start-up at $(python3 -c "print(f'{$keys:,}')") keys, $backend (exec to /readyz 200) | ${startup} s | ≤ 2 s |"
+  echo "| server resident memory at $(python3 -c "print(f'{$keys:,}')") keys, $backend, after listing and 10 s of verify | ${rss} MB (peak ${hwm} MB) | ≤ 200 MB |"
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   pids=()

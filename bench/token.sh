@@ -12,15 +12,9 @@ cd "$(dirname "$0")/.."
 seconds=${BENCH_SECONDS:-10}
 backends=${BENCH_BACKENDS:-sqlite postgres}
 . bench/lib/db.sh
+. bench/lib/wrk.sh
 
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-  else
-    echo "wrk is needed (apt-get install wrk)" >&2
-    exit 1
-  fi
-fi
+need_wrk
 cargo build --release --quiet --bin keyward
 
 work=$(mktemp -d)
@@ -41,21 +35,9 @@ run() { wrk -t1 -c"$2" -d"${seconds}s" -s "$3" "$1" | awk '/^RESULT/ {print $2, 
 for backend in $backends; do
   mkdir -p "$work/$backend"
   db_start "$backend" "$work/$backend"
-  target/release/keyward server --dev --listen 127.0.0.1:0 --database "$DB_URL" >"$work/dev.out" 2>"$work/dev.err" &
-  server=$!
+  dev_start "$work" "$DB_URL"
+  server=$SERVER url=$URL id=$ID secret=$SECRET token=$TOKEN key=$KEY
   pids+=($server)
-  for _ in $(seq 200); do
-    grep -q "keyward login" "$work/dev.out" 2>/dev/null && break
-    sleep 0.05
-  done
-  url=$(grep -o 'http://[0-9.:]*' "$work/dev.out" | head -1)
-  id=$(awk '/client id:/ {print $3}' "$work/dev.out")
-  secret=$(awk '/secret:/ {print $2}' "$work/dev.out")
-  token=$(curl -s -u "$id:$secret" -d grant_type=client_credentials "$url/v1/oauth/token" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  key=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"name":"bench","environments":["production"],"permissions":["orders:read"]}' "$url/v1/keys" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
   cat >"$work/token.lua" <<LUA
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials&client_id=$id&client_secret=$secret"

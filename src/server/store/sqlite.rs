@@ -33,8 +33,7 @@ impl SqliteStore {
         f: &KeyFilter,
     ) -> StoreResult<Dialect> {
         let search = match f.q.as_deref().map(|q| (q, super::filter::fts5_match(q))) {
-            None => Search::Fts5,
-            Some((_, None)) => Search::Like,
+            None | Some((_, None)) => Search::Like,
             Some((q, Some(query))) => {
                 let ids: Vec<i64> = sqlx::query_scalar(
                     "SELECT rowid FROM keys_search WHERE keys_search MATCH ? LIMIT ?",
