@@ -50,7 +50,7 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_PEPPER_FILE, value_name = "FILE")]
     pub pepper_file: Option<PathBuf>,
 
-    /// Development server: loopback, throwaway database, sample data, a super-admin key printed once
+    /// Development server: loopback, sample data, a super-admin key printed once; a throwaway in-memory database unless --database names one (kept)
     #[arg(long)]
     pub dev: bool,
 
@@ -73,7 +73,8 @@ pub struct ServerArgs {
 
 pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let config = match &args.config {
-        Some(path) => ServerConfig::load(path)?,
+        // A config that cannot be read or parsed is a usage error (exit 2), before anything.
+        Some(path) => ServerConfig::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
         None => ServerConfig::default(),
     };
     let listen = args
@@ -134,6 +135,13 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let pepper = match &pepper_file {
         Some(path) if !args.dev => {
             let (pepper, created) = open_pepper(store.as_ref(), path).await?;
+            if let Some(mode) = crate::server::config::pepper_file_exposed(path) {
+                eprintln!(
+                    "warning: the pepper file {} can be read or written by other users (mode {mode:03o}); make it private: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+            }
             if created {
                 eprintln!(
                     "Created the pepper file {}: back it up and keep it private; without it no secret can be checked.",
@@ -222,8 +230,14 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             dev::ensure_environment(&state, name, description, &operator).await?;
         }
         let created = dev::mint_first_admin(&state, "dev-super-admin", &operator).await?;
+        // Only the in-memory database is thrown away: a --database given to --dev is kept.
+        let kept = if database.contains(":memory:") {
+            "throwaway in-memory database".to_owned()
+        } else {
+            format!("database {database}, kept after exit")
+        };
         output::print_line(&format!(
-            "keyward dev server on {base} (throwaway database; sample environments and catalog)\n\
+            "keyward dev server on {base} ({kept}; sample environments and catalog)\n\
              Super-admin key, shown once:\n  client id: {}\n  secret:    {}\n\
              Log in with (paste the secret at the prompt):\n  keyward login --url {base} --client-id {}",
             created.key.id,
@@ -312,8 +326,17 @@ fn database_url(database: &str) -> anyhow::Result<String> {
     }
     let path = PathBuf::from(path);
     if !path.exists() {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::fsutil::create_private_dir(dir)?;
+        // A mistyped path must not quietly start a new, empty database beside the real one.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            bail!(UsageError(format!(
+                "--database {database:?}: the directory {} does not exist; create it first (mkdir -m 700 {}), or correct the path",
+                dir.display(),
+                dir.display()
+            )));
         }
         crate::fsutil::create_private_file(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;

@@ -53,8 +53,20 @@ impl ServerConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the server config {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("{} is not a valid keyward server config", path.display()))
+        // One line naming the file, the line and the problem (the TOML error's own text is a
+        // drawing of the line over several).
+        toml::from_str(&text).map_err(|e| {
+            let at = e.span().map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!(" line {line}:")
+            });
+            anyhow::anyhow!(
+                "{} is not a valid keyward server config:{} {}",
+                path.display(),
+                at.unwrap_or_default(),
+                e.message().trim_end()
+            )
+        })
     }
 }
 
@@ -144,6 +156,22 @@ pub async fn open_pepper(store: &dyn Store, path: &Path) -> anyhow::Result<(Pepp
     };
     check_pepper(store, &pepper, &shown).await?;
     Ok((pepper, created))
+}
+
+/// The permission bits that let users other than the owner read or write the pepper file, if
+/// any (Unix; elsewhere `None`).
+pub fn pepper_file_exposed(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Refuses a pepper other than the one the database recognises; adopts it when the database has

@@ -258,3 +258,169 @@ fn cache_settings_out_of_range_are_refused_before_anything_is_created() {
         assert!(!db.exists(), "{setting}: the database was created");
     }
 }
+
+#[test]
+fn a_bad_config_or_a_missing_directory_is_refused_before_anything_is_created() {
+    let env = TestEnv::new();
+    let dir = env.dir.path();
+    let pepper = dir.join("pepper");
+    let pepper_arg = pepper.display().to_string();
+    // A SQLite path in a directory that does not exist: no new, empty database made there.
+    let missing = dir.join("no-such-dir");
+    let database = format!("sqlite:{}", missing.join("keyward.db").display());
+    for extra in [&["--bootstrap"][..], &[], &["--dev"]] {
+        let mut args = vec!["server", "--listen", "127.0.0.1:0", "--database", &database];
+        if !extra.contains(&"--dev") {
+            args.extend(["--pepper-file", &pepper_arg]);
+        }
+        args.extend_from_slice(extra);
+        let err = env.fails(&args, 2);
+        let line = one_line(&err);
+        assert!(
+            line.contains("does not exist") && line.contains("no-such-dir"),
+            "{extra:?}: {err}"
+        );
+        assert!(!missing.exists(), "{extra:?}: the directory was created");
+        assert!(!pepper.exists(), "{extra:?}: the pepper file was created");
+    }
+    // A config that is not valid: the file, the line and the problem in one line.
+    let db = dir.join("never.db");
+    let database = format!("sqlite:{}", db.display());
+    for (text, says) in [
+        (
+            "max_key_lifetime_days = 30\nbogus = 1\n",
+            "line 2: unknown field `bogus`",
+        ),
+        ("listen = 8080\n", "line 1: invalid type"),
+        (
+            "max_key_lifetime_days = \"thirty\"\n",
+            "line 1: invalid type",
+        ),
+    ] {
+        let config = dir.join("server.toml");
+        std::fs::write(&config, text).unwrap();
+        let err = env.fails(
+            &[
+                "server",
+                "--database",
+                &database,
+                "--pepper-file",
+                &pepper_arg,
+                "--config",
+                &config.display().to_string(),
+                "--bootstrap",
+            ],
+            2,
+        );
+        let line = one_line(&err);
+        assert!(
+            line.contains("server.toml is not a valid keyward server config")
+                && line.contains(says),
+            "{text:?}: {err}"
+        );
+        assert!(!db.exists(), "{text:?}: the database was created");
+        assert!(!pepper.exists(), "{text:?}: the pepper file was created");
+    }
+}
+
+#[test]
+fn bootstrap_honours_the_configs_shorter_lifetime_and_warns_of_an_open_pepper_file() {
+    let env = TestEnv::new();
+    let dir = env.dir.path();
+    let pepper = dir.join("pepper");
+    let config = dir.join("server.toml");
+    std::fs::write(&config, "max_key_lifetime_days = 30\n").unwrap();
+    let database = env.database("lifetime.db");
+    let mut args = vec![
+        "--output".to_owned(),
+        "json".to_owned(),
+        "server".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--bootstrap".to_owned(),
+    ];
+    args.extend(store_args(&database, &pepper));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = env.ok(&args);
+    let key: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let expires: jiff::Timestamp = key["expires_at"].as_str().unwrap().parse().unwrap();
+    let days = (expires - jiff::Timestamp::now())
+        .total(jiff::Unit::Hour)
+        .unwrap()
+        / 24.0;
+    assert!(
+        (29.9..=30.0).contains(&days),
+        "the first key lives {days} days, not the config's 30"
+    );
+    // Created private: no warning. Opened up to others: a warning naming the fix.
+    let err = env.fails(&args, 5);
+    assert!(!err.contains("chmod 600"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = env.fails(&args, 5);
+        assert!(
+            err.contains("can be read or written by other users (mode 644)")
+                && err.contains("chmod 600"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn every_answer_says_nosniff_and_every_v1_answer_no_store_and_no_cors() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let auth = format!("Bearer {}", token.unwrap());
+    let origin = ("Origin", "https://evil.example");
+    for (method, path, headers, status) in [
+        ("GET", "/healthz", vec![origin], 200),
+        (
+            "GET",
+            "/v1/whoami",
+            vec![("Authorization", auth.as_str()), origin],
+            200,
+        ),
+        ("GET", "/v1/keys", vec![origin], 401),
+        (
+            "GET",
+            "/v1/no-such-thing",
+            vec![("Authorization", auth.as_str())],
+            404,
+        ),
+        (
+            "DELETE",
+            "/v1/verify",
+            vec![("Authorization", auth.as_str())],
+            405,
+        ),
+        (
+            "OPTIONS",
+            "/v1/keys",
+            vec![origin, ("Access-Control-Request-Method", "POST")],
+            405,
+        ),
+    ] {
+        let r = crate::harness::http(server.authority(), method, path, &headers, b"");
+        assert_eq!(r.status, status, "{method} {path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        if path.starts_with("/v1/") {
+            assert_eq!(
+                r.header("cache-control"),
+                Some("no-store"),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            None,
+            "{method} {path}"
+        );
+    }
+}

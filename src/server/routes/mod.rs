@@ -42,6 +42,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_nul_in_url))
         .layer(axum::middleware::map_response(problem_everywhere))
+        .layer(axum::middleware::map_response(safety_headers))
         .layer(axum::middleware::from_fn(super::auth::request_id))
         .with_state(state)
 }
@@ -67,6 +68,20 @@ async fn refuse_nul_in_url(
         return extract::nul_refused().into_response();
     }
     next.run(request).await
+}
+
+/// On every answer: no content sniffing (a browser shown a key's description must not run it as
+/// HTML); on every `/v1` answer, no caching by any browser or proxy (keys, tokens, lists).
+async fn safety_headers(uri: axum::http::Uri, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if uri.path().starts_with("/v1/") {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Every error answer is problem+json. The handlers' own errors already are; this catches what
