@@ -40,6 +40,8 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     /// Any other error status the framework answered by itself.
     Status(StatusCode),
+    /// 429: too many failed attempts for this client id or address; `Retry-After` says when.
+    Throttled { retry_after_secs: u64 },
     /// 503: the database cannot be reached; logged, and nothing is guessed meanwhile.
     Unavailable(String),
     /// 500: logged, never explained to the caller.
@@ -142,6 +144,14 @@ impl ApiError {
                 };
                 (*status, code, format!("{reason}."), None)
             }
+            Throttled { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                format!(
+                    "too many failed attempts from this client id or address; try again in {retry_after_secs} s"
+                ),
+                None,
+            ),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
@@ -195,6 +205,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::Throttled { retry_after_secs } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             let challenge = if error.is_some() {
                 "Basic realm=\"keyward\""

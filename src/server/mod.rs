@@ -13,6 +13,7 @@ pub mod purge;
 mod routes;
 pub mod seed;
 pub mod store;
+pub mod throttle;
 pub(crate) mod validate;
 
 use std::future::IntoFuture;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub timing: Timing,
     /// A list page stops adding keys past this many bytes of JSON (and says where to go on).
     pub page_bytes: usize,
+    /// Failed token exchanges, per client id and address.
+    pub throttle: throttle::Throttle,
 }
 
 /// How often background work runs, and how long things are kept.
@@ -90,6 +93,7 @@ impl AppState {
             last_used: LastUsed::default(),
             timing: Timing::default(),
             page_bytes: PAGE_BYTES,
+            throttle: throttle::Throttle::default(),
         }
     }
 

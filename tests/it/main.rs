@@ -33,4 +33,5 @@ mod scripts;
 mod search;
 mod snapshots;
 mod startup;
+mod throttling;
 mod verify;

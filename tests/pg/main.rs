@@ -57,6 +57,8 @@ mod scripts;
 mod search;
 #[path = "../it/startup.rs"]
 mod startup;
+#[path = "../it/throttling.rs"]
+mod throttling;
 #[path = "../it/verify.rs"]
 mod verify;
 

@@ -14,6 +14,7 @@ use crate::secret::{self, Secret};
 use crate::server::auth::RequestMeta;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::store::{AuditEvent, TokenRecord};
+use crate::server::throttle::Subject;
 use crate::server::{SharedState, ipmatch};
 
 #[derive(Deserialize)]
@@ -43,6 +44,23 @@ pub async fn exchange(
     // Whatever arrived as the client id goes into the audit log only if it looks like a key id:
     // a secret pasted into the wrong field must not be written down.
     let plausible_id = crate::server::validate::key_id(&client_id);
+    // Failures count against the client id and the address; when either has none left, the
+    // request is answered before its secret is read, and nothing is written.
+    let subjects: Vec<Subject> = plausible_id
+        .then(|| Subject::Client(client_id.clone()))
+        .into_iter()
+        .chain(
+            meta.source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok())
+                .map(Subject::Address),
+        )
+        .collect();
+    if let Some(wait) = state.throttle.check(&subjects, now) {
+        return Err(ApiError::Throttled {
+            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+        });
+    }
     let mut audit = AuditEvent {
         at: now,
         actor: if plausible_id {
@@ -68,6 +86,7 @@ pub async fn exchange(
     };
     let digest = state.pepper.digest(candidate);
     let Some(key) = key.filter(|k| k.accepts(&digest, now)) else {
+        state.throttle.failed(&subjects, now);
         state.store.record_audit(&audit).await?;
         return Err(ApiError::InvalidClient);
     };
@@ -100,6 +119,7 @@ pub async fn exchange(
         })
     });
     if let Some(refusal) = refusal {
+        state.throttle.failed(&subjects, now);
         state.store.record_audit(&audit).await?;
         return Err(refusal);
     }
