@@ -15,6 +15,8 @@ mod canary;
 mod concurrency;
 #[path = "../it/conflicts.rs"]
 mod conflicts;
+#[path = "../it/durability.rs"]
+mod durability;
 #[path = "../it/e2e.rs"]
 mod e2e;
 #[path = "../it/edit.rs"]

@@ -86,6 +86,7 @@ pub async fn exchange(
     };
     let digest = state.pepper.digest(candidate);
     let Some(key) = key.filter(|k| k.accepts(&digest, now)) else {
+        // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
         state.store.record_audit(&audit).await?;
         return Err(ApiError::InvalidClient);
@@ -119,7 +120,8 @@ pub async fn exchange(
         })
     });
     if let Some(refusal) = refusal {
-        state.throttle.failed(&subjects, now);
+        // The right secret, refused by policy (disabled, expired, public, address): audited,
+        // not throttled: it guesses nothing.
         state.store.record_audit(&audit).await?;
         return Err(refusal);
     }
