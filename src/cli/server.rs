@@ -42,7 +42,7 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL", hide_env_values = true)]
     pub database: Option<String>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -111,6 +111,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let cache = cache_settings(&config)?;
+    let (connections, request_timeout) = connection_limits(&config)?;
     let mut product = config.permissions.clone();
     let database = args.database.or(config.database.clone());
     let database = match database {
@@ -169,6 +170,8 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         state.max_key_lifetime = max;
     }
     state.trusted_proxies = trusted_proxies;
+    state.connections = connections;
+    state.timing.request_timeout = request_timeout;
     if let Some(secs) = args.shutdown_timeout.or(config.shutdown_timeout_secs) {
         state.timing.shutdown_deadline = std::time::Duration::from_secs(secs);
     }
@@ -258,6 +261,52 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .context("the server stopped with an error")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The header timeout, the connection bound and the request timeout, from the server config.
+/// The bound stays below the process's open-file limit (raised to its maximum first), leaving
+/// room for the database's connections and files.
+fn connection_limits(
+    config: &ServerConfig,
+) -> anyhow::Result<(server::listener::Limits, std::time::Duration)> {
+    use std::time::Duration;
+    let seconds = |value: Option<u64>, name: &str, range: std::ops::RangeInclusive<u64>| match value
+    {
+        Some(v) if !range.contains(&v) => Err(UsageError(format!(
+            "{name} in the server config must be between {} and {}, not {v}",
+            range.start(),
+            range.end()
+        ))),
+        v => Ok(v.map(Duration::from_secs)),
+    };
+    let mut limits = server::listener::Limits::default();
+    if let Some(t) = seconds(config.header_timeout_secs, "header_timeout_secs", 1..=300)? {
+        limits.header_timeout = t;
+    }
+    let request_timeout = seconds(config.request_timeout_secs, "request_timeout_secs", 1..=600)?
+        .unwrap_or(Duration::from_secs(30));
+    if let Some(max) = config.max_connections {
+        if max == 0 {
+            bail!(UsageError(
+                "max_connections in the server config must be at least 1".to_owned()
+            ));
+        }
+        limits.max_connections = max;
+    }
+    if let Some(files) = server::listener::raise_open_file_limit() {
+        let room = usize::try_from(files.saturating_sub(100))
+            .unwrap_or(usize::MAX)
+            .max(1);
+        if limits.max_connections > room {
+            tracing::info!(
+                files,
+                room,
+                "the connection bound is lowered to the open-file limit"
+            );
+            limits.max_connections = room;
+        }
+    }
+    Ok((limits, request_timeout))
 }
 
 /// The verify cache's size and the change feed's poll, from the server config.

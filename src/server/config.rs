@@ -30,6 +30,13 @@ pub struct ServerConfig {
     /// How often each server reads the change feed when no notification woke it (10 to 250,
     /// default 200).
     pub change_poll_ms: Option<u64>,
+    /// How long a connection may take to send a request head, or stay idle between requests
+    /// (1 to 300, default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// How long a request may take once its head has arrived (1 to 600, default 30).
+    pub request_timeout_secs: Option<u64>,
+    /// The most connections open at once (default 10,000, and below the process's file limit).
+    pub max_connections: Option<usize>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed when checking allowlists.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,

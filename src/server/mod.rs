@@ -8,6 +8,7 @@ pub mod dev;
 mod error;
 mod ipmatch;
 pub(crate) mod last_used;
+pub mod listener;
 mod mint;
 pub mod purge;
 mod routes;
@@ -16,8 +17,6 @@ pub mod store;
 pub mod throttle;
 pub(crate) mod validate;
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +51,8 @@ pub struct AppState {
     pub page_bytes: usize,
     /// Failed token exchanges, per client id and address.
     pub throttle: throttle::Throttle,
+    /// Header timeout and connection bound (a served API; the embedded store has none).
+    pub connections: listener::Limits,
 }
 
 /// How often background work runs, and how long things are kept.
@@ -65,6 +66,8 @@ pub struct Timing {
     pub idempotency_retention: SignedDuration,
     /// On shutdown, how long requests in flight get before every connection is closed.
     pub shutdown_deadline: Duration,
+    /// How long a request may take once its head has arrived.
+    pub request_timeout: Duration,
 }
 
 impl Default for Timing {
@@ -74,6 +77,7 @@ impl Default for Timing {
             purge_every: Duration::from_secs(600),
             idempotency_retention: SignedDuration::from_hours(24),
             shutdown_deadline: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -94,6 +98,7 @@ impl AppState {
             timing: Timing::default(),
             page_bytes: PAGE_BYTES,
             throttle: throttle::Throttle::default(),
+            connections: listener::Limits::default(),
         }
     }
 
@@ -129,7 +134,7 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let background = tokio::spawn(background(state.clone(), stopped));
     let signalled = Arc::new(tokio::sync::Notify::new());
@@ -145,7 +150,7 @@ pub async fn serve(
         tokio::time::sleep(state.timing.shutdown_deadline).await;
     };
     let served = tokio::select! {
-        served = axum::serve(listener, app).with_graceful_shutdown(graceful).into_future() => served,
+        served = listener::serve(listener, app, state.connections, graceful) => served,
         () = deadline => {
             tracing::warn!(
                 deadline = ?state.timing.shutdown_deadline,

@@ -10,6 +10,7 @@ mod byo;
 mod canary;
 mod concurrency;
 mod conflicts;
+mod connections;
 mod durability;
 mod e2e;
 mod edit;

@@ -40,11 +40,28 @@ pub fn router(state: SharedState) -> Router {
         .fallback(|| async { ApiError::NotFound("endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            time_limit,
+        ))
         .layer(axum::middleware::from_fn(refuse_nul_in_url))
         .layer(axum::middleware::map_response(problem_everywhere))
         .layer(axum::middleware::map_response(safety_headers))
         .layer(axum::middleware::from_fn(super::auth::request_id))
         .with_state(state)
+}
+
+/// A request that takes longer than the request timeout once its head has arrived (a body
+/// trickling in, say) is answered 408 and its work dropped.
+async fn time_limit(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(state.timing.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT).into_response(),
+    }
 }
 
 /// A JSON answer that must not be cached: it carries a secret or a token.

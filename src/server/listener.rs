@@ -1,0 +1,215 @@
+//! Accepting connections so that slow or idle clients cannot take the server down.
+//!
+//! - **Header timeout**: hyper's header read timeout, which also runs while a kept-alive
+//!   connection waits for its next request: a connection that has not sent a whole request head
+//!   within it is closed, whether it sends a byte a second or nothing at all.
+//! - **A bound on open connections**: past it, the connection that has waited longest for a
+//!   request is closed to make room for the new one (it holds a file descriptor and does
+//!   nothing), so a flood of idle or slow connections cannot keep a well-behaved client out.
+//!   When every open connection is in the middle of a request, the new one is closed instead.
+//!
+//! The request timeout (a request that takes too long once its head has arrived) is a layer of
+//! the router (see `routes`), so the embedded store has it too.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt;
+
+/// How long a connection may take to send a request head, or stay idle between requests.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many connections may be open at once (lowered to what the process's file limit allows).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// What the accept loop knows of one open connection.
+struct Open {
+    /// Inside a request (its head read, its answer not yet made).
+    busy: AtomicBool,
+    /// When it last started waiting for a request, in ms since the server started.
+    waiting_since: AtomicU64,
+    /// Told to close when it must make room.
+    evict: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    open: HashMap<u64, Arc<Open>>,
+}
+
+impl Registry {
+    /// Makes room for one more connection; false when every open one is busy.
+    fn make_room(&mut self, max: usize) -> bool {
+        if self.open.len() < max {
+            return true;
+        }
+        let longest_waiting = self
+            .open
+            .iter()
+            .filter(|(_, c)| !c.busy.load(Ordering::Relaxed))
+            .min_by_key(|(_, c)| c.waiting_since.load(Ordering::Relaxed))
+            .map(|(id, _)| *id);
+        match longest_waiting.and_then(|id| self.open.remove(&id)) {
+            Some(evicted) => {
+                evicted.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets each
+/// connection finish the request it is in, and returns when all have closed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let started = Instant::now();
+    let registry = Arc::new(Mutex::new(Registry::default()));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                // Out of file descriptors, say: wait a little rather than spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let now = started.elapsed().as_millis() as u64;
+        let (id, open) = {
+            let mut registry = registry.lock().expect("connection registry");
+            if !registry.make_room(limits.max_connections) {
+                tracing::warn!(%peer, "every connection is busy: refusing a new one");
+                continue;
+            }
+            registry.next_id += 1;
+            let id = registry.next_id;
+            let open = Arc::new(Open {
+                busy: AtomicBool::new(false),
+                waiting_since: AtomicU64::new(now),
+                evict: tokio::sync::Notify::new(),
+            });
+            registry.open.insert(id, open.clone());
+            (id, open)
+        };
+        let service = {
+            let (starts, ends) = (open.clone(), open.clone());
+            app.clone()
+                .map_request(move |mut request: axum::extract::Request| {
+                    starts.busy.store(true, Ordering::Relaxed);
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                })
+                .map_response({
+                    let open = ends;
+                    move |response| {
+                        open.waiting_since
+                            .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                        open.busy.store(false, Ordering::Relaxed);
+                        response
+                    }
+                })
+        };
+        let registry = registry.clone();
+        let mut stopping = stopping.clone();
+        tasks.spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(service.map_request(
+                        |r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+                    )),
+                );
+            tokio::pin!(connection);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    _ = connection.as_mut() => break,
+                    () = open.evict.notified() => break,
+                    changed = stopping.changed(), if !closing => {
+                        closing = true;
+                        if changed.is_ok() {
+                            connection.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+            registry
+                .lock()
+                .expect("connection registry")
+                .open
+                .remove(&id);
+        });
+        // Reap finished connection tasks as we go.
+        while tasks.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Raises this process's limit of open files to the most it may have, and returns it: the
+/// default soft limit (1,024 on many systems) would let a few idle sockets exhaust it.
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        Some(limit.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}

@@ -1,0 +1,139 @@
+//! Slow and idle clients cannot take the server down: connections that send a request head a
+//! byte a second, or nothing, are closed by the header timeout while other clients are answered
+//! at once; past the bound on open connections, the one that has waited longest for a request
+//! makes room. (Connections do not depend on the store: these run on SQLite only.)
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::harness::{Server, TestEnv, http, store_args};
+
+/// A server whose config file holds `settings`.
+fn server_with(env: &TestEnv, settings: &str) -> Server {
+    let config = env.dir.path().join("server.toml");
+    std::fs::write(&config, settings).unwrap();
+    let db = env.database("connections.db");
+    let mut args = store_args(&db, &env.dir.path().join("pepper"));
+    args.extend(["--config".to_owned(), config.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start(env, &args)
+}
+
+/// How long `/healthz` takes to answer, on a new connection.
+fn healthz_time(server: &Server) -> Duration {
+    let start = Instant::now();
+    let r = http(server.authority(), "GET", "/healthz", &[], b"");
+    assert_eq!(r.status, 200);
+    start.elapsed()
+}
+
+/// Whether the server has closed this connection (end of stream or reset).
+fn closed(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 512];
+    let mut reader = stream;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return true,
+            // Whatever it sent before closing (nothing is expected): read on.
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Waits up to `limit` for every stream to be closed; how many are still open.
+fn wait_closed(streams: &[TcpStream], limit: Duration) -> usize {
+    let start = Instant::now();
+    loop {
+        let open = streams.iter().filter(|s| !closed(s)).count();
+        if open == 0 || start.elapsed() > limit {
+            return open;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn slow_and_idle_connections_are_closed_while_others_are_answered() {
+    let env = TestEnv::new();
+    let server = server_with(&env, "header_timeout_secs = 2\n");
+    // 500 clients sending their request head a byte a second...
+    let slow: Vec<TcpStream> = (0..500)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.authority()).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let mut writers: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                for w in &mut writers {
+                    let _ = w.write_all(b"a");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    // ...and 2,000 that connect and say nothing.
+    let idle: Vec<TcpStream> = (0..2000)
+        .map(|_| TcpStream::connect(server.authority()).unwrap())
+        .collect();
+    // A well-behaved client is answered at once throughout.
+    for _ in 0..20 {
+        let took = healthz_time(&server);
+        assert!(took < Duration::from_millis(100), "/healthz took {took:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The header timeout (2 s) closes them all, the trickling ones included.
+    let mut slow = slow;
+    let mut idle = idle;
+    assert_eq!(
+        wait_closed(&mut slow, Duration::from_secs(10)),
+        0,
+        "slow ones still open"
+    );
+    assert_eq!(
+        wait_closed(&mut idle, Duration::from_secs(10)),
+        0,
+        "idle ones still open"
+    );
+    done.store(true, Ordering::Relaxed);
+    trickle.join().unwrap();
+    assert!(healthz_time(&server) < Duration::from_millis(100));
+}
+
+#[test]
+fn past_the_bound_the_longest_waiting_connection_makes_room() {
+    let env = TestEnv::new();
+    let server = server_with(&env, "max_connections = 50\nheader_timeout_secs = 120\n");
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(server.authority()).unwrap())
+        .collect();
+    // More connections than the bound, all idle: /healthz is still answered at once.
+    for _ in 0..10 {
+        let took = healthz_time(&server);
+        assert!(took < Duration::from_millis(100), "/healthz took {took:?}");
+    }
+    // The oldest made room: at most 50 are still open, and the newest of them are.
+    std::thread::sleep(Duration::from_millis(200));
+    let open: Vec<bool> = idle.iter().map(|s| !closed(s)).collect();
+    assert!(
+        open.iter().filter(|o| **o).count() <= 50,
+        "{} still open",
+        open.iter().filter(|o| **o).count()
+    );
+    assert!(
+        open[..100].iter().all(|o| !o),
+        "an old idle connection was kept"
+    );
+}
