@@ -95,15 +95,13 @@ fn slow_and_idle_connections_are_closed_while_others_are_answered() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // The header timeout (2 s) closes them all, the trickling ones included.
-    let mut slow = slow;
-    let mut idle = idle;
     assert_eq!(
-        wait_closed(&mut slow, Duration::from_secs(10)),
+        wait_closed(&slow, Duration::from_secs(10)),
         0,
         "slow ones still open"
     );
     assert_eq!(
-        wait_closed(&mut idle, Duration::from_secs(10)),
+        wait_closed(&idle, Duration::from_secs(10)),
         0,
         "idle ones still open"
     );
