@@ -1,5 +1,5 @@
 //! Throttling failed token exchanges (unknown client ids and wrong secrets), per client id and
-//! per source address (DESIGN.md: 429 with
+//! per source address, and failed verifies (`INVALID`) per the address the key came from (DESIGN.md: 429 with
 //! `Retry-After`, no database write for a throttled request, no hard lockout).
 //!
 //! Each subject has a bucket of failures it may make: a client id 10, refilled one every 6 s
@@ -19,8 +19,14 @@ use jiff::Timestamp;
 /// Who failures are counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
+    /// A token exchange's client id.
     Client(String),
+    /// A token exchange's source address.
     Address(IpAddr),
+    /// The address a service reports a key was presented from (verify's `ip`). Verify is not
+    /// throttled per calling service: anyone could then make a service's verifies fail for all
+    /// its users by sending it bad keys.
+    Presenter(IpAddr),
 }
 
 /// `burst` failures, then one more every `every`.
@@ -57,7 +63,7 @@ pub struct Throttle {
 fn limit_of(subject: &Subject) -> Limit {
     match subject {
         Subject::Client(_) => CLIENT_LIMIT,
-        Subject::Address(_) => ADDRESS_LIMIT,
+        Subject::Address(_) | Subject::Presenter(_) => ADDRESS_LIMIT,
     }
 }
 
@@ -76,6 +82,10 @@ impl Bucket {
 impl Throttle {
     /// `None` when every subject may fail again; otherwise how long until all may.
     pub fn check(&self, subjects: &[Subject], now: Timestamp) -> Option<Duration> {
+        // Verify's hot path mostly names no subject: no lock then.
+        if subjects.is_empty() {
+            return None;
+        }
         let buckets = self.buckets.lock().expect("throttle lock");
         subjects
             .iter()
@@ -90,6 +100,9 @@ impl Throttle {
 
     /// Counts a failure against each subject.
     pub fn failed(&self, subjects: &[Subject], now: Timestamp) {
+        if subjects.is_empty() {
+            return;
+        }
         let mut buckets = self.buckets.lock().expect("throttle lock");
         if buckets.len() >= MAX_BUCKETS {
             buckets.retain(|s, b| b.at(now, limit_of(s)).left < f64::from(limit_of(s).burst));

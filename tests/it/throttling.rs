@@ -97,3 +97,39 @@ fn an_address_spraying_client_ids_is_throttled_as_a_whole() {
     let (status, _, _) = server.token(&server.admin_id, &server.admin_secret);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn keys_that_open_nothing_are_throttled_per_the_address_they_came_from() {
+    let env = crate::harness::TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (_, good) = server.create(&admin, json!({"name": "good", "environments": ["staging"]}));
+    let verify = |key: &str, ip: &str| {
+        let (status, body) = server.verify(&admin, json!({"key": key, "ip": ip}));
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        (status, body)
+    };
+    let attacker = "203.0.113.9";
+    for i in 0..100 {
+        let (status, body) = verify(&wrong_secret(), attacker);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (200, Some("INVALID")),
+            "attempt {i}"
+        );
+    }
+    let (status, body) = verify(&wrong_secret(), attacker);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "too_many_failures");
+    // The service's other users are not touched, nor are verifies that report no address.
+    assert_eq!(verify(&good, "198.51.100.1").1["code"], "VALID");
+    let (status, body) = server.verify(&admin, json!({"key": good}));
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"],
+        "VALID"
+    );
+    // The attacker's address gets one more try after 0.6 s; nothing is locked for good.
+    server.advance(SignedDuration::from_secs(1));
+    assert_eq!(verify(&good, attacker).1["code"], "VALID");
+}

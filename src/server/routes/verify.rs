@@ -15,6 +15,7 @@ use crate::api::{
 use crate::secret;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::throttle::Subject;
 use crate::server::{SharedState, ipmatch};
 
 pub async fn verify(
@@ -35,7 +36,16 @@ pub async fn verify(
     };
     let presented = req.key.expose();
     let now = state.now();
+    // Keys that open nothing, presented from one address, are throttled there (before any
+    // work on the key); verifies that report no address are not.
+    let presenter: Vec<Subject> = reported_ip.map(Subject::Presenter).into_iter().collect();
+    if let Some(wait) = state.throttle.check(&presenter, now) {
+        return Err(ApiError::Throttled {
+            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+        });
+    }
     if presented.starts_with("kw_") && secret::check_format(presented).is_err() {
+        state.throttle.failed(&presenter, now);
         return Ok(answer(VerifyResponse::invalid()));
     }
     let digest = state.pepper.digest(presented);
@@ -52,6 +62,7 @@ pub async fn verify(
     };
     // A key outside the caller's environments answers like one that does not exist.
     let Some(key) = found.filter(|k| caller.sees(&k.environments)) else {
+        state.throttle.failed(&presenter, now);
         return Ok(answer(VerifyResponse::invalid()));
     };
 
