@@ -217,6 +217,22 @@ pub enum VerifyCode {
     EnvironmentDenied,
 }
 
+impl VerifyCode {
+    /// As on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyCode::Valid => "VALID",
+            VerifyCode::Invalid => "INVALID",
+            VerifyCode::Expired => "EXPIRED",
+            VerifyCode::Disabled => "DISABLED",
+            VerifyCode::Revoked => "REVOKED",
+            VerifyCode::IpNotAllowed => "IP_NOT_ALLOWED",
+            VerifyCode::PermissionDenied => "PERMISSION_DENIED",
+            VerifyCode::EnvironmentDenied => "ENVIRONMENT_DENIED",
+        }
+    }
+}
+
 /// The answer of verify. For `INVALID` it is exactly `{"valid":false,"code":"INVALID"}`, whether
 /// the key is unknown or the secret wrong.
 #[derive(Debug, Clone, Serialize, Deserialize)]

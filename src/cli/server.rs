@@ -37,12 +37,16 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_LISTEN, value_name = "ADDR")]
     pub listen: Option<String>,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics, apart from the API (keep it private) [default: none]
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+
     /// Database URL: sqlite:PATH (or a plain path to a SQLite file), or postgres://USER@HOST/DB for replicas sharing one PostgreSQL
     // Its value may hold a password: help never shows it.
     #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL", hide_env_values = true)]
     pub database: Option<String>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -86,6 +90,15 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             "--listen {listen:?} is not an address; write it like 127.0.0.1:8080 or [::1]:8080"
         ))
     })?;
+    let metrics_addr: Option<SocketAddr> =
+        match args.metrics_listen.or(config.metrics_listen.clone()) {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                UsageError(format!(
+                    "--metrics-listen {text:?} is not an address; write it like 127.0.0.1:9090"
+                ))
+            })?),
+        };
     if args.dev && !addr.ip().is_loopback() {
         bail!(UsageError(format!(
             "--dev listens on loopback only, and {addr} is not loopback"
@@ -165,7 +178,9 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         }
     };
     let (store, follower) = store_backend::cached(store, cache).await;
+    let cached = store.clone();
     let mut state = AppState::new(store, pepper, Catalog::new(&product)?);
+    state.cache = Some(cached);
     if let Some(max) = max_key_lifetime {
         state.max_key_lifetime = max;
     }
@@ -253,6 +268,22 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         ))?;
     } else {
         output::print_line(&format!("keyward server on {base}"))?;
+    }
+    if let Some(metrics_addr) = metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr} for metrics"))?;
+        // On stderr, with the log: stdout carries the API's address, which scripts read.
+        eprintln!(
+            "metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        let app = server::metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, app).await {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
     }
     tracing::info!(%local, "listening");
     tokio::spawn(follower);

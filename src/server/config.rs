@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub request_timeout_secs: Option<u64>,
     /// The most connections open at once (default 10,000, and below the process's file limit).
     pub max_connections: Option<usize>,
+    /// Where to serve `GET /metrics` (Prometheus); none unless given.
+    pub metrics_listen: Option<String>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed when checking allowlists.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,

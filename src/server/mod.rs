@@ -9,6 +9,7 @@ mod error;
 mod ipmatch;
 pub(crate) mod last_used;
 pub mod listener;
+pub mod metrics;
 mod mint;
 pub mod purge;
 mod routes;
@@ -53,6 +54,10 @@ pub struct AppState {
     pub throttle: throttle::Throttle,
     /// Header timeout and connection bound (a served API; the embedded store has none).
     pub connections: listener::Limits,
+    /// Counted as requests come (see `metrics`).
+    pub metrics: metrics::Metrics,
+    /// The cache in front of the store, for its statistics.
+    pub cache: metrics::CacheHandle,
 }
 
 /// How often background work runs, and how long things are kept.
@@ -99,6 +104,8 @@ impl AppState {
             page_bytes: PAGE_BYTES,
             throttle: throttle::Throttle::default(),
             connections: listener::Limits::default(),
+            metrics: metrics::Metrics::default(),
+            cache: None,
         }
     }
 

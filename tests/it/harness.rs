@@ -545,3 +545,74 @@ pub fn audit_rows(url: &str) -> Vec<AuditRow> {
         }
     })
 }
+
+/// A Python with the `prometheus_client` package, made once in the build's own temporary
+/// directory (a virtual environment; `pip install` from PyPI the first time).
+fn python_with_prometheus_client() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prometheus-venv");
+            let python = venv.join("bin").join("python3");
+            let ready = |python: &Path| {
+                StdCommand::new(python)
+                    .args(["-c", "import prometheus_client"])
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if !ready(&python) {
+                let made = StdCommand::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .expect("python3 runs");
+                assert!(
+                    made.success(),
+                    "python3 -m venv failed (Debian: apt-get install python3-venv)"
+                );
+                let installed = StdCommand::new(&python)
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "prometheus_client==0.21.1",
+                    ])
+                    .status()
+                    .expect("pip runs");
+                assert!(installed.success(), "pip install prometheus_client failed");
+            }
+            python
+        })
+        .clone()
+}
+
+/// Every sample in an OpenMetrics text, as read by the Python `prometheus_client` parser:
+/// `{"name", "labels", "value"}` each. Panics, showing the text, when it does not parse.
+pub fn parse_openmetrics(text: &str) -> Vec<serde_json::Value> {
+    const READ: &str = "import json, sys\n\
+from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+out = [{'name': s.name, 'labels': s.labels, 'value': s.value}\n\
+       for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]\n\
+print(json.dumps(out))\n";
+    let mut child = StdCommand::new(python_with_prometheus_client())
+        .args(["-c", READ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "not OpenMetrics text: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -23,6 +23,7 @@ mod keyring;
 mod lifecycle;
 mod listing;
 mod live;
+mod metrics;
 mod no_terminal;
 mod output;
 mod pg;

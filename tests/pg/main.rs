@@ -37,6 +37,8 @@ mod lifecycle;
 mod listing;
 #[path = "../it/live.rs"]
 mod live;
+#[path = "../it/metrics.rs"]
+mod metrics;
 #[path = "../it/no_terminal.rs"]
 mod no_terminal;
 #[path = "../it/output.rs"]

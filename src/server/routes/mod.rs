@@ -37,6 +37,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/keys/{id}/rotate", post(keys::rotate))
         .route("/v1/keys/{id}/revoke", post(keys::revoke))
         .route("/v1/verify", post(verify::verify))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::metrics::count,
+        ))
         .fallback(|| async { ApiError::NotFound("endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -46,7 +46,7 @@ pub async fn verify(
     }
     if presented.starts_with("kw_") && secret::check_format(presented).is_err() {
         state.throttle.failed(&presenter, now);
-        return Ok(answer(VerifyResponse::invalid()));
+        return Ok(answer(&state, VerifyResponse::invalid()));
     }
     let digest = state.pepper.digest(presented);
     let found = match state.store.find_key_by_digest(&digest).await? {
@@ -63,7 +63,7 @@ pub async fn verify(
     // A key outside the caller's environments answers like one that does not exist.
     let Some(key) = found.filter(|k| caller.sees(&k.environments)) else {
         state.throttle.failed(&presenter, now);
-        return Ok(answer(VerifyResponse::invalid()));
+        return Ok(answer(&state, VerifyResponse::invalid()));
     };
 
     let admin = key.permissions.contains(PERM_ADMIN);
@@ -99,19 +99,23 @@ pub async fn verify(
             reported_ip.map(|ip| ip.to_canonical().to_string()),
         );
     }
-    Ok(answer(VerifyResponse {
-        valid: code == VerifyCode::Valid,
-        code,
-        key_id: Some(key.id.clone()),
-        name: Some(key.name.clone()),
-        key_type: Some(key.key_type),
-        environments: Some(key.environments.clone()),
-        permissions: Some(key.permissions.clone()),
-        expires_at: Some(key.expires_at),
-    }))
+    Ok(answer(
+        &state,
+        VerifyResponse {
+            valid: code == VerifyCode::Valid,
+            code,
+            key_id: Some(key.id.clone()),
+            name: Some(key.name.clone()),
+            key_type: Some(key.key_type),
+            environments: Some(key.environments.clone()),
+            permissions: Some(key.permissions.clone()),
+            expires_at: Some(key.expires_at),
+        },
+    ))
 }
 
-fn answer(body: VerifyResponse) -> Response {
+fn answer(state: &crate::server::AppState, body: VerifyResponse) -> Response {
+    state.metrics.verified(body.code);
     let mut response = Json(body).into_response();
     response
         .headers_mut()

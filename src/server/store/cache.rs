@@ -67,6 +67,9 @@ pub async fn cached(
     let position = inner.last_change().await.ok().map(FeedPosition::new);
     let cache = Cache::new(settings.capacity);
     cache.following.store(position.is_some(), Ordering::Release);
+    if position.is_some() {
+        *cache.last_read.lock().expect("feed clock") = Some(Instant::now());
+    }
     let store = Arc::new(CachedStore {
         inner,
         cache: Arc::new(cache),
@@ -84,6 +87,15 @@ impl CachedStore {
     /// Hits, misses and entries so far.
     pub fn stats(&self) -> CacheStats {
         self.cache.stats()
+    }
+
+    /// How long since the follower last read the change feed (`None` before it first has).
+    pub fn feed_age(&self) -> Option<Duration> {
+        self.cache
+            .last_read
+            .lock()
+            .expect("feed clock")
+            .map(|at| at.elapsed())
     }
 }
 
@@ -146,6 +158,8 @@ struct Cache {
     entries: RwLock<Entries>,
     /// Whether the follower knows where it stands in the feed: only then may entries be added.
     following: std::sync::atomic::AtomicBool,
+    /// When the follower last read the feed.
+    last_read: std::sync::Mutex<Option<Instant>>,
     /// Moves on every drop; an insert prepared before a drop is refused.
     generation: AtomicU64,
     capacity: usize,
@@ -159,6 +173,7 @@ impl Cache {
         Cache {
             entries: RwLock::default(),
             following: std::sync::atomic::AtomicBool::new(true),
+            last_read: std::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
             capacity,
             hits: AtomicU64::new(0),
@@ -381,7 +396,10 @@ async fn follow(store: Arc<CachedStore>, poll_every: Duration, start: Option<Fee
             Some(p) => store.inner.changes_after(p.done_upto, FEED_BATCH).await,
         };
         let rows = match read {
-            Ok(rows) => rows,
+            Ok(rows) => {
+                *store.cache.last_read.lock().expect("feed clock") = Some(Instant::now());
+                rows
+            }
             Err(e) => {
                 if !lost {
                     tracing::warn!(error = %e, "cannot read the change feed; serving what is cached");
@@ -508,6 +526,9 @@ impl Store for CachedStore {
     }
     async fn analyze(&self) -> StoreResult<()> {
         self.inner.analyze().await
+    }
+    fn pool_use(&self) -> Option<(u32, usize)> {
+        self.inner.pool_use()
     }
     async fn optimize(&self) -> StoreResult<()> {
         self.inner.optimize().await

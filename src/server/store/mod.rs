@@ -459,6 +459,10 @@ pub trait Store: Send + Sync + 'static {
     async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()>;
     /// Refreshes the query planner's statistics, as after a bulk load.
     async fn analyze(&self) -> StoreResult<()>;
+    /// Database connections open and idle, when the backend pools them (for metrics).
+    fn pool_use(&self) -> Option<(u32, usize)> {
+        None
+    }
     /// Keeps the planner's statistics current as keys come and go, cheaply (run by the
     /// purger). PostgreSQL's autovacuum does this by itself.
     async fn optimize(&self) -> StoreResult<()> {

@@ -446,6 +446,10 @@ impl Store for PostgresStore {
             .join("\n"))
     }
 
+    fn pool_use(&self) -> Option<(u32, usize)> {
+        Some((self.pool.size(), self.pool.num_idle()))
+    }
+
     async fn analyze(&self) -> StoreResult<()> {
         q(self.persistent, "ANALYZE")
             .execute(&self.pool)

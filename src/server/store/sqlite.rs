@@ -421,6 +421,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn pool_use(&self) -> Option<(u32, usize)> {
+        Some((self.pool.size(), self.pool.num_idle()))
+    }
+
     async fn analyze(&self) -> StoreResult<()> {
         sqlx::query("ANALYZE")
             .execute(&self.pool)

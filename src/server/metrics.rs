@@ -1,0 +1,192 @@
+//! Prometheus metrics (`GET /metrics` on the separate `metrics_listen` address, text format):
+//! requests by route, method and status; their latency; verify answers by code; the cache's
+//! hits, misses, entries and evictions; database connections in use; how long since the
+//! change feed was last read. Counting is a few atomic additions per request; everything
+//! else is read when scraped.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use super::SharedState;
+use crate::api::VerifyCode;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+/// What is counted as requests come; read by [`render`].
+pub struct Metrics {
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    verify: Family<CodeLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: Family::default(),
+            // 0.1 ms to about 3 s, doubling.
+            latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+            }),
+            verify: Family::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    pub fn verified(&self, code: VerifyCode) {
+        self.verify
+            .get_or_create(&CodeLabels {
+                code: code.as_str().to_owned(),
+            })
+            .inc();
+    }
+}
+
+/// Counts each routed request and its latency, labelled by its route's pattern (never by the
+/// path itself: ids would make a series each).
+pub async fn count(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let metrics = &state.metrics;
+    metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// The metrics in Prometheus' text format.
+pub fn render(state: &SharedState) -> String {
+    let metrics = &state.metrics;
+    let mut registry = Registry::with_prefix("keyward");
+    registry.register(
+        "http_requests",
+        "Requests answered, by route, method and status",
+        metrics.requests.clone(),
+    );
+    registry.register(
+        "http_request_duration_seconds",
+        "Time to answer a request, by route",
+        metrics.latency.clone(),
+    );
+    registry.register(
+        "verify_answers",
+        "Verify answers, by code",
+        metrics.verify.clone(),
+    );
+    let gauge = |value: i64| {
+        let g: Gauge = Gauge::default();
+        g.set(value);
+        g
+    };
+    let counter = |value: u64| {
+        let c: Counter = Counter::default();
+        c.inc_by(value);
+        c
+    };
+    if let Some(cache) = &state.cache {
+        let stats = cache.stats();
+        registry.register("cache_hits", "Cache hits", counter(stats.hits));
+        registry.register("cache_misses", "Cache misses", counter(stats.misses));
+        registry.register(
+            "cache_evictions",
+            "Keys dropped from the cache because they changed",
+            counter(stats.evictions),
+        );
+        registry.register(
+            "cache_entries",
+            "Keys and tokens cached",
+            gauge(stats.entries as i64),
+        );
+        registry.register(
+            "change_feed_age_seconds",
+            "Seconds since the change feed was last read (grows while it cannot be)",
+            gauge(cache.feed_age().map_or(-1, |age| age.as_secs() as i64)),
+        );
+    }
+    if let Some((size, idle)) = state.store.pool_use() {
+        registry.register(
+            "database_connections",
+            "Database connections open",
+            gauge(i64::from(size)),
+        );
+        registry.register(
+            "database_connections_idle",
+            "Database connections open and idle",
+            gauge(idle as i64),
+        );
+    }
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+    text
+}
+
+/// The metrics listener's only route.
+pub fn router(state: SharedState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(state): State<SharedState>| async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    render(&state),
+                )
+                    .into_response()
+            }),
+        )
+        .with_state(state)
+}
+
+/// For `AppState`: the cache the metrics read, when the store is cached.
+pub type CacheHandle = Option<Arc<super::store::CachedStore>>;
