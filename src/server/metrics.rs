@@ -1,5 +1,5 @@
 //! Prometheus metrics (`GET /metrics` on the separate `metrics_listen` address, text format):
-//! requests by route, method and status; their latency; verify answers by code; the cache's
+//! requests and their latency by route, method and status (one histogram each); verify answers by code; the cache's
 //! hits, misses, entries and evictions; database connections in use; how long since the
 //! change feed was last read. Counting is a few atomic additions per request; everything
 //! else is read when scraped.
@@ -20,36 +20,66 @@ use prometheus_client::registry::Registry;
 use super::SharedState;
 use crate::api::VerifyCode;
 
+// Labels borrow static strings: a request allocates nothing to be counted.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
     status: u16,
 }
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    route: String,
+/// A route pattern as a `&'static str`, each kept once: patterns are the router's own (a
+/// dozen), never a request's path.
+fn interned(pattern: &str) -> &'static str {
+    static PATTERNS: std::sync::RwLock<Vec<&'static str>> = std::sync::RwLock::new(Vec::new());
+    if let Some(known) = PATTERNS
+        .read()
+        .expect("route patterns")
+        .iter()
+        .find(|p| **p == pattern)
+    {
+        return known;
+    }
+    let mut patterns = PATTERNS.write().expect("route patterns");
+    if let Some(known) = patterns.iter().find(|p| **p == pattern) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(pattern.to_owned().into_boxed_str());
+    patterns.push(leaked);
+    leaked
+}
+
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabels {
-    code: String,
+    code: &'static str,
 }
 
 /// What is counted as requests come; read by [`render`].
 pub struct Metrics {
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram>,
+    /// One histogram per route, method and status: its `_count` is the number of requests.
+    requests: Family<RequestLabels, Histogram>,
     verify: Family<CodeLabels, Counter>,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            requests: Family::default(),
             // 0.1 ms to about 3 s, doubling.
-            latency: Family::new_with_constructor(|| {
+            requests: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.0001, 2.0, 16))
             }),
             verify: Family::default(),
@@ -67,7 +97,7 @@ impl Metrics {
     pub fn verified(&self, code: VerifyCode) {
         self.verify
             .get_or_create(&CodeLabels {
-                code: code.as_str().to_owned(),
+                code: code.as_str(),
             })
             .inc();
     }
@@ -79,26 +109,19 @@ pub async fn count(State(state): State<SharedState>, request: Request, next: Nex
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let method = request.method().as_str().to_owned();
+        .map_or("unmatched", |p| interned(p.as_str()));
+    let method = method_label(request.method());
     let start = Instant::now();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
-    metrics
-        .latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(start.elapsed().as_secs_f64());
-    metrics
+    state
+        .metrics
         .requests
         .get_or_create(&RequestLabels {
             route,
             method,
             status: response.status().as_u16(),
         })
-        .inc();
+        .observe(start.elapsed().as_secs_f64());
     response
 }
 
@@ -107,14 +130,9 @@ pub fn render(state: &SharedState) -> String {
     let metrics = &state.metrics;
     let mut registry = Registry::with_prefix("keyward");
     registry.register(
-        "http_requests",
-        "Requests answered, by route, method and status",
-        metrics.requests.clone(),
-    );
-    registry.register(
         "http_request_duration_seconds",
-        "Time to answer a request, by route",
-        metrics.latency.clone(),
+        "Time to answer a request, by route, method and status (its count: requests answered)",
+        metrics.requests.clone(),
     );
     registry.register(
         "verify_answers",
