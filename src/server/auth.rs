@@ -4,12 +4,9 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use jiff::Timestamp;
-use tracing::Instrument;
 
 use super::error::{ApiError, ApiResult};
 use super::{AppState, SharedState};
@@ -209,26 +206,12 @@ fn next_request_id() -> String {
     format!("req_{prefix}{}", secret::base62_fixed(n, 8))
 }
 
-/// Gives every request an id, echoed in `X-Request-Id` and recorded in the log and audit events.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
+/// Gives `request` its id (see `routes::frame`, which echoes it in `X-Request-Id` and the log;
+/// audit events record it) and returns it.
+pub fn start_request(request: &mut Request) -> String {
     let id = next_request_id();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    // The path only: query strings are not logged (they carry search text, not secrets, but
-    // nothing in a request is logged that need not be).
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
-    let mut response = async {
-        tracing::debug!("request received");
-        let response = next.run(req).await;
-        tracing::debug!(status = response.status().as_u16(), "request answered");
-        response
-    }
-    .instrument(span)
-    .await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    response
+    request.extensions_mut().insert(RequestId(id.clone()));
+    id
 }
 
 #[cfg(test)]

@@ -121,7 +121,10 @@ fn metrics_count_requests_and_verify_answers_in_prometheus_text() {
     );
     // Routes by their pattern, never by a key's id.
     assert_eq!(
-        value("keyward_http_request_duration_seconds_count", &[("route", "/v1/keys/{id}")]),
+        value(
+            "keyward_http_request_duration_seconds_count",
+            &[("route", "/v1/keys/{id}")]
+        ),
         1.0,
         "{text}"
     );

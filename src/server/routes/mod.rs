@@ -44,28 +44,62 @@ pub fn router(state: SharedState) -> Router {
         .fallback(|| async { ApiError::NotFound("endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            time_limit,
-        ))
-        .layer(axum::middleware::from_fn(refuse_nul_in_url))
-        .layer(axum::middleware::map_response(problem_everywhere))
-        .layer(axum::middleware::map_response(safety_headers))
-        .layer(axum::middleware::from_fn(super::auth::request_id))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), frame))
         .with_state(state)
 }
 
-/// A request that takes longer than the request timeout once its head has arrived (a body
-/// trickling in, say) is answered 408 and its work dropped.
-async fn time_limit(
+/// Around every request, in one layer (each layer is a cost on verify's path): the request's
+/// id (echoed in `X-Request-Id`, carried by its log lines and audit events), a NUL in the URL
+/// refused (`%00`; a raw one cannot be in a URL), as it is in bodies (see
+/// [`extract::nul_refused`]), the request timeout (a request that takes longer once its head
+/// has arrived, a body trickling in say, is answered 408 and its work dropped), problem+json
+/// for whatever the framework answered by itself, and the safety headers: no content sniffing
+/// on any answer (a browser shown a key's description must not run it as HTML), no caching of
+/// any `/v1` answer by a browser or proxy.
+async fn frame(
     axum::extract::State(state): axum::extract::State<SharedState>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    match tokio::time::timeout(state.timing.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT).into_response(),
+    use tracing::Instrument;
+    let id = super::auth::start_request(&mut request);
+    let path = request.uri().path();
+    let is_v1 = path.starts_with("/v1/");
+    // The path only: query strings are not logged (they carry search text, not secrets, but
+    // nothing in a request is logged that need not be).
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %path);
+    let nul = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|p| p.as_str().contains("%00"));
+    let response = async {
+        if nul {
+            return extract::nul_refused().into_response();
+        }
+        tracing::debug!("request received");
+        let response =
+            match tokio::time::timeout(state.timing.request_timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT).into_response(),
+            };
+        tracing::debug!(status = response.status().as_u16(), "request answered");
+        response
     }
+    .instrument(span)
+    .await;
+    let mut response = problem_everywhere(response);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert("x-request-id", value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_v1 {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// A JSON answer that must not be cached: it carries a secret or a token.
@@ -77,37 +111,9 @@ pub fn no_store<T: Serialize>(status: axum::http::StatusCode, body: &T) -> Respo
     response
 }
 
-/// A NUL in the path or query (`%00`; a raw one cannot be in a URL) is refused before any
-/// handler sees it, as it is in bodies (see [`extract::nul_refused`]).
-async fn refuse_nul_in_url(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let uri = request.uri();
-    let path_and_query = uri.path_and_query().map_or("", |p| p.as_str());
-    if path_and_query.contains("%00") {
-        return extract::nul_refused().into_response();
-    }
-    next.run(request).await
-}
-
-/// On every answer: no content sniffing (a browser shown a key's description must not run it as
-/// HTML); on every `/v1` answer, no caching by any browser or proxy (keys, tokens, lists).
-async fn safety_headers(uri: axum::http::Uri, mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if uri.path().starts_with("/v1/") {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
 /// Every error answer is problem+json. The handlers' own errors already are; this catches what
 /// the framework answers by itself, so a client never has to parse text/plain or an empty body.
-async fn problem_everywhere(response: Response) -> Response {
+fn problem_everywhere(response: Response) -> Response {
     let status = response.status();
     let is_problem = response
         .headers()
