@@ -2,7 +2,6 @@
 //! share; migrations (migrations/postgres) embedded in the binary, applied under sqlx's advisory
 //! lock so replicas starting together migrate once.
 
-use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,7 +11,9 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::{Postgres, QueryBuilder};
 
 use super::filter::{Dialect, Search, push_key_filter};
-use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
+use super::rows::{
+    EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
+};
 use super::{
     AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
     Store, StoreError, StoreResult, TokenRecord,
@@ -206,41 +207,28 @@ async fn write_sets(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     k: &KeyRecord,
 ) -> StoreResult<()> {
-    q(p, "DELETE FROM key_environments WHERE key_id = $1")
+    for ((table, column), values) in SET_TABLES.iter().zip(key_sets(k)) {
+        q(p, &format!("DELETE FROM {table} WHERE key_id = $1"))
+            .bind(&k.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        // One statement, whatever the number of rows: every statement is a round trip.
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        q(
+            p,
+            &format!(
+                "INSERT INTO {table} (key_id, {column}, key_created_at) \
+                 SELECT $1, unnest($2::text[]), $3"
+            ),
+        )
         .bind(&k.id)
+        .bind(&values)
+        .bind(ms(k.created_at))
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    q(p, "DELETE FROM key_permissions WHERE key_id = $1")
-        .bind(&k.id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    // One statement each, whatever the number of rows: every statement is a round trip.
-    let environments: Vec<&str> = k.environments.iter().map(String::as_str).collect();
-    q(
-        p,
-        "INSERT INTO key_environments (key_id, environment, key_created_at) \
-         SELECT $1, unnest($2::text[]), $3",
-    )
-    .bind(&k.id)
-    .bind(&environments)
-    .bind(ms(k.created_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    let permissions: Vec<&str> = k.permissions.iter().map(String::as_str).collect();
-    q(
-        p,
-        "INSERT INTO key_permissions (key_id, permission, key_created_at) \
-         SELECT $1, unnest($2::text[]), $3",
-    )
-    .bind(&k.id)
-    .bind(&permissions)
-    .bind(ms(k.created_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
+    }
     Ok(())
 }
 
@@ -382,29 +370,15 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        type Rows = (Vec<String>, Vec<String>, Vec<i64>);
-        fn pairs(keys: &[KeyRecord], set: fn(&KeyRecord) -> &BTreeSet<String>) -> Rows {
-            let mut out: Rows = Default::default();
+        for (i, (table, column)) in SET_TABLES.iter().enumerate() {
+            let (mut ids, mut values, mut created) = (Vec::new(), Vec::new(), Vec::new());
             for k in keys {
-                for v in set(k) {
-                    out.0.push(k.id.clone());
-                    out.1.push(v.clone());
-                    out.2.push(ms(k.created_at));
+                for v in key_sets(k)[i] {
+                    ids.push(k.id.as_str());
+                    values.push(v.as_str());
+                    created.push(ms(k.created_at));
                 }
             }
-            out
-        }
-        fn environments(k: &KeyRecord) -> &BTreeSet<String> {
-            &k.environments
-        }
-        fn permissions(k: &KeyRecord) -> &BTreeSet<String> {
-            &k.permissions
-        }
-        for (table, column, set) in [
-            ("key_environments", "environment", pairs(keys, environments)),
-            ("key_permissions", "permission", pairs(keys, permissions)),
-        ] {
-            let (ids, values, created) = set;
             q(
                 self.persistent,
                 &format!(

@@ -82,6 +82,18 @@ impl From<KeyRow> for KeyRecord {
 }
 
 /// How a key's allowlist is stored: one comma-separated text column.
+/// The tables that hold a key's sets, and each one's value column, in [`key_sets`]' order.
+/// Each row also carries its key's creation time, so a filtered list reads its rows in order.
+pub(super) const SET_TABLES: [(&str, &str); 2] = [
+    ("key_environments", "environment"),
+    ("key_permissions", "permission"),
+];
+
+/// A key's environments and permissions, in [`SET_TABLES`]' order.
+pub(super) fn key_sets(k: &KeyRecord) -> [&std::collections::BTreeSet<String>; 2] {
+    [&k.environments, &k.permissions]
+}
+
 pub(super) fn allowed_ips_column(k: &KeyRecord) -> String {
     k.allowed_ips.join(",")
 }

@@ -9,7 +9,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::filter::{Dialect, Search, push_key_filter};
-use super::rows::{EnvironmentRow, IdempotencyRow, KeyRow, TokenRow, allowed_ips_column, ms};
+use super::rows::{
+    EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
+};
 use super::{
     AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
     Store, StoreError, StoreResult, TokenRecord,
@@ -170,49 +172,25 @@ const KEY_COLUMNS: &str = concat!(key_fields!(), " FROM keys k");
 
 /// Replaces a key's environment and permission rows.
 async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> StoreResult<()> {
-    sqlx::query("DELETE FROM key_environments WHERE key_id = ?")
-        .bind(&k.id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    sqlx::query("DELETE FROM key_permissions WHERE key_id = ?")
-        .bind(&k.id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    for env in &k.environments {
-        sqlx::query(
-            "INSERT INTO key_environments (key_id, environment, key_created_at) VALUES (?, ?, ?)",
-        )
-        .bind(&k.id)
-        .bind(env)
-        .bind(ms(k.created_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    }
-    for perm in &k.permissions {
-        sqlx::query(
-            "INSERT INTO key_permissions (key_id, permission, key_created_at) VALUES (?, ?, ?)",
-        )
-        .bind(&k.id)
-        .bind(perm)
-        .bind(ms(k.created_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
+    for ((table, column), values) in SET_TABLES.iter().zip(key_sets(k)) {
+        sqlx::query(&format!("DELETE FROM {table} WHERE key_id = ?"))
+            .bind(&k.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        for value in values {
+            sqlx::query(&format!(
+                "INSERT INTO {table} (key_id, {column}, key_created_at) VALUES (?, ?, ?)"
+            ))
+            .bind(&k.id)
+            .bind(value)
+            .bind(ms(k.created_at))
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        }
     }
     Ok(())
-}
-
-type SetOf = fn(&KeyRecord) -> &std::collections::BTreeSet<String>;
-
-fn environments_of(k: &KeyRecord) -> &std::collections::BTreeSet<String> {
-    &k.environments
-}
-
-fn permissions_of(k: &KeyRecord) -> &std::collections::BTreeSet<String> {
-    &k.permissions
 }
 
 /// A new key's rows, and the record of the Idempotency-Key that minted it.
@@ -342,13 +320,10 @@ impl Store for SqliteStore {
                 next_search_id += 1;
             });
             qb.build().execute(&mut *tx).await.map_err(db)?;
-            for (table, column, pick) in [
-                ("key_environments", "environment", environments_of as SetOf),
-                ("key_permissions", "permission", permissions_of),
-            ] {
+            for (i, (table, column)) in SET_TABLES.iter().enumerate() {
                 let rows: Vec<(&KeyRecord, &str)> = chunk
                     .iter()
-                    .flat_map(|k| pick(k).iter().map(move |v| (k, v.as_str())))
+                    .flat_map(|k| key_sets(k)[i].iter().map(move |v| (k, v.as_str())))
                     .collect();
                 let mut qb = QueryBuilder::<Sqlite>::new(format!(
                     "INSERT INTO {table} (key_id, {column}, key_created_at) "
