@@ -596,3 +596,54 @@ fn the_purger_gives_sqlite_planner_statistics_once_there_are_many_keys() {
         BTreeSet::from(["keys".to_owned(), "key_environments".to_owned()])
     );
 }
+
+#[test]
+fn a_scoped_caller_filtering_by_environment_or_permission_sees_only_its_own_keys() {
+    // These lists read the environment's or permission's own index in order (a join): the
+    // caller's scope must still hold there.
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let mut staging = BTreeSet::new();
+    for (i, envs) in [["staging"], ["production"], ["staging"], ["production"]]
+        .iter()
+        .enumerate()
+    {
+        let (id, _) = server.create(
+            &admin,
+            json!({"name": format!("k{i}"), "environments": envs, "permissions": ["orders:read"]}),
+        );
+        if envs[0] == "staging" {
+            staging.insert(id);
+        }
+    }
+    let (scoped, scoped_secret) = server.create(
+        &admin,
+        json!({"name": "scoped", "environments": ["staging"], "permissions": ["keys:read"]}),
+    );
+    staging.insert(scoped.clone());
+    let (status, token, _) = server.token(&scoped, &scoped_secret);
+    assert_eq!(status, 200);
+    let token = token.unwrap();
+    for sort in ["created_at", "-created_at"] {
+        let production = list_all(
+            &server,
+            &token,
+            &format!("&sort={sort}&environment=production"),
+        );
+        assert!(production.is_empty(), "{sort}: {production:?}");
+        let seen = ids(&list_all(
+            &server,
+            &token,
+            &format!("&sort={sort}&permission=orders:read"),
+        ));
+        assert!(seen.is_subset(&staging), "{sort}: {seen:?}");
+        assert_eq!(seen.len(), 2, "{sort}: both staging keys with orders:read");
+        let seen = ids(&list_all(
+            &server,
+            &token,
+            &format!("&sort={sort}&environment=staging"),
+        ));
+        assert_eq!(seen, staging, "{sort}");
+    }
+}
