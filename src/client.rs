@@ -86,7 +86,11 @@ impl ClientError {
 #[derive(Clone)]
 pub enum Target {
     /// A server at this base URL (no trailing slash).
-    Remote { url: String },
+    Remote {
+        url: String,
+        /// CA certificates trusted besides the system's (`--ca-cert`).
+        ca_certs: Vec<reqwest::Certificate>,
+    },
     /// The embedded store: the server's router over a SQLite file.
     Local {
         path: PathBuf,
@@ -100,7 +104,7 @@ impl Target {
     /// Where a change lands, for the last line of human output.
     pub fn describe(&self) -> String {
         match self {
-            Target::Remote { url } => format!("on {url}"),
+            Target::Remote { url, .. } => format!("on {url}"),
             Target::Local { path, .. } => format!("in the local store at {}", path.display()),
         }
     }
@@ -133,9 +137,13 @@ struct Answer {
 
 impl Client {
     pub fn new(target: Target, credentials: Option<Credentials>) -> Self {
+        let http = http_client(match &target {
+            Target::Remote { ca_certs, .. } => ca_certs,
+            Target::Local { .. } => &[],
+        });
         Client {
             target,
-            http: http_client(),
+            http,
             credentials,
             token: Mutex::new(None),
             on_new_token: None,
@@ -355,7 +363,7 @@ impl Client {
                     .map_err(|_| ClientError::Decode(format!("bad {name} header value")))?;
                 headers.insert(name.clone(), value);
             }
-            if let Target::Remote { url } = &self.target {
+            if let Target::Remote { url, .. } = &self.target {
                 let token = self.bearer(url, fresh).await?;
                 let value = HeaderValue::from_str(&format!("Bearer {token}"))
                     .map_err(|_| ClientError::Decode("malformed access token".to_owned()))?;
@@ -402,7 +410,7 @@ impl Client {
         body: Vec<u8>,
     ) -> ClientResult<Answer> {
         match &self.target {
-            Target::Remote { url } => {
+            Target::Remote { url, .. } => {
                 let method_shown = method.clone();
                 let response = self
                     .http
@@ -472,10 +480,12 @@ impl Client {
     }
 }
 
-fn http_client() -> reqwest::Client {
+/// The HTTP client: the system's trusted roots, plus `ca_certs` (`--ca-cert`).
+fn http_client(ca_certs: &[reqwest::Certificate]) -> reqwest::Client {
     // One crypto provider for rustls, chosen here rather than by feature unification.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+        .tls_certs_merge(ca_certs.iter().cloned())
         .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
@@ -486,9 +496,16 @@ fn http_client() -> reqwest::Client {
 /// A short, secret-free reason for a transport failure.
 fn transport_reason(e: &reqwest::Error) -> String {
     if let Some(tls) = tls_failure(e) {
-        return format!(
-            "the TLS handshake failed ({tls}); if the server speaks plain HTTP, use an http:// URL"
-        );
+        return match &tls {
+            rustls::Error::InvalidCertificate(_) => format!(
+                "TLS: the server's certificate is not trusted ({tls}); if your own CA signed it, pass --ca-cert FILE (or set KEYWARD_CA_CERT)"
+            ),
+            // What a plain-HTTP server sends back to a TLS hello is no TLS record at all.
+            rustls::Error::InvalidMessage(_) => format!(
+                "TLS: the server did not answer in TLS ({tls}); if it serves plain HTTP, use an http:// URL"
+            ),
+            _ => format!("TLS: the handshake failed ({tls})"),
+        };
     }
     if e.is_connect() {
         "connection refused or host unreachable".to_owned()
@@ -507,13 +524,13 @@ fn transport_reason(e: &reqwest::Error) -> String {
 
 /// The TLS error behind a transport failure, if that is what it was: an https:// URL against a
 /// plain-HTTP server fails in the handshake, not with a refused connection.
-fn tls_failure(e: &reqwest::Error) -> Option<String> {
+fn tls_failure(e: &reqwest::Error) -> Option<rustls::Error> {
     std::error::Error::source(e).and_then(find_tls)
 }
 
-fn find_tls(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+fn find_tls(e: &(dyn std::error::Error + 'static)) -> Option<rustls::Error> {
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-        return Some(tls.to_string());
+        return Some(tls.clone());
     }
     // An io::Error's source() skips the error it wraps, which is where rustls puts its own
     // (sometimes an io::Error inside an io::Error).

@@ -30,6 +30,9 @@ pub struct Config {
 pub struct Profile {
     pub url: String,
     pub client_id: Option<String>,
+    /// The CA certificates `keyward login --ca-cert` was given, trusted for this profile's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `~/.config/keyward` (or the platform's equivalent).

@@ -5,6 +5,8 @@ pub const KEYWARD_PROFILE: &str = "KEYWARD_PROFILE";
 pub const KEYWARD_CLIENT_ID: &str = "KEYWARD_CLIENT_ID";
 pub const KEYWARD_CLIENT_SECRET: &str = "KEYWARD_CLIENT_SECRET";
 pub const KEYWARD_OUTPUT: &str = "KEYWARD_OUTPUT";
+/// A PEM file of CA certificates to trust for https:// servers, besides the system's.
+pub const KEYWARD_CA_CERT: &str = "KEYWARD_CA_CERT";
 /// Set (to anything but empty, `0` or `false`): use the embedded local store whatever the profile.
 pub const KEYWARD_LOCAL: &str = "KEYWARD_LOCAL";
 /// Which OS keyring to use: `auto` (default), `secret-service` or `keyutils`.

@@ -110,6 +110,21 @@ impl Ctx {
             .map(|u| u.trim_end_matches('/').to_owned())
     }
 
+    /// The CA certificates to trust besides the system's: `--ca-cert` (or KEYWARD_CA_CERT), else
+    /// the one the profile was logged in with.
+    pub fn ca_certs(&self) -> anyhow::Result<Vec<reqwest::Certificate>> {
+        let path = self.global.ca_cert.clone().or_else(|| {
+            self.config
+                .profiles
+                .get(&self.profile)
+                .and_then(|p| p.ca_cert.clone())
+        });
+        match path {
+            Some(path) => read_ca_certs(&path),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Whether commands go to the embedded store: `--local`, or the `local` profile picked by
     /// `keyward profiles use local`.
     pub fn uses_local_store(&self) -> bool {
@@ -129,7 +144,10 @@ impl Ctx {
             return open_local().await;
         };
         check_url(&url, self.global.insecure_http)?;
-        let target = Target::Remote { url };
+        let target = Target::Remote {
+            url,
+            ca_certs: self.ca_certs()?,
+        };
         let client_id = std::env::var(env_vars::KEYWARD_CLIENT_ID)
             .ok()
             .filter(|s| !s.is_empty())
@@ -216,6 +234,25 @@ pub fn env_secret() -> Option<Secret> {
         .ok()
         .filter(|s| !s.is_empty())
         .map(Secret::new)
+}
+
+/// The certificates of a PEM file given as `--ca-cert`; one that cannot be read or holds none is
+/// a usage error naming the file.
+pub fn read_ca_certs(path: &std::path::Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        UsageError(format!(
+            "cannot read the CA certificate file {} (--ca-cert or KEYWARD_CA_CERT): {e}",
+            path.display()
+        ))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default();
+    if certs.is_empty() {
+        bail!(UsageError(format!(
+            "the CA certificate file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(certs)
 }
 
 /// Refuses a URL keyward cannot or should not use: not http(s), or plain HTTP to a host that is

@@ -117,8 +117,8 @@ a bulk disable or revoke failed for some keys (each key's outcome is listed)
 cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done
 .SH ENVIRONMENT
 .TP
-\fBKEYWARD_URL\fR, \fBKEYWARD_PROFILE\fR, \fBKEYWARD_OUTPUT\fR, \fBKEYWARD_LOCAL\fR
-the same as \-\-url, \-\-profile, \-\-output and \-\-local
+\fBKEYWARD_URL\fR, \fBKEYWARD_PROFILE\fR, \fBKEYWARD_OUTPUT\fR, \fBKEYWARD_LOCAL\fR, \fBKEYWARD_CA_CERT\fR
+the same as \-\-url, \-\-profile, \-\-output, \-\-local and \-\-ca\-cert
 .TP
 \fBKEYWARD_CLIENT_ID\fR, \fBKEYWARD_CLIENT_SECRET\fR
 credentials for scripts and CI, instead of a login kept in the OS keyring

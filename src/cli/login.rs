@@ -70,7 +70,13 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         client_id: client_id.clone(),
         client_secret: secret,
     };
-    let client = Client::new(Target::Remote { url: url.clone() }, None);
+    let client = Client::new(
+        Target::Remote {
+            url: url.clone(),
+            ca_certs: ctx.ca_certs()?,
+        },
+        None,
+    );
     let token = match client.token(&credentials).await {
         Ok(t) => t,
         Err(ClientError::Api { status: 401, .. }) => {
@@ -108,6 +114,14 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         Profile {
             url: url.clone(),
             client_id: Some(client_id.clone()),
+            // The path is kept, not the certificate: a renewed CA file is read there again.
+            ca_cert: match &ctx.global.ca_cert {
+                Some(path) => Some(std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+                None => config
+                    .profiles
+                    .get(&ctx.profile)
+                    .and_then(|p| p.ca_cert.clone()),
+            },
         },
     );
     let path = config.save()?;

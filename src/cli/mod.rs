@@ -65,6 +65,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env_vars::KEYWARD_URL, value_name = "URL", hide_env = true)]
     pub url: Option<String>,
 
+    /// Also trust the CA certificates in this PEM file [env: KEYWARD_CA_CERT]
+    #[arg(long, global = true, env = env_vars::KEYWARD_CA_CERT, value_name = "FILE", hide_env = true)]
+    pub ca_cert: Option<std::path::PathBuf>,
+
     /// Use the embedded local store, whatever the profile or URL [env: KEYWARD_LOCAL]
     #[arg(long, global = true, env = env_vars::KEYWARD_LOCAL, value_parser = clap::builder::FalseyValueParser::new(), hide_env = true)]
     pub local: bool,

@@ -46,7 +46,15 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL", hide_env_values = true)]
     pub database: Option<String>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, trusted_proxies, [[permissions]]
+    /// Serve HTTPS with this PEM certificate chain (leaf first); read again on SIGHUP. Needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert (keep it private: chmod 600)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -99,6 +107,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 ))
             })?),
         };
+    let tls = tls_certificates(args.tls_cert, args.tls_key, &config)?;
     if args.dev && !addr.ip().is_loopback() {
         bail!(UsageError(format!(
             "--dev listens on loopback only, and {addr} is not loopback"
@@ -149,7 +158,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let pepper = match &pepper_file {
         Some(path) if !args.dev => {
             let (pepper, created) = open_pepper(store.as_ref(), path).await?;
-            if let Some(mode) = crate::server::config::pepper_file_exposed(path) {
+            if let Some(mode) = crate::server::config::private_file_exposed(path) {
                 eprintln!(
                     "warning: the pepper file {} can be read or written by other users (mode {mode:03o}); make it private: chmod 600 {}",
                     path.display(),
@@ -186,6 +195,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     }
     state.trusted_proxies = trusted_proxies;
     state.connections = connections;
+    state.tls = tls.as_ref().map(|certificates| certificates.acceptor());
     state.timing.request_timeout = request_timeout;
     if let Some(secs) = args.shutdown_timeout.or(config.shutdown_timeout_secs) {
         state.timing.shutdown_deadline = std::time::Duration::from_secs(secs);
@@ -242,7 +252,8 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let base = format!("http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{local}");
     if args.dev {
         for (name, description) in dev::SAMPLE_ENVIRONMENTS {
             dev::ensure_environment(&state, name, description, &operator).await?;
@@ -287,11 +298,44 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%local, "listening");
     tokio::spawn(follower);
+    if let Some(certificates) = tls {
+        tokio::spawn(certificates.reload_on_hangup());
+    }
     server::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The TLS certificate and key, from the flags or else the server config: both or neither. Read
+/// and checked before anything else is opened; a key file others may read is warned about.
+fn tls_certificates(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    config: &ServerConfig,
+) -> anyhow::Result<Option<Arc<server::tls::Certificates>>> {
+    let (cert, key) = match (cert, key) {
+        (Some(cert), Some(key)) => (cert, key),
+        _ => match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+            (None, None) => return Ok(None),
+            _ => bail!(UsageError(
+                "the server config names one of tls_cert and tls_key: give both, or neither"
+                    .to_owned()
+            )),
+        },
+    };
+    let certificates =
+        server::tls::Certificates::open(&cert, &key).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(mode) = crate::server::config::private_file_exposed(&key) {
+        eprintln!(
+            "warning: the TLS key file {} can be read or written by other users (mode {mode:03o}); make it private: chmod 600 {}",
+            key.display(),
+            key.display()
+        );
+    }
+    Ok(Some(certificates))
 }
 
 /// The header timeout, the connection bound and the request timeout, from the server config.

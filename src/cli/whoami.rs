@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, _args: WhoamiArgs) -> anyhow::Result<()> {
         }
     }
     let (store, url) = match client.target() {
-        Target::Remote { url } => (format!("server {url}"), Some(url.clone())),
+        Target::Remote { url, .. } => (format!("server {url}"), Some(url.clone())),
         Target::Local { path, .. } => (format!("local store {}", path.display()), None),
     };
     let profile = ctx

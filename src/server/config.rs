@@ -39,6 +39,10 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Where to serve `GET /metrics` (Prometheus); none unless given.
     pub metrics_listen: Option<String>,
+    /// Serve the API over TLS: a PEM certificate chain (leaf first) and its PEM private key,
+    /// read again on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed when checking allowlists.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
@@ -167,9 +171,9 @@ pub async fn open_pepper(store: &dyn Store, path: &Path) -> anyhow::Result<(Pepp
     Ok((pepper, created))
 }
 
-/// The permission bits that let users other than the owner read or write the pepper file, if
-/// any (Unix; elsewhere `None`).
-pub fn pepper_file_exposed(path: &Path) -> Option<u32> {
+/// The permission bits that let users other than the owner read or write a private file (the
+/// pepper, a TLS key), if any (Unix; elsewhere `None`).
+pub fn private_file_exposed(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -8,6 +8,9 @@
 //!   nothing), so a flood of idle or slow connections cannot keep a well-behaved client out.
 //!   When every open connection is in the middle of a request, the new one is closed instead.
 //!
+//! - **TLS** (`--tls-cert`): the handshake counts against the header timeout; a client that
+//!   speaks plain HTTP to the TLS port is told, in plain HTTP, to use https://.
+//!
 //! The request timeout (a request that takes too long once its head has arrived) is a layer of
 //! the router (see `routes`), so the embedded store has it too.
 
@@ -18,8 +21,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tower::ServiceExt;
 
 /// How long a connection may take to send a request head, or stay idle between requests.
@@ -80,12 +86,14 @@ impl Registry {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets each
-/// connection finish the request it is in, and returns when all have closed.
+/// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` resolves; then
+/// stops accepting, lets each connection finish the request it is in, and returns when all have
+/// closed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let started = Instant::now();
@@ -123,6 +131,7 @@ pub async fn serve(
             registry.open.insert(id, open.clone());
             (id, open)
         };
+        let hsts = tls.is_some();
         let service = {
             let (starts, ends) = (open.clone(), open.clone());
             app.clone()
@@ -133,39 +142,65 @@ pub async fn serve(
                 })
                 .map_response({
                     let open = ends;
-                    move |response| {
+                    move |mut response: axum::response::Response| {
                         open.waiting_since
                             .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
                         open.busy.store(false, Ordering::Relaxed);
+                        if hsts {
+                            response
+                                .headers_mut()
+                                .insert(header::STRICT_TRANSPORT_SECURITY, HSTS.clone());
+                        }
                         response
                     }
                 })
         };
         let registry = registry.clone();
         let mut stopping = stopping.clone();
+        let tls = tls.clone();
         tasks.spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .serve_connection(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(service.map_request(
-                        |r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
-                    )),
-                );
-            tokio::pin!(connection);
-            let mut closing = false;
-            loop {
-                tokio::select! {
-                    _ = connection.as_mut() => break,
-                    () = open.evict.notified() => break,
-                    changed = stopping.changed(), if !closing => {
-                        closing = true;
-                        if changed.is_ok() {
-                            connection.as_mut().graceful_shutdown();
+            let served = async {
+                let io: Box<dyn Io> = match &tls {
+                    None => Box::new(stream),
+                    // The handshake counts against the header timeout, like a request head.
+                    Some(acceptor) => {
+                        match tokio::time::timeout(
+                            limits.header_timeout,
+                            handshake(acceptor, stream),
+                        )
+                        .await
+                        {
+                            Ok(Some(secured)) => Box::new(secured),
+                            _ => return,
+                        }
+                    }
+                };
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_timeout)
+                    .serve_connection(
+                        TokioIo::new(io),
+                        TowerToHyperService::new(service.map_request(
+                            |r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+                        )),
+                    );
+                tokio::pin!(connection);
+                let mut closing = false;
+                loop {
+                    tokio::select! {
+                        _ = connection.as_mut() => break,
+                        changed = stopping.changed(), if !closing => {
+                            closing = true;
+                            if changed.is_ok() {
+                                connection.as_mut().graceful_shutdown();
+                            }
                         }
                     }
                 }
+            };
+            tokio::select! {
+                () = served => {}
+                () = open.evict.notified() => {}
             }
             registry
                 .lock()
@@ -180,6 +215,45 @@ pub async fn serve(
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// A connection's byte stream, plain or TLS: one type, so one connection loop serves both.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// Browsers that reached the API over TLS once must not fall back to plain HTTP for a year.
+static HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// Accepts a TLS connection. A client that speaks plain HTTP instead is answered in plain HTTP
+/// that this port needs https://, and closed.
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    mut stream: TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await.ok()? == 0 {
+        return None;
+    }
+    if first[0] != super::tls::HANDSHAKE_RECORD {
+        // Read the request head first: closing with unread bytes would reset the connection
+        // before the client reads the answer.
+        let mut head = vec![0u8; 16 * 1024];
+        let _ = stream.read(&mut head).await;
+        let _ = stream.write_all(&super::tls::plain_http_answer()).await;
+        let _ = stream.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while matches!(stream.read(&mut head).await, Ok(n) if n > 0) {}
+        })
+        .await;
+        return None;
+    }
+    match acceptor.accept(stream).await {
+        Ok(secured) => Some(secured),
+        Err(e) => {
+            tracing::debug!(error = %e, "a TLS handshake failed");
+            None
+        }
+    }
 }
 
 /// Raises this process's limit of open files to the most it may have, and returns it: the

@@ -16,6 +16,7 @@ mod routes;
 pub mod seed;
 pub mod store;
 pub mod throttle;
+pub mod tls;
 pub(crate) mod validate;
 
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub throttle: throttle::Throttle,
     /// Header timeout and connection bound (a served API; the embedded store has none).
     pub connections: listener::Limits,
+    /// Set when the API is served over TLS (`--tls-cert`, `--tls-key`).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Counted as requests come (see `metrics`).
     pub metrics: metrics::Metrics,
     /// The cache in front of the store, for its statistics.
@@ -104,6 +107,7 @@ impl AppState {
             page_bytes: PAGE_BYTES,
             throttle: throttle::Throttle::default(),
             connections: listener::Limits::default(),
+            tls: None,
             metrics: metrics::Metrics::default(),
             cache: None,
         }
@@ -157,7 +161,7 @@ pub async fn serve(
         tokio::time::sleep(state.timing.shutdown_deadline).await;
     };
     let served = tokio::select! {
-        served = listener::serve(listener, app, state.connections, graceful) => served,
+        served = listener::serve(listener, app, state.connections, state.tls.clone(), graceful) => served,
         () = deadline => {
             tracing::warn!(
                 deadline = ?state.timing.shutdown_deadline,

@@ -251,7 +251,7 @@ impl Server {
         let mut url = String::new();
         let (mut admin_id, mut admin_secret) = (String::new(), String::new());
         while let Some(Ok(line)) = lines.next() {
-            if let Some(i) = line.find("http://") {
+            if let Some(i) = line.find("http://").or_else(|| line.find("https://")) {
                 if url.is_empty() {
                     url = line[i..].split_whitespace().next().unwrap().to_owned();
                 }
@@ -312,7 +312,9 @@ impl Server {
 
     /// `host:port` of the server.
     pub fn authority(&self) -> &str {
-        self.url.trim_start_matches("http://")
+        self.url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
     }
 
     /// Points `env` at this server with the dev super-admin's credentials in the environment.

@@ -37,4 +37,5 @@ mod search;
 mod snapshots;
 mod startup;
 mod throttling;
+mod tls;
 mod verify;

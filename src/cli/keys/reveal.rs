@@ -135,7 +135,7 @@ fn store_secret(
         key_id: key_id.to_owned(),
         name: name.to_owned(),
         origin: match target {
-            Target::Remote { url } => url.clone(),
+            Target::Remote { url, .. } => url.clone(),
             Target::Local { path, .. } => path.display().to_string(),
         },
         stored_at: jiff::Timestamp::now(),
