@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::secret::Secret;
 
@@ -30,7 +31,7 @@ pub const BUILTIN_PERMISSIONS: [(&str, &str); 6] = [
 /// Lifetime of an access token from the token endpoint.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 86_400;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
     /// Server-side secret; may exchange for access tokens and hold any permission.
@@ -55,7 +56,7 @@ impl KeyType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     Active,
@@ -77,7 +78,7 @@ impl KeyStatus {
 }
 
 /// A key as the API shows it. Never carries the secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Key {
     pub id: String,
     pub name: String,
@@ -88,37 +89,66 @@ pub struct Key {
     pub permissions: BTreeSet<String>,
     pub allowed_ips: Vec<String>,
     pub status: KeyStatus,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<Timestamp>,
     pub last_used_ip: Option<String>,
+    /// The secret's prefix and last four characters, to recognise it (`kw_sk_…AbCd`).
     pub hint: String,
+    /// Changes with every change of the key; `PATCH` sends it back in `If-Match`.
     pub version: i64,
 }
 
 /// `POST /v1/keys`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "checkout-web",
+    "description": "Checkout's browser client",
+    "type": "private",
+    "environments": ["staging"],
+    "permissions": ["keys:read"],
+    "allowed_ips": ["10.0.0.0/8"],
+    "expires_in_seconds": 2_592_000
+}))]
 pub struct CreateKey {
+    /// Unique among keys that are not revoked; not `key_…` (ids look like that).
+    #[schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
+    /// Absent: `private`.
     #[serde(rename = "type", default)]
     pub key_type: Option<KeyType>,
-    /// Empty: the caller's only environment, when it has exactly one.
+    /// Existing environments. Empty: the caller's only environment, when it has exactly one.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<EnvironmentName>)]
     pub environments: BTreeSet<String>,
+    /// From `GET /v1/permissions`; a public key only public-safe ones.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<PermissionName>)]
     pub permissions: BTreeSet<String>,
+    /// Addresses or CIDRs the key may be used from; empty: anywhere.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub allowed_ips: Vec<String>,
     /// Absent: one year from now.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
     /// Instead of `expires_at`: this many seconds from now by the server's clock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
     pub expires_in_seconds: Option<u64>,
     /// Bring your own secret instead of a generated one: long and random enough, and if it
     /// starts with `kw_`, a valid keyward secret. Absent: keyward generates one.
@@ -127,27 +157,79 @@ pub struct CreateKey {
         with = "opt_secret_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = Option<String>)]
     pub secret: Option<Secret>,
 }
 
+/// An environment's name in the OpenAPI document: 1–32 of `a-z 0-9 _ -`, starting with a
+/// letter or digit. (Names travel as plain strings; this only describes them.)
+pub struct EnvironmentName;
+
+impl utoipa::PartialSchema for EnvironmentName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        name_schema("An environment's name", r"^[a-z0-9][a-z0-9_-]{0,31}$", 32)
+    }
+}
+
+impl ToSchema for EnvironmentName {}
+
+/// A permission's name in the OpenAPI document: `resource:action` (lowercase letters, digits,
+/// `_`, `-`, `.`), or `admin`.
+pub struct PermissionName;
+
+impl utoipa::PartialSchema for PermissionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        name_schema(
+            "A permission: resource:action, or admin",
+            r"^(admin|[a-z0-9_.-]+:[a-z0-9_.-]+)$",
+            64,
+        )
+    }
+}
+
+impl ToSchema for PermissionName {}
+
+fn name_schema(
+    description: &str,
+    pattern: &str,
+    max_length: usize,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(description))
+        .pattern(Some(pattern))
+        .max_length(Some(max_length))
+        .into()
+}
+
 /// `PATCH /v1/keys/{id}` (with `If-Match`): only the fields present change.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(inline, value_type = Option<Vec<EnvironmentName>>)]
     pub environments: Option<BTreeSet<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(inline, value_type = Option<Vec<PermissionName>>)]
     pub permissions: Option<BTreeSet<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 100)]
     pub allowed_ips: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
     /// Instead of `expires_at`: this many seconds from now by the server's clock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
     pub expires_in_seconds: Option<u64>,
 }
 
@@ -158,14 +240,19 @@ impl EditKey {
 }
 
 /// `POST /v1/keys/{id}/enable`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnableKey {
     /// A new expiry; an expired key enabled without one gets the longest allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
     /// Instead of `expires_at`: this many seconds from now by the server's clock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
     pub expires_in_seconds: Option<u64>,
 }
 
@@ -173,25 +260,33 @@ pub struct EnableKey {
 pub const MAX_ROTATION_GRACE_SECS: u64 = 7 * 24 * 3600;
 
 /// `POST /v1/keys/{id}/rotate`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// How long the old secret keeps working (default 0: it stops at once; at most 7 days).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::required")]
+    #[schema(maximum = 604800)]
     pub grace_seconds: u64,
     /// A new expiry for the key, within the maximum; absent: unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
     /// Instead of `expires_at`: this many seconds from now by the server's clock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
     pub expires_in_seconds: Option<u64>,
 }
 
 /// `POST /v1/verify`: is this presented key good for this use?
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
+    /// The secret the service was shown.
     #[serde(with = "secret_string")]
+    #[schema(value_type = String)]
     pub key: Secret,
     /// The permission the service needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,7 +299,7 @@ pub struct VerifyRequest {
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
@@ -235,7 +330,7 @@ impl VerifyCode {
 
 /// The answer of verify. For `INVALID` it is exactly `{"valid":false,"code":"INVALID"}`, whether
 /// the key is unknown or the secret wrong.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VerifyResponse {
     pub valid: bool,
     pub code: VerifyCode,
@@ -250,6 +345,7 @@ pub struct VerifyResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<BTreeSet<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -271,12 +367,40 @@ impl VerifyResponse {
 /// The answer to create and rotate: the key and its secret, shown this once. `secret` is null
 /// when the caller brought their own, and on an Idempotency-Key replay (no secret is kept to
 /// replay it).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyWithSecret {
     #[serde(flatten)]
     pub key: Key,
+    /// Shown this once; null for a brought secret and on an Idempotency-Key replay.
     #[serde(with = "opt_secret_string")]
+    #[schema(value_type = Option<String>)]
     pub secret: Option<Secret>,
+}
+
+/// Whole numbers of seconds. JSON has one number type, and to JSON Schema (which the OpenAPI
+/// document speaks) `3600.0` is an integer too: it is taken as 3600. A fraction is refused.
+mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn to_u64<E: Error>(n: serde_json::Number) -> Result<u64, E> {
+        if let Some(v) = n.as_u64() {
+            return Ok(v);
+        }
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
+            _ => Err(E::custom("expected a whole number of seconds, 0 or more")),
+        }
+    }
+
+    pub fn required<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+        to_u64(serde_json::Number::deserialize(de)?)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+        Option::<serde_json::Number>::deserialize(de)?
+            .map(to_u64)
+            .transpose()
+    }
 }
 
 mod secret_string {
@@ -311,8 +435,10 @@ mod opt_secret_string {
 }
 
 /// `GET /v1/keys` query.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListKeys {
+    /// A fragment of the name, description, hint or an allowed IP (case ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     /// Exact name: at most one key that is not revoked, and any number of revoked tombstones.
@@ -321,6 +447,7 @@ pub struct ListKeys {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<KeyStatus>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[param(rename = "type")]
     pub key_type: Option<KeyType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
@@ -328,9 +455,11 @@ pub struct ListKeys {
     pub permission: Option<String>,
     /// Keys that expire before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub expires_before: Option<Timestamp>,
     /// Keys not used since this time (never-used keys included).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub unused_since: Option<Timestamp>,
     /// Instead of `expires_before`: within this many seconds of the server's now.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -340,37 +469,44 @@ pub struct ListKeys {
     pub unused_for_seconds: Option<u64>,
     /// `created_at` (default), `-created_at`, `expires_at` or `name`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^(created_at|-created_at|expires_at|name)$")]
     pub sort: Option<String>,
+    /// Keys per page (default 50).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
 
 /// One page of a list.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Environment {
     pub name: String,
     pub description: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnvironment {
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_-]{0,31}$")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Permission {
     pub name: String,
     pub description: String,
@@ -381,7 +517,7 @@ pub struct Permission {
 }
 
 /// `GET /v1/whoami`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Whoami {
     /// `key:<id>` for a key's token, `local:<os user>` for the embedded store's root.
     pub principal: String,
@@ -390,14 +526,16 @@ pub struct Whoami {
     pub permissions: BTreeSet<String>,
     /// Absent: every environment (super admin).
     pub environments: Option<BTreeSet<String>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub token_expires_at: Option<Timestamp>,
     /// When the calling key itself expires (absent for the embedded store's root).
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub key_expires_at: Option<Timestamp>,
 }
 
 /// `POST /v1/oauth/token` answer (RFC 6749 §5.1).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -413,13 +551,26 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
-/// An RFC 9457 problem; `code` is stable and documented, `detail` is for people.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An RFC 9457 problem (`application/problem+json`); `code` is stable and documented, `detail`
+/// is for people.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
+    /// `https://keyward.dev/problems/{code}`.
     #[serde(rename = "type")]
     pub type_uri: String,
     pub title: String,
     pub status: u16,
+    /// One of: bad_request (400); unauthenticated, invalid_client (401); unsupported_grant_type, key_disabled,
+    /// key_expired, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
+    /// not_found (404); method_not_allowed (405); request_timeout (408); name_taken,
+    /// environment_exists, key_revoked, conflict, busy (409); version_mismatch (412);
+    /// payload_too_large (413); unsupported_media_type (415); invalid_name,
+    /// invalid_environment, unknown_environment, environment_required, unknown_permission,
+    /// permission_not_public_safe, invalid_ip, too_many_allowed_ips, description_too_long,
+    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, nothing_to_change,
+    /// idempotency_key_reused, invalid_cursor, invalid_filter, invalid_limit, invalid_sort,
+    /// invalid (422); if_match_required (428); too_many_failures
+    /// (429); internal (500); database_unavailable (503).
     pub code: String,
     pub detail: String,
     /// RFC 6749 §5.2 error name, on the token endpoint only.
@@ -428,7 +579,7 @@ pub struct Problem {
 }
 
 /// `GET /healthz`, `GET /readyz`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
 }

@@ -15,6 +15,8 @@ pub enum GenerateCommand {
     Completions { shell: Shell },
     /// Write man pages (keyward.1, keyward-keys-create.1, …) into DIR
     Man { dir: PathBuf },
+    /// Print the API's OpenAPI 3.1 document (what GET /v1/openapi.json answers)
+    Openapi,
 }
 
 pub fn run(cmd: GenerateCommand) -> anyhow::Result<()> {
@@ -30,6 +32,13 @@ pub fn run(cmd: GenerateCommand) -> anyhow::Result<()> {
                 std::fs::write(&path, page)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
+            Ok(())
+        }
+        GenerateCommand::Openapi => {
+            use std::io::Write;
+            std::io::stdout()
+                .lock()
+                .write_all(crate::server::openapi_document().as_bytes())?;
             Ok(())
         }
     }

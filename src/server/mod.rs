@@ -132,6 +132,11 @@ pub fn millis(t: Timestamp) -> Timestamp {
 
 pub type SharedState = Arc<AppState>;
 
+/// The API's OpenAPI 3.1 document, as `GET /v1/openapi.json` answers it.
+pub fn openapi_document() -> &'static str {
+    routes::openapi::served()
+}
+
 /// The whole API as one router.
 pub fn router(state: SharedState) -> Router {
     routes::router(state)

@@ -25,6 +25,7 @@ mod listing;
 mod live;
 mod metrics;
 mod no_terminal;
+mod openapi;
 mod output;
 mod pg;
 mod problems;

@@ -254,3 +254,94 @@ fn send_oversized(authority: &str, bearer: &str, body: &[u8]) -> (u16, String) {
         .unwrap_or(0);
     (status, text)
 }
+
+/// What schemathesis found against the OpenAPI document, kept fixed: a whole number written
+/// `3600.0` is a whole number (JSON Schema's `integer`), a fraction is not; `If-Match` is digits
+/// (a negative version is malformed, not stale); an Idempotency-Key is visible ASCII, no spaces.
+#[test]
+fn whole_numbers_versions_and_idempotency_keys_are_read_as_the_document_says() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let (_, token) = server.token(&server.admin_id, &server.admin_secret);
+    let bearer = format!("Bearer {}", token.unwrap());
+    let auth = ("Authorization", bearer.as_str());
+    let json_type = ("Content-Type", "application/json");
+    let a = server.authority();
+    let create = |name: &str, extra: Value, headers: &[(&str, &str)]| {
+        let mut body = json!({"name": name, "environments": ["staging"]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let mut all = vec![auth, json_type];
+        all.extend_from_slice(headers);
+        http(a, "POST", "/v1/keys", &all, body.to_string().as_bytes())
+    };
+
+    let r = create("whole", json!({"expires_in_seconds": 3600.0}), &[]);
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let key: Value = serde_json::from_slice(&r.body).unwrap();
+    let lifetime = key["expires_at"]
+        .as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        - key["created_at"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap();
+    assert_eq!(lifetime.get_seconds(), 3600);
+    let r = create("fraction", json!({"expires_in_seconds": 3600.5}), &[]);
+    assert_eq!(r.status, 400);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expires_in_seconds")
+    );
+    let id = key["id"].as_str().unwrap();
+    let rotate = format!("/v1/keys/{id}/rotate");
+    let r = http(
+        a,
+        "POST",
+        &rotate,
+        &[auth, json_type],
+        br#"{"grace_seconds": 60.0}"#,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    let path = format!("/v1/keys/{id}");
+    let edit = |if_match: &str| {
+        http(
+            a,
+            "PATCH",
+            &path,
+            &[auth, json_type, ("If-Match", if_match)],
+            br#"{"description": "edited"}"#,
+        )
+    };
+    for malformed in ["-1", "", "\"+2\"", "1.0"] {
+        let r = edit(malformed);
+        assert_eq!(r.status, 400, "If-Match {malformed:?}");
+        assert_eq!(problem(&r)["code"], "bad_request");
+    }
+    let r = edit("\"999\"");
+    assert_eq!(r.status, 412);
+    let version = serde_json::from_slice::<Value>(&http(a, "GET", &path, &[auth], b"").body)
+        .unwrap()["version"]
+        .as_i64()
+        .unwrap();
+    let r = edit(&format!("W/\"{version}\""));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    let r = create("spaced", json!({}), &[("Idempotency-Key", "two words")]);
+    assert_eq!(r.status, 400);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key")
+    );
+    let r = create("tidy", json!({}), &[("Idempotency-Key", "retry-7f3a")]);
+    assert_eq!(r.status, 201);
+}

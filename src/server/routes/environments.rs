@@ -13,6 +13,8 @@ use crate::server::store::{AuditEvent, Conflict, StoreError};
 use crate::server::validate;
 
 /// The environments the caller reaches.
+#[utoipa::path(get, path = "/v1/environments", tag = "catalog", security(("bearer" = [])),
+    responses((status = 200, description = "The environments the caller may use", body = Vec<crate::api::Environment>)))]
 pub async fn list(
     State(state): State<SharedState>,
     caller: Principal,
@@ -26,6 +28,12 @@ pub async fn list(
 }
 
 /// Super admins only.
+#[utoipa::path(post, path = "/v1/environments", tag = "catalog", security(("bearer" = [])),
+    request_body = crate::api::CreateEnvironment,
+    responses(
+        (status = 201, description = "Created (needs `admin`)", body = crate::api::Environment),
+        (status = 409, description = "`environment_exists`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     State(state): State<SharedState>,
     caller: Principal,

@@ -9,6 +9,8 @@ use crate::server::SharedState;
 use crate::server::auth::Principal;
 use crate::server::error::ApiResult;
 
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = crate::api::Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
@@ -16,6 +18,11 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Ready when the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = crate::api::Health),
+        (status = 503, description = "The database does not answer", body = crate::api::Health),
+    ))]
 pub async fn readyz(State(state): State<SharedState>) -> (StatusCode, Json<Health>) {
     match state.store.ping().await {
         Ok(()) => (
@@ -33,6 +40,8 @@ pub async fn readyz(State(state): State<SharedState>) -> (StatusCode, Json<Healt
     }
 }
 
+#[utoipa::path(get, path = "/v1/whoami", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The caller: its key, permissions and environments", body = crate::api::Whoami)))]
 pub async fn whoami(principal: Principal) -> Json<Whoami> {
     Json(Whoami {
         principal: principal.actor,
@@ -45,6 +54,8 @@ pub async fn whoami(principal: Principal) -> Json<Whoami> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/permissions", tag = "catalog", security(("bearer" = [])),
+    responses((status = 200, description = "keyward's own permissions and the product's catalog", body = Vec<crate::api::Permission>)))]
 pub async fn permissions(
     State(state): State<SharedState>,
     _caller: Principal,

@@ -4,6 +4,7 @@ mod environments;
 mod extract;
 mod keys;
 mod meta;
+pub mod openapi;
 mod token;
 mod verify;
 
@@ -11,41 +12,46 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use extract::{BODY_LIMIT, Body, FormBody, Params};
 
 use super::SharedState;
 use super::error::ApiError;
 
+/// Every endpoint, each registered with its OpenAPI description (see `openapi`).
+fn api_router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::readyz))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(token::exchange))
+        .routes(routes!(meta::whoami))
+        .routes(routes!(meta::permissions))
+        .routes(routes!(environments::list, environments::create))
+        .routes(routes!(keys::list, keys::create::create))
+        .routes(routes!(keys::show, keys::edit::edit))
+        .routes(routes!(keys::lifecycle::disable))
+        .routes(routes!(keys::lifecycle::enable))
+        .routes(routes!(keys::lifecycle::rotate))
+        .routes(routes!(keys::lifecycle::revoke))
+        .routes(routes!(verify::verify))
+}
+
 pub fn router(state: SharedState) -> Router {
-    Router::new()
-        .route("/healthz", get(meta::healthz))
-        .route("/readyz", get(meta::readyz))
-        .route("/v1/oauth/token", post(token::exchange))
-        .route("/v1/whoami", get(meta::whoami))
-        .route("/v1/permissions", get(meta::permissions))
-        .route(
-            "/v1/environments",
-            get(environments::list).post(environments::create),
-        )
-        .route("/v1/keys", get(keys::list).post(keys::create))
-        .route("/v1/keys/{id}", get(keys::show).patch(keys::edit))
-        .route("/v1/keys/{id}/disable", post(keys::disable))
-        .route("/v1/keys/{id}/enable", post(keys::enable))
-        .route("/v1/keys/{id}/rotate", post(keys::rotate))
-        .route("/v1/keys/{id}/revoke", post(keys::revoke))
-        .route("/v1/verify", post(verify::verify))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            super::metrics::count,
-        ))
-        .fallback(|| async { ApiError::NotFound("endpoint") })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), frame))
-        .with_state(state)
+    let (api, _) = api_router().split_for_parts();
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        super::metrics::count,
+    ))
+    .fallback(|| async { ApiError::NotFound("endpoint") })
+    .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), frame))
+    .with_state(state)
 }
 
 /// Around every request, in one layer (each layer is a cost on verify's path): the request's

@@ -17,13 +17,28 @@ use crate::server::store::{AuditEvent, TokenRecord};
 use crate::server::throttle::Subject;
 use crate::server::{SharedState, ipmatch};
 
-#[derive(Deserialize)]
+/// The token request's form (RFC 6749 §4.4.2).
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
+    #[schema(value_type = String, pattern = "^client_credentials$")]
     grant_type: Option<String>,
+    /// The private key's id, when not sent as HTTP Basic credentials.
     client_id: Option<String>,
+    /// The private key's secret, when not sent as HTTP Basic credentials.
     client_secret: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/oauth/token", tag = "auth",
+    security((), ("client" = [])),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded",
+        description = "`grant_type=client_credentials`; the private key's id and secret as HTTP Basic credentials, or as `client_id` and `client_secret` here"),
+    responses(
+        (status = 200, description = "An access token (RFC 6749 §5.1)", body = crate::api::TokenResponse),
+        (status = 400, description = "`unsupported_grant_type`, or a known key that may not get a token: `key_disabled`, `key_expired`, `public_key`, `ip_not_allowed` (RFC 6749 `error`: `unauthorized_client`)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_client`: unknown client id or wrong secret", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_failures` from this client id or address", body = crate::api::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is counted"))),
+    ))]
 pub async fn exchange(
     State(state): State<SharedState>,
     meta: RequestMeta,

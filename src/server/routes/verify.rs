@@ -18,6 +18,13 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::throttle::Subject;
 use crate::server::{SharedState, ipmatch};
 
+#[utoipa::path(post, path = "/v1/verify", tag = "verify", security(("bearer" = [])),
+    request_body = crate::api::VerifyRequest,
+    responses(
+        (status = 200, description = "The verdict; for an unknown key or wrong secret exactly `{\"valid\":false,\"code\":\"INVALID\"}` (needs `keys:verify`)", body = crate::api::VerifyResponse),
+        (status = 429, description = "`too_many_failures`: too many INVALID answers for the address the service reported", body = crate::api::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is counted"))),
+    ))]
 pub async fn verify(
     State(state): State<SharedState>,
     caller: Principal,

@@ -21,6 +21,15 @@ use crate::server::store::{Conflict, IdempotencyRecord, StoreError};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+#[utoipa::path(post, path = "/v1/keys", tag = "keys", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters. A retry with the same value and body within 24 hours answers the key minted the first time")),
+    request_body = crate::api::CreateKey,
+    responses(
+        (status = 201, description = "Created; the secret is shown this once (needs `keys:write`)", body = crate::api::KeyWithSecret),
+        (status = 200, description = "An Idempotency-Key replay: the key minted the first time, `secret` null", body = crate::api::KeyWithSecret,
+            headers(("Idempotent-Replayed" = String, description = "`true`"))),
+        (status = 409, description = "`name_taken`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     State(state): State<SharedState>,
     caller: Principal,
@@ -151,7 +160,9 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(v) if (1..=255).contains(&v.len()) => Ok(Some(v.to_owned())),
+        Ok(v) if (1..=255).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(v.to_owned()))
+        }
         _ => Err(ApiError::BadRequest(
             "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned(),
         )),

@@ -13,6 +13,18 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::routes::Body;
 use crate::server::store::{Conflict, StoreError};
 
+#[utoipa::path(patch, path = "/v1/keys/{id}", tag = "keys", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The key's id (`key_…`)"),
+        ("If-Match" = String, Header, pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#, description = "The ETag (version) of the key as it was read"),
+    ),
+    request_body = crate::api::EditKey,
+    responses(
+        (status = 200, description = "The key as changed (needs `keys:write`)", body = crate::api::Key),
+        (status = 409, description = "`name_taken` or `key_revoked`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`version_mismatch`: the key changed since it was read", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`if_match_required`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn edit(
     State(state): State<SharedState>,
     caller: Principal,
@@ -114,12 +126,13 @@ fn if_match(headers: &HeaderMap) -> ApiResult<i64> {
         .ok_or_else(missing)?
         .to_str()
         .map_err(|_| missing())?;
-    value
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map_err(|_| {
+    let digits = value.trim().trim_start_matches("W/").trim_matches('"');
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse::<i64>().ok())
+        .flatten()
+        .ok_or_else(|| {
             ApiError::BadRequest(
                 "If-Match must be the ETag of the key as read, like \"3\"".to_owned(),
             )

@@ -54,6 +54,12 @@ async fn apply(
 }
 
 /// Reversible; the key and every token it issued stop at once.
+#[utoipa::path(post, path = "/v1/keys/{id}/disable", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    responses(
+        (status = 200, description = "Disabled (needs `keys:write`); disabling a disabled key changes nothing", body = crate::api::Key),
+        (status = 409, description = "`key_revoked` or `busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn disable(
     State(state): State<SharedState>,
     caller: Principal,
@@ -73,6 +79,13 @@ pub async fn disable(
 }
 
 /// Brings back a disabled or expired key, optionally with a new expiry.
+#[utoipa::path(post, path = "/v1/keys/{id}/enable", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    request_body = crate::api::EnableKey,
+    responses(
+        (status = 200, description = "Enabled (needs `keys:write`)", body = crate::api::Key),
+        (status = 409, description = "`key_revoked` or `busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn enable(
     State(state): State<SharedState>,
     caller: Principal,
@@ -99,6 +112,13 @@ pub async fn enable(
 
 /// A new secret for the same key; the old one works for the grace period, then dies with the
 /// tokens it issued.
+#[utoipa::path(post, path = "/v1/keys/{id}/rotate", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    request_body = crate::api::RotateKey,
+    responses(
+        (status = 200, description = "A new secret, shown this once (needs `keys:write`)", body = crate::api::KeyWithSecret),
+        (status = 409, description = "`key_revoked` or `busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn rotate(
     State(state): State<SharedState>,
     caller: Principal,
@@ -152,6 +172,12 @@ pub async fn rotate(
 /// nothing. The fingerprints are computed from the digests of the version the write is
 /// conditioned on, so a rotate that lands first makes this revoke read the key again, and the
 /// new secret answers REVOKED too.
+#[utoipa::path(post, path = "/v1/keys/{id}/revoke", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    responses(
+        (status = 200, description = "Revoked for good (needs `keys:revoke`)", body = crate::api::Key),
+        (status = 409, description = "`busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn revoke(
     State(state): State<SharedState>,
     caller: Principal,

@@ -1,8 +1,8 @@
 //! `/v1/keys`: create, list, show, edit, and the lifecycle (disable, enable, rotate, revoke).
 
-mod create;
-mod edit;
-mod lifecycle;
+pub(super) mod create;
+pub(super) mod edit;
+pub(super) mod lifecycle;
 pub(super) mod rules;
 
 use axum::Json;
@@ -12,10 +12,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
-
-pub use create::create;
-pub use edit::edit;
-pub use lifecycle::{disable, enable, revoke, rotate};
 
 use crate::api::{Key, ListKeys, PERM_KEYS_READ, Page};
 use crate::server::auth::{Principal, RequestMeta};
@@ -27,6 +23,12 @@ use crate::server::{AppState, SharedState};
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
 
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("bearer" = [])),
+    params(crate::api::ListKeys),
+    responses(
+        (status = 200, description = "One page of the keys the caller may see (needs `keys:read`)", body = Page<crate::api::Key>),
+        (status = 422, description = "`invalid_limit`, `invalid_sort`, `invalid_filter` or `invalid_cursor`", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     State(state): State<SharedState>,
     caller: Principal,
@@ -186,6 +188,9 @@ pub(super) async fn visible_key(
     }
 }
 
+#[utoipa::path(get, path = "/v1/keys/{id}", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    responses((status = 200, description = "The key (needs `keys:read`)", body = crate::api::Key)))]
 pub async fn show(
     State(state): State<SharedState>,
     caller: Principal,
