@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::harness::{Server, TestEnv, store_args};
+use crate::harness::{Server, TestEnv, bootstrap, store_args};
 
 /// What the writers sent and what the server acknowledged, by key name.
 #[derive(Default)]
@@ -116,13 +116,7 @@ fn setup(name: &str) -> Setup {
     let db = env.database(&format!("{name}.db"));
     let pepper = env.dir.path().join(format!("{name}.pepper"));
     let store = store_args(&db, &pepper);
-    let mut args = vec!["--output", "json", "server", "--bootstrap"];
-    args.extend(store.iter().map(String::as_str));
-    let admin: serde_json::Value = serde_json::from_str(&env.ok(&args)).unwrap();
-    let admin = (
-        admin["id"].as_str().unwrap().to_owned(),
-        admin["secret"].as_str().unwrap().to_owned(),
-    );
+    let admin = bootstrap(&env, &store);
     Setup { env, store, admin }
 }
 

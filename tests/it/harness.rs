@@ -197,6 +197,18 @@ pub fn database_files(url: &str) -> PathBuf {
     }
 }
 
+/// `keyward server --bootstrap` on the store `store` (from [`store_args`]): the first
+/// super-admin key's id and secret.
+pub fn bootstrap(env: &TestEnv, store: &[String]) -> (String, String) {
+    let mut args = vec!["--output", "json", "server", "--bootstrap"];
+    args.extend(store.iter().map(String::as_str));
+    let admin: serde_json::Value = serde_json::from_str(&env.ok(&args)).unwrap();
+    (
+        admin["id"].as_str().unwrap().to_owned(),
+        admin["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// A real `keyward server` process on 127.0.0.1:0.
 pub struct Server {
     child: Child,

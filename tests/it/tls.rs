@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::harness::{Server, TestEnv, store_args};
+use crate::harness::{Server, TestEnv, bootstrap, store_args};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -163,13 +163,7 @@ fn setup() -> Tls {
     let ca = make_ca(&dir);
     let (cert, key) = make_leaf(&dir, "server");
     let store = store_args(&env.database("tls.db"), &dir.join("pepper"));
-    let mut args = vec!["--output", "json", "server", "--bootstrap"];
-    args.extend(store.iter().map(String::as_str));
-    let admin: serde_json::Value = serde_json::from_str(&env.ok(&args)).unwrap();
-    let admin = (
-        admin["id"].as_str().unwrap().to_owned(),
-        admin["secret"].as_str().unwrap().to_owned(),
-    );
+    let admin = bootstrap(&env, &store);
     Tls {
         env,
         store,

@@ -95,6 +95,53 @@ where
     qb.push(")");
 }
 
+/// PostgreSQL: appends ` AND (…)`, the keys of `k` whose own text holds the fragment `q`,
+/// tested with `strpos(lower(…))`: what `ILIKE '%q%'` finds (PostgreSQL's `ILIKE` lowers both
+/// sides and compares), at half its cost per key, for lists that read keys one by one.
+pub(super) fn push_pg_contains<'a>(qb: &mut QueryBuilder<'a, sqlx::Postgres>, q: &str) {
+    // Each side lowered under the column's collation, as `ILIKE` lowers them (`name` is
+    // `C`: ASCII letters only; the others the database's default).
+    qb.push(" AND (");
+    for (i, (col, collate)) in [
+        ("k.name", " COLLATE \"C\""),
+        ("k.description", ""),
+        ("k.allowed_ips", ""),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push(format!("strpos(lower({col}), lower(CAST("))
+            .push_bind(q.to_owned())
+            .push(format!(" AS text){collate})) > 0"));
+    }
+    if let Some(hint) = super::looks_like_hint(q) {
+        qb.push(" OR strpos(lower(k.hint), lower(")
+            .push_bind(hint)
+            .push(")) > 0");
+    }
+    qb.push(")");
+}
+
+/// Appends ` ORDER BY … LIMIT …` in the list's order over `k`'s own columns (for a query that
+/// reads keys already filtered, from a subquery named `k`).
+pub(super) fn push_order<'a, DB>(qb: &mut QueryBuilder<'a, DB>, sort: KeySort, limit: u32)
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let (column, order) = match sort {
+        KeySort::CreatedAsc => ("k.created_at", ""),
+        KeySort::CreatedDesc => ("k.created_at", " DESC"),
+        KeySort::ExpiresAsc => ("k.expires_at", ""),
+        KeySort::NameAsc => ("k.name", ""),
+    };
+    qb.push(format!(" ORDER BY {column}{order}, k.id{order} LIMIT "))
+        .push_bind(i64::from(limit));
+}
+
 /// Appends ` FROM … WHERE … ORDER BY … LIMIT …` for `f` to a query selecting from `keys k`.
 pub(super) fn push_key_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, f: &KeyFilter, d: &Dialect)
 where
