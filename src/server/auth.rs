@@ -198,6 +198,13 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
 
 /// A new request id: unique, not secret (it names a request in logs and audit events), so a
 /// random prefix drawn once per process and a counter make it, with no system call per request.
+fn well_formed_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
 fn next_request_id() -> String {
     static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -207,9 +214,20 @@ fn next_request_id() -> String {
 }
 
 /// Gives `request` its id (see `routes::frame`, which echoes it in `X-Request-Id` and the log;
-/// audit events record it) and returns it.
+/// audit events record it) and returns it: the caller's own `X-Request-Id` when it is well
+/// formed (1 to 64 of `A-Z a-z 0-9 . _ : -`, nothing a log line could be forged with), so a
+/// request can be followed from the caller's logs into keyward's; otherwise a new one. A caller's
+/// id is its own word: two callers may send the same.
 pub fn start_request(request: &mut Request) -> String {
-    let id = next_request_id();
+    let theirs = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| well_formed_request_id(id));
+    let id = match theirs {
+        Some(id) => id.to_owned(),
+        None => next_request_id(),
+    };
     request.extensions_mut().insert(RequestId(id.clone()));
     id
 }

@@ -525,11 +525,13 @@ pub struct AuditRow {
     pub action: String,
     pub key_id: Option<String>,
     pub outcome: String,
+    pub request_id: Option<String>,
 }
 
 /// Every audit event in the database at `url`, oldest first.
 pub fn audit_rows(url: &str) -> Vec<AuditRow> {
-    const QUERY: &str = "SELECT actor, action, key_id, outcome FROM audit_events ORDER BY id";
+    const QUERY: &str =
+        "SELECT actor, action, key_id, outcome, request_id FROM audit_events ORDER BY id";
     macro_rules! audit_row {
         ($r:expr) => {{
             use sqlx::Row;
@@ -538,6 +540,7 @@ pub fn audit_rows(url: &str) -> Vec<AuditRow> {
                 action: $r.get("action"),
                 key_id: $r.get("key_id"),
                 outcome: $r.get("outcome"),
+                request_id: $r.get("request_id"),
             }
         }};
     }

@@ -345,3 +345,57 @@ fn whole_numbers_versions_and_idempotency_keys_are_read_as_the_document_says() {
     let r = create("tidy", json!({}), &[("Idempotency-Key", "retry-7f3a")]);
     assert_eq!(r.status, 201);
 }
+
+/// A caller's own X-Request-Id is kept when it is well formed: echoed, and written in the audit
+/// event of what it did, so a request can be followed from the caller's logs into keyward's.
+/// One that could forge a log line (a space, a quote, too long) is replaced by keyward's own.
+#[test]
+fn a_callers_request_id_is_kept_when_well_formed_and_recorded_in_the_audit_log() {
+    use crate::harness::{audit_rows, bootstrap, store_args};
+    let env = TestEnv::new();
+    let db = env.database("request-ids.db");
+    let store = store_args(&db, &env.dir.path().join("pepper"));
+    let (id, _) = bootstrap(&env, &store);
+    let args: Vec<&str> = store.iter().map(String::as_str).collect();
+    let server = Server::start(&env, &args);
+    let a = server.authority();
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let wrong = format!("grant_type=client_credentials&client_id={id}&client_secret={PASTED}");
+
+    let theirs = "checkout-7f3a:span.42_x";
+    let r = http(
+        a,
+        "POST",
+        "/v1/oauth/token",
+        &[form, ("X-Request-Id", theirs)],
+        wrong.as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("x-request-id"), Some(theirs));
+
+    let too_long = "a".repeat(65);
+    for forged in ["two words", "quote\"d", too_long.as_str()] {
+        let r = http(
+            a,
+            "POST",
+            "/v1/oauth/token",
+            &[form, ("X-Request-Id", forged)],
+            wrong.as_bytes(),
+        );
+        assert_eq!(r.status, 401);
+        let given = r.header("x-request-id").unwrap();
+        assert!(given.starts_with("req_") && given != forged, "{given}");
+    }
+    let ids: Vec<Option<String>> = audit_rows(&db)
+        .into_iter()
+        .filter(|row| row.action == "token.exchange")
+        .map(|row| row.request_id)
+        .collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(ids[0].as_deref(), Some(theirs));
+    assert!(
+        ids[1..]
+            .iter()
+            .all(|i| i.as_deref().is_some_and(|i| i.starts_with("req_")))
+    );
+}

@@ -30,7 +30,9 @@ use crate::api::Problem;
                        revoke them, exchange a private key for an access token, and verify a \
                        presented key. Every error is an RFC 9457 problem with a stable `code`. \
                        No string anywhere in a request may hold U+0000 (NUL): it is refused \
-                       with 400 `bad_request`.",
+                       with 400 `bad_request`. Every answer carries `X-Request-Id`, also \
+                       recorded in the audit log: the caller's own when it sent one of 1 to 64 \
+                       of `A-Z a-z 0-9 . _ : -`, otherwise one keyward made.",
         license(name = "MIT OR Apache-2.0"),
     ),
     components(schemas(Problem)),
