@@ -14,9 +14,11 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::harness::{Server, TestEnv, bootstrap, store_args};
 
-fn openssl(dir: &Path, args: &[&str]) {
+/// Runs the `openssl` tool in `dir` with `args` (split on spaces; none holds one).
+fn openssl(dir: &Path, args: &str) {
+    let args: Vec<&str> = args.split_whitespace().collect();
     let out = Command::new("openssl")
-        .args(args)
+        .args(&args)
         .current_dir(dir)
         .output()
         .expect("openssl is installed (.ci/run installs it)");
@@ -27,31 +29,17 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A new P-256 key, unencrypted, for `openssl req`.
+const NEW_EC_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+
 /// A test CA (`ca.pem`, `ca.key`) in `dir`.
 fn make_ca(dir: &Path) -> PathBuf {
     openssl(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=keyward test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
+        &format!(
+            "req -x509 {NEW_EC_KEY} -keyout ca.key -out ca.pem -days 2 -subj /CN=keyward-test-CA \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"
+        ),
     );
     dir.join("ca.pem")
 }
@@ -59,11 +47,6 @@ fn make_ca(dir: &Path) -> PathBuf {
 /// A server certificate for 127.0.0.1 and localhost signed by the CA in `dir`, as
 /// `{name}.pem` and `{name}.key` (mode 0600).
 fn make_leaf(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let (cert, key, csr) = (
-        format!("{name}.pem"),
-        format!("{name}.key"),
-        format!("{name}.csr"),
-    );
     std::fs::write(
         dir.join("leaf.ext"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
@@ -72,43 +55,18 @@ fn make_leaf(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     .unwrap();
     openssl(
         dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=localhost",
-        ],
+        &format!("req {NEW_EC_KEY} -keyout {name}.key -out {name}.csr -subj /CN=localhost"),
     );
     openssl(
         dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            &cert,
-        ],
+        &format!(
+            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+             -extfile leaf.ext -out {name}.pem"
+        ),
     );
-    private(&dir.join(&key));
-    (dir.join(cert), dir.join(key))
+    let key = dir.join(format!("{name}.key"));
+    private(&key);
+    (dir.join(format!("{name}.pem")), key)
 }
 
 fn private(path: &Path) {
