@@ -23,14 +23,7 @@ report=${BENCH_REPORT:-all}
 need_wrk
 cargo build --release --quiet --bin keyward
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  db_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work
 
 for backend in $backends; do
   rm -rf "${work:?}/$backend" "$work/pepper"

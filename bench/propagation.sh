@@ -12,14 +12,7 @@ revokes=${BENCH_REVOKES:-200}
 . bench/lib/db.sh
 cargo build --release --quiet --bin keyward
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  db_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work
 
 start_server() {
   local out=$1

@@ -17,14 +17,7 @@ backends=${BENCH_BACKENDS:-sqlite postgres}
 need_wrk
 cargo build --release --quiet --bin keyward
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  db_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work
 
 result='done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.3f %d\n", summary.requests / (summary.duration / 1e6),

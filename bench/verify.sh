@@ -14,14 +14,7 @@ backends=${BENCH_BACKENDS:-sqlite postgres}
 need_wrk
 cargo build --release --quiet --bin keyward --example echo
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  db_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work
 
 target/release/examples/echo >"$work/echo.out" &
 pids+=($!)

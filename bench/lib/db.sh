@@ -2,6 +2,8 @@
 #   db_start sqlite|postgres DIR   sets DB_URL: a SQLite file in DIR, or a new PostgreSQL cluster
 #                                 in a temp dir of its own (the postgres user must reach it)
 #   db_stop                       stops the cluster and removes it, if one was started
+#   bench_work                    sets $work (a temp dir) and $pids (servers to kill); on exit
+#                                 kills them, stops the database and removes $work
 # PostgreSQL refuses to run as root: as root the cluster runs as the postgres user.
 
 pg_bin_dir() {
@@ -53,4 +55,16 @@ db_stop() {
     rm -rf "$DB_PG_DIR"
     DB_PG_DATA=""
   fi
+}
+
+bench_work() {
+  work=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  db_stop
+  rm -rf "$work"
 }

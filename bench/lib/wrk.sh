@@ -1,9 +1,10 @@
 # Sourced by the bench scripts that drive HTTP load.
 #   need_wrk              installs wrk from Debian when missing (as root), or says how
-#   dev_start DIR URL     starts a release `keyward server --dev` on the database URL, its output
-#                         in DIR; sets SERVER (pid), URL, ID and SECRET (the dev super-admin key),
-#                         TOKEN (an access token for it) and KEY (the secret of a new key in
-#                         production with orders:read, for verify)
+#   dev_start DIR [URL]   starts `keyward server --dev` ($KEYWARD_BIN, default the release build)
+#                         on the database URL (none: in memory), its output in DIR; sets SERVER
+#                         (pid), URL, ID and SECRET (the dev super-admin key), TOKEN (an access
+#                         token for it) and KEY (the secret of a new key in production with
+#                         orders:read, for verify)
 
 need_wrk() {
   command -v wrk >/dev/null && return 0
@@ -16,9 +17,11 @@ need_wrk() {
 }
 
 dev_start() {
-  local dir=$1 database=$2
+  local dir=$1 database=${2:-} bin=${KEYWARD_BIN:-target/release/keyward}
+  local args=(server --dev --listen 127.0.0.1:0)
+  [ -n "$database" ] && args+=(--database "$database")
   # The keyward dev server prints its URL and a super-admin key once.
-  target/release/keyward server --dev --listen 127.0.0.1:0 --database "$database" >"$dir/dev.out" 2>"$dir/dev.err" &
+  "$bin" "${args[@]}" >"$dir/dev.out" 2>"$dir/dev.err" &
   SERVER=$!
   for _ in $(seq 200); do
     grep -q "keyward login" "$dir/dev.out" 2>/dev/null && break
@@ -27,9 +30,20 @@ dev_start() {
   URL=$(grep -o 'http://[0-9.:]*' "$dir/dev.out" | head -1)
   ID=$(awk '/client id:/ {print $3}' "$dir/dev.out")
   SECRET=$(awk '/secret:/ {print $2}' "$dir/dev.out")
-  TOKEN=$(curl -s -u "$ID:$SECRET" -d grant_type=client_credentials "$URL/v1/oauth/token" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  KEY=$(curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -d '{"name":"bench","environments":["production"],"permissions":["orders:read"]}' "$URL/v1/keys" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+  [ -n "$URL" ] && [ -n "$ID" ] && [ -n "$SECRET" ] || { cat "$dir/dev.out" "$dir/dev.err" >&2; return 1; }
+  # Secrets and tokens reach Python on stdin, never in an argument.
+  TOKEN=$(printf '%s' "$SECRET" | URL="$URL" ID="$ID" python3 -c '
+import base64, json, os, sys, urllib.request
+basic = base64.b64encode((os.environ["ID"] + ":" + sys.stdin.read()).encode()).decode()
+request = urllib.request.Request(os.environ["URL"] + "/v1/oauth/token",
+    data=b"grant_type=client_credentials",
+    headers={"Authorization": "Basic " + basic,
+             "Content-Type": "application/x-www-form-urlencoded"})
+print(json.load(urllib.request.urlopen(request))["access_token"])')
+  KEY=$(printf '%s' "$TOKEN" | URL="$URL" python3 -c '
+import json, os, sys, urllib.request
+body = {"name": "bench", "environments": ["production"], "permissions": ["orders:read"]}
+request = urllib.request.Request(os.environ["URL"] + "/v1/keys", data=json.dumps(body).encode(),
+    headers={"Authorization": "Bearer " + sys.stdin.read(), "Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["secret"])')
 }
