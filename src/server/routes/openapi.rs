@@ -209,7 +209,7 @@ impl Modify for KeyAnswers {
                                 .operation_id(next)
                                 .parameter("id", "$response.body#/id");
                             if next == "edit" {
-                                link = link.parameter("If-Match", "$response.header.ETag");
+                                link = link.parameter("header.If-Match", "$response.header.ETag");
                             }
                             response
                                 .links
