@@ -497,6 +497,10 @@ fn http_client(ca_certs: &[reqwest::Certificate]) -> reqwest::Client {
 fn transport_reason(e: &reqwest::Error) -> String {
     if let Some(tls) = tls_failure(e) {
         return match &tls {
+            // webpki's own error, which rustls passes on only as text.
+            rustls::Error::InvalidCertificate(_) if tls.to_string().contains("CaUsedAsEndEntity") => {
+                "TLS: the server presents a CA certificate (basicConstraints CA:TRUE) as its own, which no client accepts; give the server a certificate made with basicConstraints CA:FALSE (the README shows the openssl command)".to_owned()
+            }
             rustls::Error::InvalidCertificate(_) => format!(
                 "TLS: the server's certificate is not trusted ({tls}); if your own CA signed it, pass --ca-cert FILE (or set KEYWARD_CA_CERT)"
             ),

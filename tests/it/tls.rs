@@ -305,6 +305,47 @@ fn http_to_the_tls_port_and_tls_to_the_http_port_say_which_was_meant() {
     assert!(!err.contains(&t.admin.1));
 }
 
+/// The quickest self-signed certificate (`openssl req -x509` with its defaults) is a CA
+/// certificate, which no client accepts as a server's own: the CLI says what to make instead.
+/// The one the README shows (CA:FALSE) is trusted with --ca-cert.
+#[test]
+fn a_self_signed_certificate_works_with_ca_false_and_a_ca_one_is_named() {
+    let t = setup();
+    let dir = t.env.dir.path();
+    for (name, constraint, code) in [("as-ca", "CA:TRUE", 6), ("as-leaf", "critical,CA:FALSE", 0)] {
+        openssl(
+            dir,
+            &format!(
+                "req -x509 {NEW_EC_KEY} -days 1 -keyout {name}.key -out {name}.pem \
+                 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+                 -addext basicConstraints={constraint}"
+            ),
+        );
+        let (cert, key) = (
+            dir.join(format!("{name}.pem")),
+            dir.join(format!("{name}.key")),
+        );
+        private(&key);
+        let mut args: Vec<String> = t.store.clone();
+        args.extend([
+            "--tls-cert".to_owned(),
+            cert.display().to_string(),
+            "--tls-key".to_owned(),
+            key.display().to_string(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Server::start(&t.env, &args);
+        let ca = cert.display().to_string();
+        let (_, err) = t.cli(&server.url, &[], &["--ca-cert", &ca, "keys", "list"], code);
+        if code != 0 {
+            assert!(
+                err.contains("presents a CA certificate") && err.contains("CA:FALSE"),
+                "{err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn certificate_files_that_cannot_be_used_are_refused_at_start_up() {
     let t = setup();
