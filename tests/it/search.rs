@@ -255,6 +255,91 @@ fn q_finds_exactly_the_keys_containing_the_fragment_before_and_after_changes() {
     );
 }
 
+/// The ids of the keys `q` finds, read one key per page: a page that the first keys in order
+/// fill (PostgreSQL's in-order read) as well as pages only an index fills.
+fn found_one_per_page(server: &LiveServer, token: &str, q: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut cursor = String::new();
+    loop {
+        let path = format!("/v1/keys?limit=1&q={}{cursor}", encoded(q));
+        let r = server.call(token, "GET", &path, None, &[]);
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let page = json(&r);
+        for k in page["items"].as_array().unwrap() {
+            assert!(
+                found.insert(k["id"].as_str().unwrap().to_owned()),
+                "{q:?} gave a key twice"
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return found,
+        }
+    }
+}
+
+#[test]
+fn a_fragment_never_matches_across_two_fields_and_case_is_ignored_beyond_ascii_where_indexed() {
+    // PostgreSQL searches one column holding every searched field, lowered, a newline between
+    // them: a fragment holding a newline must still match inside one field only.
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let create = |name: &str, description: &str| {
+        server
+            .create(
+                &admin,
+                json!({"name": name, "description": description, "environments": ["staging"],
+                       "permissions": ["orders:read"], "allowed_ips": ["10.20.30.0/24"]}),
+            )
+            .0
+    };
+    let inside = create("inside-one", "first line\nsecond line");
+    let spans = create("edge-x", "start here");
+    let summer = create("summer", "Été à Lyon");
+    let one = |id: &str| BTreeSet::from([id.to_owned()]);
+    for (q, want) in [
+        ("line\nsecond", one(&inside)),
+        ("LINE\nSECOND", one(&inside)),
+        ("edge-x", one(&spans)),
+        ("edge-x\nstart", BTreeSet::new()),
+        ("x\ns", BTreeSet::new()),
+        ("here\n10.20", BTreeSet::new()),
+        ("e\n1", BTreeSet::new()),
+        ("été à", one(&summer)),
+    ] {
+        assert_eq!(
+            ids(&list_all(&server, &admin, &format!("&q={}", encoded(q)))),
+            want,
+            "q={q:?}"
+        );
+        assert_eq!(
+            found_one_per_page(&server, &admin, q),
+            want,
+            "q={q:?}, one key per page"
+        );
+    }
+    // Letters beyond ASCII fold on PostgreSQL (its `lower` under the database's UTF-8 locale)
+    // and in SQLite's FTS5 index (fragments of three characters or more).
+    assert_eq!(
+        ids(&list_all(
+            &server,
+            &admin,
+            &format!("&q={}", encoded("ÉTÉ À"))
+        )),
+        one(&summer),
+        "upper-case beyond ASCII"
+    );
+    if crate::BACKEND == Backend::Postgres {
+        assert_eq!(found_one_per_page(&server, &admin, "ÉTÉ À"), one(&summer));
+    }
+}
+
 /// Seeds `n` realistic keys straight through the server's store (as the benchmarks do).
 fn seed_keys(server: &LiveServer, n: u64) {
     server.block_on(async {

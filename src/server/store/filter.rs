@@ -18,9 +18,12 @@ pub(super) struct Dialect {
 
 /// How `q` finds its keys.
 pub(super) enum Search {
-    /// `LIKE '%…%'`: pg_trgm's GIN index serves it on PostgreSQL; on SQLite it reads keys in
-    /// the list's order (a fragment too short for the index, or found in very many keys).
+    /// SQLite: `LIKE '%…%'` over each searched column, reading keys in the list's order (a
+    /// fragment too short for the index, or found in very many keys).
     Like,
+    /// PostgreSQL: `LIKE '%…%'` in the `search` column, which holds the searched columns already
+    /// lowered (migrations/postgres/0004); pg_trgm's GIN index serves it.
+    Lowered,
     /// SQLite: the FTS5 trigram table `keys_search` answers, inside the query.
     Fts5,
     /// SQLite: the `search_id`s the FTS5 table found already (in the same transaction).
@@ -69,8 +72,20 @@ where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,
 {
-    let pattern = contains_pattern(q);
     qb.push(" AND (");
+    push_like_columns(qb, q, d);
+    push_like_hint(qb, hint, d);
+    qb.push(")");
+}
+
+/// `(name LIKE '%q%' OR description LIKE … OR allowed_ips LIKE …)`.
+fn push_like_columns<'a, DB>(qb: &mut QueryBuilder<'a, DB>, q: &str, d: &Dialect)
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    let pattern = contains_pattern(q);
+    qb.push("(");
     for (i, col) in ["k.name", "k.description", "k.allowed_ips"]
         .iter()
         .enumerate()
@@ -85,6 +100,15 @@ where
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\'");
     }
+    qb.push(")");
+}
+
+/// ` OR hint LIKE '%hint%'` when the fragment looks like part of a hint.
+fn push_like_hint<'a, DB>(qb: &mut QueryBuilder<'a, DB>, hint: Option<&str>, d: &Dialect)
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+{
     if let Some(hint) = hint {
         qb.push(" OR k.hint ")
             .push(d.like)
@@ -92,31 +116,61 @@ where
             .push_bind(contains_pattern(hint))
             .push(" ESCAPE '\\'");
     }
+}
+
+/// PostgreSQL: `q` as `LIKE '%q%'` in the lowered `search` column, one trigram index scan. The
+/// column joins the fields with newlines, so a fragment holding one is also tested against each
+/// field: it must not match across two.
+fn push_lowered_search<'a, DB>(
+    qb: &mut QueryBuilder<'a, DB>,
+    q: &str,
+    hint: Option<&str>,
+    d: &Dialect,
+) where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    qb.push(" AND ((k.search LIKE lower(CAST(")
+        .push_bind(contains_pattern(q))
+        .push(" AS text)) ESCAPE '\\'");
+    if q.contains('\n') {
+        qb.push(" AND ");
+        push_like_columns(qb, q, d);
+    }
+    qb.push(")");
+    push_like_hint(qb, hint, d);
     qb.push(")");
 }
 
-/// PostgreSQL: appends ` AND (…)`, the keys of `k` whose own text holds the fragment `q`,
-/// tested with `strpos(lower(…))`: what `ILIKE '%q%'` finds (PostgreSQL's `ILIKE` lowers both
-/// sides and compares), at half its cost per key, for lists that read keys one by one.
+/// PostgreSQL: appends ` AND (…)`, the keys of `k` whose own text holds the fragment `q`, for
+/// lists that read keys one by one: `strpos` in the lowered `search` column, what
+/// [`Search::Lowered`] finds, with no per-key `lower()` (most of what such a list paid).
 pub(super) fn push_pg_contains<'a>(qb: &mut QueryBuilder<'a, sqlx::Postgres>, q: &str) {
-    // Each side lowered under the column's collation, as `ILIKE` lowers them (`name` is
-    // `C`: ASCII letters only; the others the database's default).
-    qb.push(" AND (");
-    for (i, (col, collate)) in [
-        ("k.name", " COLLATE \"C\""),
-        ("k.description", ""),
-        ("k.allowed_ips", ""),
-    ]
-    .iter()
-    .enumerate()
-    {
-        if i > 0 {
-            qb.push(" OR ");
+    qb.push(" AND ((strpos(k.search, lower(CAST(")
+        .push_bind(q.to_owned())
+        .push(" AS text))) > 0");
+    if q.contains('\n') {
+        // Not across two fields (see push_lowered_search): each lowered under its column's
+        // collation, as `ILIKE` lowers them (`name` is `C`).
+        qb.push(" AND (");
+        for (i, (col, collate)) in [
+            ("k.name", " COLLATE \"C\""),
+            ("k.description", ""),
+            ("k.allowed_ips", ""),
+        ]
+        .iter()
+        .enumerate()
+        {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push(format!("strpos(lower({col}), lower(CAST("))
+                .push_bind(q.to_owned())
+                .push(format!(" AS text){collate})) > 0"));
         }
-        qb.push(format!("strpos(lower({col}), lower(CAST("))
-            .push_bind(q.to_owned())
-            .push(format!(" AS text){collate})) > 0"));
+        qb.push(")");
     }
+    qb.push(")");
     if let Some(hint) = super::looks_like_hint(q) {
         qb.push(" OR strpos(lower(k.hint), lower(")
             .push_bind(hint)
@@ -192,6 +246,9 @@ where
                 )
                 .push_bind(query)
                 .push(")");
+            }
+            (Search::Lowered, _) => {
+                push_lowered_search(qb, q, super::looks_like_hint(q).as_deref(), d);
             }
             _ => push_like_search(qb, q, super::looks_like_hint(q).as_deref(), d),
         }
