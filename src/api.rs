@@ -480,6 +480,85 @@ pub struct ListKeys {
     pub cursor: Option<String>,
 }
 
+/// `GET /v1/audit` query: every filter optional, newest first unless `order=oldest`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAudit {
+    /// Who acted: `key:<id>` or `local:<os user>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The key the events are about (its id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `key.create`, `key.edit`, `key.disable`, `key.enable`, `key.rotate`, `key.revoke`,
+    /// `key.break_glass`, `environment.create` or `token.exchange`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^(success|failure)$")]
+    pub outcome: Option<String>,
+    /// Events at or after this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<Timestamp>,
+    /// Events before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<Timestamp>,
+    /// `newest` (default) or `oldest` first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^(newest|oldest)$")]
+    pub order: Option<String>,
+    /// Events per page (default 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// One event of the audit log: who did what to which key, from where, and how it ended. It
+/// never holds a secret or a digest of one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    /// Increases with every event (gaps are writes that rolled back).
+    pub id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// `key:<id>` or `local:<os user>` (the server host's operator).
+    pub actor: String,
+    /// The acting key's name, when the actor is a key that was found.
+    pub actor_name: Option<String>,
+    pub action: String,
+    /// The key the event is about.
+    pub key_id: Option<String>,
+    /// That key's environments (or the environment an environment event is about).
+    pub environments: Vec<String>,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Why a failure failed: the error code its caller was answered with.
+    pub error_code: Option<String>,
+    /// An edit's changed fields, by name (never their values).
+    pub changed: Vec<String>,
+}
+
+/// What `GET /v1/audit/verify` found walking the chain of events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerification {
+    /// Whether every event follows from the one before it.
+    pub intact: bool,
+    /// Events checked (up to the first broken one).
+    pub checked: u64,
+    /// The first event that does not follow: it was changed or inserted, or an event just
+    /// before it was removed.
+    pub first_broken: Option<i64>,
+    /// What is wrong with `first_broken`, in words.
+    pub detail: Option<String>,
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {

@@ -14,8 +14,9 @@ use tokio::sync::Mutex;
 use tower::ServiceExt;
 
 use crate::api::{
-    CreateEnvironment, CreateKey, EditKey, EnableKey, Environment, Key, KeyWithSecret, ListKeys,
-    Page, Permission, Problem, RotateKey, TokenResponse, VerifyRequest, VerifyResponse, Whoami,
+    AuditEvent, AuditVerification, CreateEnvironment, CreateKey, EditKey, EnableKey, Environment,
+    Key, KeyWithSecret, ListAudit, ListKeys, Page, Permission, Problem, RotateKey, TokenResponse,
+    VerifyRequest, VerifyResponse, Whoami,
 };
 use crate::secret::Secret;
 use crate::server::LocalRoot;
@@ -280,6 +281,18 @@ impl Client {
 
     pub async fn verify(&self, req: &VerifyRequest) -> ClientResult<VerifyResponse> {
         self.call(Method::POST, "/v1/verify", Some(req)).await
+    }
+
+    pub async fn audit(&self, query: &ListAudit) -> ClientResult<Page<AuditEvent>> {
+        let qs = serde_urlencoded::to_string(query)
+            .map_err(|e| ClientError::Decode(format!("cannot encode the query: {e}")))?;
+        self.call(Method::GET, &format!("/v1/audit?{qs}"), None::<&()>)
+            .await
+    }
+
+    pub async fn verify_audit(&self) -> ClientResult<AuditVerification> {
+        self.call(Method::GET, "/v1/audit/verify", None::<&()>)
+            .await
     }
 
     pub async fn list_keys(&self, query: &ListKeys) -> ClientResult<Page<Key>> {

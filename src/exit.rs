@@ -12,7 +12,7 @@ pub const NOT_FOUND: u8 = 4;
 pub const CONFLICT: u8 = 5;
 pub const UNREACHABLE: u8 = 6;
 pub const NOT_STORED: u8 = 7;
-/// `keys check` found keys that need attention.
+/// `keys check` found keys that need attention, or `audit verify` a broken chain.
 pub const NEEDS_ATTENTION: u8 = 8;
 /// A bulk change failed for some of its keys.
 pub const PARTLY_FAILED: u8 = 9;

@@ -17,6 +17,8 @@ pub enum OutputFormat {
     Table,
     /// The API's objects, for scripts.
     Json,
+    /// JSON Lines, one object per line, for a SIEM (`keyward audit`; other commands print JSON).
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,6 +67,16 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// A whole listing as JSON, in the one shape every listing has: `{"items": [...],
 /// "next_cursor": null}` (the shape of the API's pages), so a script reads them all alike.
+/// One object on one line (JSON Lines), flushed, so a reader sees it as soon as it is printed.
+pub fn print_json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec(value)?;
+    text.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(&text)?;
+    out.flush()?;
+    Ok(())
+}
+
 pub fn print_json_items<T: Serialize>(items: &[T]) -> anyhow::Result<()> {
     #[derive(Serialize)]
     struct Listing<'a, T> {
@@ -113,13 +125,16 @@ impl JsonItemsStream {
         Ok(())
     }
 
-    pub fn finish(mut self) -> anyhow::Result<()> {
-        let end: &[u8] = if self.empty {
-            b"],\n  \"next_cursor\": null\n}\n"
-        } else {
-            b"\n  ],\n  \"next_cursor\": null\n}\n"
-        };
-        self.out.write_all(end)?;
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.finish_with_cursor(None)
+    }
+
+    /// Ends the listing with the cursor of the page after it, if there is one.
+    pub fn finish_with_cursor(mut self, next_cursor: Option<&str>) -> anyhow::Result<()> {
+        let cursor = serde_json::to_string(&next_cursor)?;
+        let close = if self.empty { "]" } else { "\n  ]" };
+        let end = format!("{close},\n  \"next_cursor\": {cursor}\n}}\n");
+        self.out.write_all(end.as_bytes())?;
         self.out.flush()?;
         Ok(())
     }

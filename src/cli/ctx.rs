@@ -69,7 +69,12 @@ impl Ctx {
     }
 
     pub fn json(&self) -> bool {
-        self.global.output == OutputFormat::Json
+        matches!(self.global.output, OutputFormat::Json | OutputFormat::Jsonl)
+    }
+
+    /// `--output jsonl`: one object per line.
+    pub fn json_lines(&self) -> bool {
+        self.global.output == OutputFormat::Jsonl
     }
 
     pub fn quiet(&self) -> bool {
@@ -316,8 +321,9 @@ async fn open_local() -> anyhow::Result<Client> {
         Catalog::new(&catalog.permissions).context("the local store's catalog.toml")?,
     ));
     // No background task outlives a CLI command: what a server purges on a schedule, the
-    // embedded store purges when it opens.
+    // embedded store purges when it opens, and links events an older keyward wrote.
     server::purge::run(&state).await;
+    state.store.seal_audit().await?;
     let os_user = env_vars::os_user();
     if fresh || state.store.list_environments().await?.is_empty() {
         server::dev::ensure_environment(

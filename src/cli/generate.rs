@@ -117,7 +117,7 @@ server unreachable (a TLS failure is named as one), or it cannot reach its datab
 the key was created or rotated and its secret printed, but \-\-store could not keep it in the OS keyring
 .TP
 \fB8\fR
-keys check: some keys need attention (they are listed)
+keys check: some keys need attention (they are listed); audit verify: the audit log does not verify (the first event that breaks it is named)
 .TP
 \fB9\fR
 a bulk disable or revoke failed for some keys (each key's outcome is listed)

@@ -1,5 +1,6 @@
 //! The clap tree: one folder per command group, one file per leaf command.
 
+mod audit;
 pub(crate) mod complete;
 mod ctx;
 mod envs;
@@ -33,7 +34,8 @@ Exit codes:
   6  server unreachable, or it cannot reach its database now (try again)
   7  the key was created or rotated, but its secret could not be stored in the OS keyring
      (it was printed; copy it now)
-  8  keys check: some keys need attention (they are listed)
+  8  keys check: some keys need attention (they are listed); audit verify: the audit log
+     does not verify (the first event that breaks it is named)
   9  a bulk disable or revoke failed for some keys (each key's outcome is listed)
   130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
 
@@ -121,6 +123,8 @@ pub enum Command {
     /// The permissions keys may hold
     #[command(subcommand)]
     Permissions(permissions::PermissionsCommand),
+    /// The audit log: who did what to which key, from where; export, follow, verify
+    Audit(audit::AuditArgs),
     /// Run the Keyward API server
     Server(server::ServerArgs),
     /// Generate shell completions or man pages
@@ -146,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Envs(cmd) => envs::run(&ctx, cmd).await,
         Command::Profiles(cmd) => profiles::run(&ctx, cmd).await,
         Command::Permissions(cmd) => permissions::run(&ctx, cmd).await,
+        Command::Audit(args) => audit::run(&ctx, args).await,
         Command::Server(_) | Command::Generate(_) => unreachable!("dispatched above"),
     }
 }
@@ -167,7 +172,7 @@ pub enum CliFailure {
     /// Exit 7: the change happened and its secret was printed, but `--store` could not keep it.
     #[error("{0}")]
     NotStored(String),
-    /// Exit 8: `keys check` found keys that need attention.
+    /// Exit 8: `keys check` found keys that need attention, or `audit verify` a broken chain.
     #[error("{0}")]
     NeedsAttention(String),
     /// Exit 9: a bulk change failed for some keys (each key's outcome is listed).

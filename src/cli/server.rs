@@ -205,6 +205,11 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     }
     let state = Arc::new(state);
     let operator = format!("local:{}", env_vars::os_user());
+    // Events older than the tamper-evident chain (written by an older keyward) join it now.
+    let sealed = state.store.seal_audit().await?;
+    if sealed > 0 {
+        eprintln!("Linked {sealed} earlier audit events into the tamper-evident chain.");
+    }
 
     if args.break_glass {
         let created = dev::mint_break_glass_admin(&state, &operator).await?;
@@ -414,7 +419,7 @@ fn print_minted(
     global: &GlobalArgs,
     message: &str,
 ) -> anyhow::Result<()> {
-    if global.output == output::OutputFormat::Json {
+    if global.output != output::OutputFormat::Table {
         return output::print_json(created);
     }
     output::print_line(&format!("client id: {}", created.key.id))?;

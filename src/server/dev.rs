@@ -84,7 +84,8 @@ pub async fn mint_first_admin(
         (env, audit)
     });
     let (record, secret) = super_admin(state, name, "First super-admin key", environments, actor);
-    let audit = event(now, actor, "key.create", Some(&record.id), None);
+    let mut audit = event(now, actor, "key.create", Some(&record.id), None);
+    audit.environments = record.environments.iter().cloned().collect();
     let created = state
         .store
         .insert_first_key(
@@ -120,7 +121,8 @@ pub async fn mint_break_glass_admin(
         environments,
         actor,
     );
-    let audit = event(now, actor, "key.break_glass", Some(&record.id), None);
+    let mut audit = event(now, actor, "key.break_glass", Some(&record.id), None);
+    audit.environments = record.environments.iter().cloned().collect();
     state.store.insert_key(&record, None, &audit).await?;
     Ok(KeyWithSecret {
         key: record.to_api(now),
@@ -162,13 +164,8 @@ fn event(
     environment: Option<&str>,
 ) -> AuditEvent {
     AuditEvent {
-        at,
-        actor: actor.to_owned(),
-        action,
         key_id: key_id.map(str::to_owned),
-        environment: environment.map(str::to_owned),
-        source_ip: None,
-        request_id: None,
-        outcome: "success",
+        environments: environment.map(str::to_owned).into_iter().collect(),
+        ..AuditEvent::success(at, actor, action)
     }
 }

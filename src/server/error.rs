@@ -56,6 +56,11 @@ impl ApiError {
         }
     }
 
+    /// The problem's `code` (what an audit event of a failure records).
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Option<&'static str>) {
         use ApiError::*;
         match self {

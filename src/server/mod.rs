@@ -1,6 +1,7 @@
 //! `keyward server`: the Keyward API on axum. The embedded local store runs this same router
 //! in-process (see [`crate::client`]), so every rule here holds in both modes.
 
+pub mod audit;
 mod auth;
 pub mod clock;
 pub mod config;
@@ -95,6 +96,7 @@ pub const PAGE_BYTES: usize = 1024 * 1024;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, pepper: Pepper, catalog: Catalog) -> Self {
+        store.set_chain_key(audit::ChainKey::from_pepper(&pepper));
         AppState {
             store,
             pepper,

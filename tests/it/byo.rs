@@ -237,16 +237,9 @@ fn a_stored_allowlist_entry_that_does_not_parse_denies() {
         record.allowed_ips = vec!["127.0.0.1/not-a-prefix".to_owned(), "".to_owned()];
         let version = record.version;
         record.version += 1;
-        let event = keyward::server::store::AuditEvent {
-            at: server.now(),
-            actor: "test".into(),
-            action: "key.edit",
-            key_id: Some(id.clone()),
-            environment: None,
-            source_ip: None,
-            request_id: None,
-            outcome: "success",
-        };
+        let mut event =
+            keyward::server::store::AuditEvent::success(server.now(), "test", "key.edit");
+        event.key_id = Some(id.clone());
         assert!(
             server
                 .state

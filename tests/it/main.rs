@@ -5,6 +5,7 @@
 /// The backend every store in these tests runs on.
 pub const BACKEND: harness::Backend = harness::Backend::Sqlite;
 
+mod audit;
 mod bad_input;
 mod byo;
 mod canary;

@@ -187,6 +187,18 @@ impl Store for SlowLookups {
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
         self.0.record_audit(audit).await
     }
+    fn set_chain_key(&self, key: keyward::server::audit::ChainKey) {
+        self.0.set_chain_key(key)
+    }
+    async fn seal_audit(&self) -> StoreResult<u64> {
+        self.0.seal_audit().await
+    }
+    async fn list_audit(
+        &self,
+        filter: &keyward::server::store::AuditFilter,
+    ) -> StoreResult<Vec<keyward::server::audit::AuditRow>> {
+        self.0.list_audit(filter).await
+    }
     async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
         self.0.changes_after(seq, limit).await
     }

@@ -5,6 +5,8 @@
 /// The backend every store in these tests runs on.
 pub const BACKEND: harness::Backend = harness::Backend::Postgres;
 
+#[path = "../it/audit.rs"]
+mod audit;
 #[path = "../it/bad_input.rs"]
 mod bad_input;
 #[path = "../it/byo.rs"]

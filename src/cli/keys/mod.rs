@@ -127,7 +127,11 @@ async fn name_the_unknown(
 }
 
 /// The id of the key the user named (by id or by name), or picked from a list on a terminal.
-async fn resolve(ctx: &Ctx, client: &Client, key: Option<String>) -> anyhow::Result<String> {
+pub(super) async fn resolve(
+    ctx: &Ctx,
+    client: &Client,
+    key: Option<String>,
+) -> anyhow::Result<String> {
     let Some(key) = key else {
         if !ctx.can_prompt() {
             return Err(UsageError("name the key: give its id or name as KEY".to_owned()).into());

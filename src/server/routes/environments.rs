@@ -51,14 +51,11 @@ pub async fn create(
         created_at: now,
     };
     let audit = AuditEvent {
-        at: now,
-        actor: caller.actor.clone(),
-        action: "environment.create",
-        key_id: None,
-        environment: Some(env.name.clone()),
+        actor_name: caller.key_name.clone(),
+        environments: vec![env.name.clone()],
         source_ip: meta.source_ip,
         request_id: meta.request_id,
-        outcome: "success",
+        ..AuditEvent::success(now, &caller.actor, "environment.create")
     };
     match state.store.create_environment(&env, &audit).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(env))),

@@ -1,5 +1,6 @@
 //! The Keyward API's routes, one module per resource.
 
+mod audit;
 mod environments;
 mod extract;
 mod keys;
@@ -39,6 +40,8 @@ fn api_router() -> OpenApiRouter<SharedState> {
         .routes(routes!(keys::lifecycle::rotate))
         .routes(routes!(keys::lifecycle::revoke))
         .routes(routes!(verify::verify))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
 }
 
 pub fn router(state: SharedState) -> Router {

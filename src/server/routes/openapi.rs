@@ -42,6 +42,7 @@ use crate::api::Problem;
         (name = "verify", description = "Is a presented key good for this use?"),
         (name = "auth", description = "Access tokens for private keys"),
         (name = "catalog", description = "Environments and permissions"),
+        (name = "audit", description = "The audit log: who did what, from where, provably"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

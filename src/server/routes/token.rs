@@ -76,37 +76,42 @@ pub async fn exchange(
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         });
     }
+    let actor = if plausible_id {
+        format!("key:{client_id}")
+    } else {
+        "key:<malformed client id>".to_owned()
+    };
     let mut audit = AuditEvent {
-        at: now,
-        actor: if plausible_id {
-            format!("key:{client_id}")
-        } else {
-            "key:<malformed client id>".to_owned()
-        },
-        action: "token.exchange",
-        key_id: None,
-        environment: None,
         source_ip: meta.source_ip.clone(),
         request_id: meta.request_id,
         outcome: "failure",
+        error_code: Some("invalid_client"),
+        ..AuditEvent::success(now, &actor, "token.exchange")
     };
 
-    // A mistyped keyward secret is refused before any look-up.
+    // A mistyped keyward secret is refused whatever key it is sent for; that key is still looked
+    // up, to name it in the event.
     let candidate = client_secret.expose();
     let well_formed = !candidate.starts_with("kw_") || secret::check_format(candidate).is_ok();
-    let key = if well_formed && plausible_id {
+    let key = if plausible_id {
         state.store.get_key(&client_id).await?
     } else {
         None
     };
+    // The event names the key a client id names, even when the secret is wrong: guesses at
+    // one key are what an auditor looks for.
+    if let Some(k) = &key {
+        audit.key_id = Some(k.id.clone());
+        audit.actor_name = Some(k.name.clone());
+        audit.environments = k.environments.iter().cloned().collect();
+    }
     let digest = state.pepper.digest(candidate);
-    let Some(key) = key.filter(|k| k.accepts(&digest, now)) else {
+    let Some(key) = key.filter(|k| well_formed && k.accepts(&digest, now)) else {
         // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
         state.store.record_audit(&audit).await?;
         return Err(ApiError::InvalidClient);
     };
-    audit.key_id = Some(key.id.clone());
     let refuse = |code: &'static str, detail: String| ApiError::UnauthorizedClient { code, detail };
     let refusal = if key.key_type == KeyType::Public {
         Some(refuse(
@@ -137,6 +142,7 @@ pub async fn exchange(
     if let Some(refusal) = refusal {
         // The right secret, refused by policy (disabled, expired, public, address): audited,
         // not throttled: it guesses nothing.
+        audit.error_code = Some(refusal.code());
         state.store.record_audit(&audit).await?;
         return Err(refusal);
     }
@@ -155,6 +161,7 @@ pub async fn exchange(
     };
     state.last_used.record(&key.id, now, meta.source_ip.clone());
     audit.outcome = "success";
+    audit.error_code = None;
     state.store.insert_token(&record, &audit).await?;
     Ok(no_store(
         StatusCode::OK,

@@ -18,10 +18,11 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    AuditEvent, Change, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints, Store,
-    StoreResult, TokenRecord,
+    AuditEvent, AuditFilter, Change, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
+    Store, StoreResult, TokenRecord,
 };
 use crate::api::Environment;
+use crate::server::audit::{AuditRow, ChainKey};
 
 /// How the cache is sized and how often the feed is read.
 #[derive(Debug, Clone, Copy)]
@@ -604,6 +605,15 @@ impl Store for CachedStore {
     }
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.record_audit(audit).await
+    }
+    fn set_chain_key(&self, key: ChainKey) {
+        self.inner.set_chain_key(key)
+    }
+    async fn seal_audit(&self) -> StoreResult<u64> {
+        self.inner.seal_audit().await
+    }
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
+        self.inner.list_audit(filter).await
     }
     async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
         self.inner.changes_after(seq, limit).await

@@ -4,7 +4,7 @@
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::rows::ms;
-use super::{KeyFilter, KeySort, SortValue};
+use super::{AuditFilter, KeyFilter, KeySort, SortValue};
 use crate::api::KeyStatus;
 
 /// The few words in which the two databases differ here.
@@ -363,5 +363,46 @@ where
         .push(id_column)
         .push(order)
         .push(" LIMIT ")
+        .push_bind(i64::from(f.limit));
+}
+
+/// The columns of an audit event, in [`crate::server::audit::AuditRow`]'s order.
+pub(super) const AUDIT_FIELDS: &str = "SELECT id, at, actor, actor_name, action, key_id, \
+    environments, source_ip, request_id, outcome, error_code, changed, hash FROM audit_events";
+
+/// Appends ` WHERE … ORDER BY id … LIMIT …` for `f` to [`AUDIT_FIELDS`].
+pub(super) fn push_audit_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, f: &AuditFilter)
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    qb.push(" WHERE 1 = 1");
+    for (column, value) in [
+        ("actor", &f.actor),
+        ("key_id", &f.key_id),
+        ("action", &f.action),
+        ("outcome", &f.outcome),
+    ] {
+        if let Some(value) = value {
+            qb.push(format!(" AND {column} = "))
+                .push_bind(value.clone());
+        }
+    }
+    if let Some(since) = f.since {
+        qb.push(" AND at >= ").push_bind(ms(since));
+    }
+    if let Some(until) = f.until {
+        qb.push(" AND at < ").push_bind(ms(until));
+    }
+    let (beyond, order) = if f.oldest_first {
+        (" > ", "")
+    } else {
+        (" < ", " DESC")
+    };
+    if let Some(after) = f.after {
+        qb.push(" AND id").push(beyond).push_bind(after);
+    }
+    qb.push(format!(" ORDER BY id{order} LIMIT "))
         .push_bind(i64::from(f.limit));
 }

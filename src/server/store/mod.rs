@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::api::{Environment, Key, KeyStatus, KeyType};
+use crate::server::audit::{AuditRow, ChainKey};
 
 pub use cache::{CacheSettings, CacheStats, CachedStore, cached};
 
@@ -253,17 +254,97 @@ pub struct TokenRecord {
     pub expires_at: Timestamp,
 }
 
-/// One audit event, written in the same transaction as the change it records.
+/// One audit event, written in the same transaction as the change it records. It never holds
+/// a secret or a digest of one.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub at: Timestamp,
+    /// `key:<id>` or `local:<os user>`.
     pub actor: String,
+    /// The acting key's name, when the actor is a key that was found.
+    pub actor_name: Option<String>,
     pub action: &'static str,
     pub key_id: Option<String>,
-    pub environment: Option<String>,
+    /// The target key's environments (or the environment an environment event is about).
+    pub environments: Vec<String>,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
     pub outcome: &'static str,
+    /// Why a failure failed, as the API's error code (`invalid_client`, `key_disabled`, …).
+    pub error_code: Option<&'static str>,
+    /// An edit's changed fields, by name (never their values).
+    pub changed: Vec<&'static str>,
+}
+
+impl AuditEvent {
+    /// A successful `action` by `actor` at `at`, about nothing yet.
+    pub fn success(at: Timestamp, actor: &str, action: &'static str) -> Self {
+        AuditEvent {
+            at,
+            actor: actor.to_owned(),
+            actor_name: None,
+            action,
+            key_id: None,
+            environments: Vec::new(),
+            source_ip: None,
+            request_id: None,
+            outcome: "success",
+            error_code: None,
+            changed: Vec::new(),
+        }
+    }
+
+    /// The event as the row stored with `id` (its link not yet computed).
+    pub fn row(&self, id: i64) -> crate::server::audit::AuditRow {
+        crate::server::audit::AuditRow {
+            id,
+            at: rows::ms(self.at),
+            actor: self.actor.clone(),
+            actor_name: self.actor_name.clone(),
+            action: self.action.to_owned(),
+            key_id: self.key_id.clone(),
+            environments: self.environments.join(","),
+            source_ip: self.source_ip.clone(),
+            request_id: self.request_id.clone(),
+            outcome: self.outcome.to_owned(),
+            error_code: self.error_code.map(str::to_owned),
+            changed: self.changed.join(","),
+            hash: None,
+        }
+    }
+}
+
+/// Which events `GET /v1/audit` lists. The scoping rule (a caller scoped to some
+/// environments sees only their keys' events) is applied by the caller of the store.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub key_id: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Only events past this id, in the list's order.
+    pub after: Option<i64>,
+    pub oldest_first: bool,
+    pub limit: u32,
+}
+
+/// Where a store keeps the chain key it was given.
+#[derive(Default)]
+struct ChainSlot(std::sync::OnceLock<ChainKey>);
+
+impl ChainSlot {
+    fn set(&self, key: ChainKey) {
+        // The first key stays: a store serves one pepper.
+        let _ = self.0.set(key);
+    }
+
+    fn get(&self) -> StoreResult<&ChainKey> {
+        self.0
+            .get()
+            .ok_or_else(|| StoreError::Database("the audit chain key was not set".into()))
+    }
 }
 
 /// Whether a search fragment looks like part of a hint (`kw_sk_…abcd`): the prefix, or at least
@@ -452,6 +533,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// An audit event that goes with no change (a failed authentication, say).
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
+    /// Gives the store the key that links each audit event to the one before (see
+    /// [`crate::server::audit`]). Set once, before the first write: a write that must record an
+    /// event fails without it rather than leave an event out of the chain.
+    fn set_chain_key(&self, key: ChainKey);
+    /// Links the events written before the chain existed (no link, older than every linked
+    /// event), oldest first, under the append lock; returns how many.
+    async fn seal_audit(&self) -> StoreResult<u64>;
+    /// Events matching `filter`, in its order.
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>>;
 
     /// Benchmarks only (`keyward server --seed-keys`): inserts finished keys, all their
     /// columns as given, in one transaction, with no audit event and no change in the feed.

@@ -7,18 +7,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::filter::{Dialect, Search, push_key_filter, push_order, push_pg_contains};
+use super::filter::{
+    AUDIT_FIELDS, Dialect, Search, push_audit_filter, push_key_filter, push_order, push_pg_contains,
+};
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
 };
 use super::{
-    AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
-    Store, StoreError, StoreResult, TokenRecord,
+    AuditEvent, AuditFilter, ChainSlot, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord,
+    RevokedFingerprints, Store, StoreError, StoreResult, TokenRecord,
 };
 use crate::api::Environment;
+use crate::server::audit::{AuditRow, ChainKey};
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -26,6 +29,7 @@ pub struct PostgresStore {
     /// there, since a named one would outlive its transaction on a server connection that
     /// another client gets next.
     persistent: bool,
+    chain: ChainSlot,
 }
 
 /// How long a request waits for a connection before answering 503: a database that is down
@@ -86,6 +90,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             persistent: !pooled,
+            chain: ChainSlot::default(),
         })
     }
 
@@ -280,23 +285,57 @@ async fn insert_key_rows(
     Ok(())
 }
 
-async fn insert_audit<'c, E>(p: bool, exec: E, a: &AuditEvent) -> StoreResult<()>
-where
-    E: sqlx::Executor<'c, Database = Postgres>,
-{
-    q(p,
-        "INSERT INTO audit_events (at, actor, action, key_id, environment, source_ip, request_id, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+/// The advisory lock that makes appends to the audit log one at a time, across replicas.
+const AUDIT_LOCK: i64 = 0x006b_7761_7564_6974; // "kwaudit"
+
+/// Appends `a` to the audit log, linked to the event before it, in the caller's transaction.
+/// The advisory lock is held until that transaction ends, so no other event comes between this
+/// one and the one it links to; its id is drawn under the lock and it links to the event just
+/// below that id, so the chain runs in id order (even past a row someone inserted by hand).
+/// (Under READ COMMITTED each statement sees what committed before it: the event read after
+/// the lock is the last one appended.)
+async fn insert_audit(
+    p: bool,
+    conn: &mut PgConnection,
+    chain: &ChainKey,
+    a: &AuditEvent,
+) -> StoreResult<()> {
+    q(p, "SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_LOCK)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let (id, previous): (i64, Option<Vec<u8>>) = qa(
+        p,
+        "SELECT n, (SELECT hash FROM audit_events WHERE id < n ORDER BY id DESC LIMIT 1) \
+         FROM (SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) AS n) drawn",
     )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    let link = chain.link(previous.as_deref(), &a.row(id));
+    q(
+        p,
+        "INSERT INTO audit_events (id, at, actor, actor_name, action, key_id, environment, \
+         environments, source_ip, request_id, outcome, error_code, changed, hash) \
+         OVERRIDING SYSTEM VALUE \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(id)
     .bind(ms(a.at))
     .bind(&a.actor)
+    .bind(&a.actor_name)
     .bind(a.action)
     .bind(&a.key_id)
-    .bind(&a.environment)
+    .bind(a.environments.first())
+    .bind(a.environments.join(","))
     .bind(&a.source_ip)
     .bind(&a.request_id)
     .bind(a.outcome)
-    .execute(exec)
+    .bind(a.error_code)
+    .bind(a.changed.join(","))
+    .bind(link)
+    .execute(&mut *conn)
     .await
     .map_err(db)?;
     Ok(())
@@ -547,7 +586,7 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        insert_audit(self.persistent, &mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         record_change(self.persistent, &mut tx, "environment", None, audit.at).await?;
         tx.commit().await.map_err(db)
     }
@@ -640,10 +679,10 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-            insert_audit(self.persistent, &mut *tx, env_audit).await?;
+            insert_audit(self.persistent, &mut tx, self.chain.get()?, env_audit).await?;
         }
         insert_key_rows(self.persistent, &mut tx, k, None).await?;
-        insert_audit(self.persistent, &mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -657,7 +696,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         insert_key_rows(self.persistent, &mut tx, k, idempotency).await?;
-        insert_audit(self.persistent, &mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)
     }
@@ -732,7 +771,7 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        insert_audit(self.persistent, &mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         record_change(self.persistent, &mut tx, "key", Some(id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -750,7 +789,7 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        insert_audit(self.persistent, &mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -882,7 +921,7 @@ impl Store for PostgresStore {
             .await
             .map_err(db)?;
         }
-        insert_audit(self.persistent, &mut *tx, audit).await?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -1004,9 +1043,61 @@ impl Store for PostgresStore {
     }
 
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
-        let mut c = self.conn().await?;
-        let out = { insert_audit(self.persistent, c.get(), audit).await };
-        c.done().await?;
-        out
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    fn set_chain_key(&self, key: ChainKey) {
+        self.chain.set(key);
+    }
+
+    async fn seal_audit(&self) -> StoreResult<u64> {
+        let chain = self.chain.get()?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        q(self.persistent, "SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Only events older than every linked one: an unlinked event after a linked one was
+        // unlinked by someone else, and `keyward audit verify` must say so, not seal it.
+        let unlinked: Vec<AuditRow> = qa(
+            self.persistent,
+            &format!(
+                "{AUDIT_FIELDS} WHERE hash IS NULL AND id < \
+                 (SELECT coalesce(min(id), 9223372036854775807) FROM audit_events \
+                  WHERE hash IS NOT NULL) ORDER BY id"
+            ),
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut previous: Option<Vec<u8>> = None;
+        for event in &unlinked {
+            let link = chain.link(previous.as_deref(), event);
+            q(
+                self.persistent,
+                "UPDATE audit_events SET hash = $1 WHERE id = $2",
+            )
+            .bind(&link)
+            .bind(event.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            previous = Some(link);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(unlinked.len() as u64)
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
+        let mut qb = QueryBuilder::<Postgres>::new(AUDIT_FIELDS);
+        push_audit_filter(&mut qb, filter);
+        qb.build_query_as()
+            .persistent(self.persistent)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
     }
 }

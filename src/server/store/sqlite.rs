@@ -6,20 +6,22 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::filter::{Dialect, Search, push_key_filter};
+use super::filter::{AUDIT_FIELDS, Dialect, Search, push_audit_filter, push_key_filter};
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
 };
 use super::{
-    AuditEvent, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord, KeySort,
-    RevokedFingerprints, Store, StoreError, StoreResult, TokenRecord,
+    AuditEvent, AuditFilter, ChainSlot, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord,
+    KeySort, RevokedFingerprints, Store, StoreError, StoreResult, TokenRecord,
 };
 use crate::api::Environment;
+use crate::server::audit::{AuditRow, ChainKey};
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    chain: ChainSlot,
 }
 
 impl SqliteStore {
@@ -89,7 +91,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            chain: ChainSlot::default(),
+        })
     }
 }
 
@@ -249,25 +254,47 @@ async fn insert_key_rows(
     Ok(())
 }
 
-async fn insert_audit<'c, E>(exec: E, a: &AuditEvent) -> StoreResult<()>
-where
-    E: sqlx::Executor<'c, Database = Sqlite>,
-{
-    sqlx::query(
-        "INSERT INTO audit_events (at, actor, action, key_id, environment, source_ip, request_id, outcome) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+/// Appends `a` to the audit log, linked to the event before it. Inside a write transaction:
+/// the insert takes SQLite's one write lock (if the transaction does not hold it already), so
+/// no other event can come between this one and the one it links to.
+async fn insert_audit(
+    conn: &mut SqliteConnection,
+    chain: &ChainKey,
+    a: &AuditEvent,
+) -> StoreResult<()> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_events (at, actor, actor_name, action, key_id, environment, \
+         environments, source_ip, request_id, outcome, error_code, changed) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(ms(a.at))
     .bind(&a.actor)
+    .bind(&a.actor_name)
     .bind(a.action)
     .bind(&a.key_id)
-    .bind(&a.environment)
+    .bind(a.environments.first())
+    .bind(a.environments.join(","))
     .bind(&a.source_ip)
     .bind(&a.request_id)
     .bind(a.outcome)
-    .execute(exec)
+    .bind(a.error_code)
+    .bind(a.changed.join(","))
+    .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
+    let previous: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT hash FROM audit_events WHERE id < ? ORDER BY id DESC LIMIT 1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    let link = chain.link(previous.flatten().as_deref(), &a.row(id));
+    sqlx::query("UPDATE audit_events SET hash = ? WHERE id = ?")
+        .bind(link)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 
@@ -448,7 +475,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
         record_change(&mut tx, "environment", None, audit.at).await?;
         tx.commit().await.map_err(db)
     }
@@ -509,10 +536,10 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-            insert_audit(&mut *tx, env_audit).await?;
+            insert_audit(&mut tx, self.chain.get()?, env_audit).await?;
         }
         insert_key_rows(&mut tx, k, None).await?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
         record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -527,7 +554,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
         check_unique(&mut tx, k, idempotency).await?;
         insert_key_rows(&mut tx, k, idempotency).await?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
         record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)
     }
@@ -583,7 +610,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
         record_change(&mut tx, "key", Some(id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -601,7 +628,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -705,7 +732,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         }
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
         record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -778,6 +805,46 @@ impl Store for SqliteStore {
     }
 
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
-        insert_audit(&self.pool, audit).await
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        insert_audit(&mut tx, self.chain.get()?, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    fn set_chain_key(&self, key: ChainKey) {
+        self.chain.set(key);
+    }
+
+    async fn seal_audit(&self) -> StoreResult<u64> {
+        let chain = self.chain.get()?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        // Only events older than every linked one: an unlinked event after a linked one was
+        // unlinked by someone else, and `keyward audit verify` must say so, not seal it.
+        let unlinked: Vec<AuditRow> = sqlx::query_as(&format!(
+            "{AUDIT_FIELDS} WHERE hash IS NULL AND id < \
+             (SELECT coalesce(min(id), 9223372036854775807) FROM audit_events WHERE hash IS NOT NULL) \
+             ORDER BY id"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut previous: Option<Vec<u8>> = None;
+        for event in &unlinked {
+            let link = chain.link(previous.as_deref(), event);
+            sqlx::query("UPDATE audit_events SET hash = ? WHERE id = ?")
+                .bind(&link)
+                .bind(event.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            previous = Some(link);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(unlinked.len() as u64)
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(AUDIT_FIELDS);
+        push_audit_filter(&mut qb, filter);
+        qb.build_query_as().fetch_all(&self.pool).await.map_err(db)
     }
 }

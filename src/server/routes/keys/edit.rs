@@ -11,7 +11,7 @@ use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::routes::Body;
-use crate::server::store::{Conflict, StoreError};
+use crate::server::store::{Conflict, KeyRecord, StoreError};
 
 #[utoipa::path(patch, path = "/v1/keys/{id}", tag = "keys", security(("bearer" = [])),
     params(
@@ -106,7 +106,15 @@ pub async fn edit(
     next.version += 1;
     next.updated_at = now;
 
-    let event = audit(&caller, &meta, "key.edit", &next, now);
+    let mut event = audit(&caller, &meta, "key.edit", &next, now);
+    event.changed = changed_fields(&current, &next);
+    // Seen by whoever could see the key before or after: a key moved out of an environment
+    // leaves its story there.
+    for env in &current.environments {
+        if !next.environments.contains(env) {
+            event.environments.push(env.clone());
+        }
+    }
     match state.store.update_key(&next, based_on, None, &event).await {
         Ok(true) => Ok(key_response(&next, now)),
         Ok(false) => {
@@ -116,6 +124,21 @@ pub async fn edit(
         Err(StoreError::Conflict(Conflict::KeyName)) => Err(rules::name_taken(&next.name)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The names of the fields an edit changed, for its audit event (never their values).
+fn changed_fields(before: &KeyRecord, after: &KeyRecord) -> Vec<&'static str> {
+    [
+        ("name", before.name != after.name),
+        ("description", before.description != after.description),
+        ("environments", before.environments != after.environments),
+        ("permissions", before.permissions != after.permissions),
+        ("allowed_ips", before.allowed_ips != after.allowed_ips),
+        ("expires_at", before.expires_at != after.expires_at),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect()
 }
 
 /// `If-Match: "3"` (the ETag of a read); a bare or weak `3` is accepted too.

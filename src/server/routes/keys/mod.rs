@@ -235,13 +235,11 @@ fn audit(
     now: Timestamp,
 ) -> AuditEvent {
     AuditEvent {
-        at: now,
-        actor: caller.actor.clone(),
-        action,
+        actor_name: caller.key_name.clone(),
         key_id: Some(record.id.clone()),
-        environment: record.environments.iter().next().cloned(),
+        environments: record.environments.iter().cloned().collect(),
         source_ip: meta.source_ip.clone(),
         request_id: meta.request_id.clone(),
-        outcome: "success",
+        ..AuditEvent::success(now, &caller.actor, action)
     }
 }

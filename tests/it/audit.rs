@@ -1,0 +1,638 @@
+//! The audit log as a product: one event per change with who, what, which key and environments,
+//! from where and how it ended; failed token exchanges too; never a secret; read through
+//! `GET /v1/audit` and `keyward audit` (filtered, scoped, exported, followed); and a chain that
+//! `keyward audit verify` checks, so a row changed, removed or inserted in the database is named.
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keyward::server::store::{self, AuditEvent};
+use keyward::server::{AppState, Catalog};
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestEnv};
+use crate::live::{LiveServer, json};
+
+/// Runs `sql` (one statement, or several for SQLite) on the database at `url` directly, as
+/// someone with database access but not the pepper would.
+fn db_exec(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    });
+}
+
+/// Every event the CLI exports as JSON Lines (`keyward audit --all --output jsonl`), each line
+/// parsed on its own.
+fn export(cli: &TestEnv, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "--all", "--output", "jsonl"];
+    args.extend_from_slice(extra);
+    cli.ok(&args)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: not JSON: {line:?}"))
+        })
+        .collect()
+}
+
+fn actions(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn each_lifecycle_action_through_the_cli_is_one_event_and_a_keys_story_reads_in_order() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let steps: [&[&str]; 6] = [
+        &[
+            "keys", "create", "--name", "story", "--env", "staging", "-q",
+        ],
+        &["keys", "edit", "story", "--description", "now with words"],
+        &["keys", "disable", "story", "--yes"],
+        &["keys", "enable", "story"],
+        &["keys", "rotate", "story", "--grace", "0", "-q"],
+        &["keys", "revoke", "story", "--yes"],
+    ];
+    for step in steps {
+        cli.ok(step);
+    }
+    let story = json!(cli.ok(&["audit", "--key", "story", "--output", "json"]));
+    let story: Value = serde_json::from_str(story.as_str().unwrap()).unwrap();
+    let events = story["items"].as_array().unwrap();
+    assert_eq!(
+        actions(events),
+        [
+            "key.create",
+            "key.edit",
+            "key.disable",
+            "key.enable",
+            "key.rotate",
+            "key.revoke"
+        ],
+        "the key's whole story, oldest first, one event per action"
+    );
+    let key_id = events[0]["key_id"].as_str().unwrap().to_owned();
+    let mut request_ids = BTreeSet::new();
+    for e in events {
+        assert_eq!(e["actor"], format!("key:{}", server.admin_id), "{e}");
+        assert_eq!(e["actor_name"], "admin", "{e}");
+        assert_eq!(e["key_id"], key_id.as_str(), "{e}");
+        assert_eq!(e["environments"], json!(["staging"]), "{e}");
+        assert_eq!(e["source_ip"], "127.0.0.1", "{e}");
+        assert_eq!(e["outcome"], "success", "{e}");
+        assert_eq!(e["error_code"], Value::Null, "{e}");
+        assert!(e["at"].as_str().unwrap().ends_with('Z'), "{e}");
+        assert!(request_ids.insert(e["request_id"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(events[1]["changed"], json!(["description"]));
+    assert_eq!(events[0]["changed"], json!([]));
+    // Exactly these events are about the key in the database itself.
+    let rows: Vec<_> = crate::harness::audit_rows(&server.db)
+        .into_iter()
+        .filter(|r| r.key_id.as_deref() == Some(&key_id))
+        .collect();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+
+    // The table for people: relative times, the actor's name, what changed.
+    let table = cli.ok(&["audit", "--key", &key_id]);
+    assert!(table.contains("(description)"), "{table}");
+    assert!(table.contains("admin"), "{table}");
+    // Newest first by default; filters narrow it.
+    let newest = export(&cli, &["--action", "key.revoke"]);
+    assert_eq!(actions(&newest), ["key.revoke"]);
+    let all = export(&cli, &[]);
+    assert!(
+        all.windows(2)
+            .all(|w| w[0]["id"].as_i64() > w[1]["id"].as_i64())
+    );
+    let exchanges = export(&cli, &["--actor", &format!("key:{}", server.admin_id)]);
+    assert!(actions(&exchanges).contains(&"token.exchange"));
+    let none = export(&cli, &["--since", "2099-01-01"]);
+    assert!(none.is_empty(), "{none:?}");
+}
+
+#[test]
+fn failed_token_exchanges_are_events_with_their_outcome_and_no_secret_is_anywhere_in_the_log() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (fenced, fenced_secret) = server.create(
+        &admin,
+        json!({"name": "fenced", "environments": ["staging"], "permissions": ["orders:read"],
+               "allowed_ips": ["10.0.0.0/8"]}),
+    );
+    let (off, off_secret) = server.create(
+        &admin,
+        json!({"name": "off", "environments": ["staging"], "permissions": ["orders:read"]}),
+    );
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{off}/disable"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    let wrong = format!("kw_sk_{}", keyward::secret::random_base62(49));
+    assert_eq!(server.token(&fenced, &fenced_secret).0, 400);
+    assert_eq!(server.token(&off, &off_secret).0, 400);
+    assert_eq!(server.token(&off, &wrong).0, 401);
+    assert_eq!(server.token(&off, "not even a secret").0, 401);
+
+    let r = server.call(
+        &admin,
+        "GET",
+        "/v1/audit?action=token.exchange&outcome=failure&order=oldest",
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let failures = json(&r)["items"].as_array().unwrap().clone();
+    let seen: Vec<(&str, &str, &str)> = failures
+        .iter()
+        .map(|e| {
+            (
+                e["key_id"].as_str().unwrap(),
+                e["actor_name"].as_str().unwrap(),
+                e["error_code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (fenced.as_str(), "fenced", "ip_not_allowed"),
+            (off.as_str(), "off", "key_disabled"),
+            (off.as_str(), "off", "invalid_client"),
+            (off.as_str(), "off", "invalid_client"),
+        ]
+    );
+    for e in &failures {
+        assert_eq!(e["outcome"], "failure");
+        assert_eq!(e["environments"], json!(["staging"]));
+        assert_eq!(e["source_ip"], "127.0.0.1");
+    }
+
+    // Canary: no secret, and no digest of one, in the table or the export.
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let exported = cli.ok(&["audit", "--all", "--output", "jsonl"]);
+    let table = dump_audit_table(&server.db);
+    let secrets = [
+        fenced_secret.as_str(),
+        off_secret.as_str(),
+        wrong.as_str(),
+        server.admin_secret.as_str(),
+        "not even a secret",
+    ];
+    for secret in secrets {
+        let digest = server.state.pepper.digest(secret);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        for (what, text) in [("the export", &exported), ("the audit table", &table)] {
+            assert!(!text.contains(secret), "a secret is in {what}");
+            assert!(!text.contains(&hex), "a secret's digest is in {what}");
+        }
+        assert!(
+            !table.contains(&format!("{digest:?}")),
+            "a secret's digest is in the audit table"
+        );
+    }
+}
+
+/// Every column of every audit row as text (binary columns as hex and as byte lists).
+fn dump_audit_table(url: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::{Column, Row};
+        let mut out = String::new();
+        macro_rules! dump {
+            ($rows:expr) => {
+                for row in $rows {
+                    for (i, col) in row.columns().iter().enumerate() {
+                        if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                            out.push_str(&format!("{}={text}\n", col.name()));
+                        } else if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                            out.push_str(&format!("{}={hex} {bytes:?}\n", col.name()));
+                        }
+                    }
+                }
+            };
+        }
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            let rows = sqlx::query("SELECT * FROM audit_events")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            dump!(rows);
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let rows = sqlx::query("SELECT * FROM audit_events")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            dump!(rows);
+        }
+        assert!(out.contains("actor="), "the dump read no row: {out}");
+        out
+    })
+}
+
+#[test]
+fn when_writing_the_event_fails_the_change_is_rolled_back_and_the_caller_gets_an_error() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, _) = server.create(
+        &admin,
+        json!({"name": "steady", "environments": ["staging"], "permissions": ["orders:read"]}),
+    );
+    let events_before = crate::harness::audit_rows(&server.db).len();
+    // A real failure in the database: every audit insert is refused from now on.
+    let fail = match crate::BACKEND {
+        Backend::Sqlite => "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END;"
+            .to_owned(),
+        Backend::Postgres => "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected audit failure'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit();"
+            .to_owned(),
+    };
+    db_exec(&server.db, &fail);
+    let r = server.call(
+        &admin,
+        "PATCH",
+        &format!("/v1/keys/{id}"),
+        Some(&json!({"name": "moved", "description": "changed"})),
+        &[("If-Match", "\"1\"")],
+    );
+    assert_eq!(r.status, 500, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(json(&r)["code"], "internal");
+    let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/revoke"), None, &[]);
+    assert_eq!(r.status, 500);
+    let r = server.call(
+        &admin,
+        "POST",
+        "/v1/keys",
+        Some(
+            &json!({"name": "never", "environments": ["staging"], "permissions": ["orders:read"]}),
+        ),
+        &[],
+    );
+    assert_eq!(r.status, 500);
+
+    db_exec(
+        &server.db,
+        match crate::BACKEND {
+            Backend::Sqlite => "DROP TRIGGER refuse_audit",
+            Backend::Postgres => "DROP TRIGGER refuse_audit ON audit_events",
+        },
+    );
+    // Nothing of the three changes happened: the key as it was, no key "never".
+    let r = server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]);
+    let key = json(&r);
+    assert_eq!(
+        (&key["name"], &key["status"], &key["version"]),
+        (&json!("steady"), &json!("active"), &json!(1))
+    );
+    let r = server.call(&admin, "GET", "/v1/keys?name=never", None, &[]);
+    assert_eq!(json(&r)["items"], json!([]));
+    assert_eq!(crate::harness::audit_rows(&server.db).len(), events_before);
+    // And the log still verifies.
+    let r = server.call(&admin, "GET", "/v1/audit/verify", None, &[]);
+    assert_eq!(
+        json(&r)["intact"],
+        true,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+#[test]
+fn a_caller_scoped_to_staging_never_sees_a_production_event() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let mut ids = Vec::new();
+    for (name, envs) in [
+        ("prod-only", json!(["production"])),
+        ("stage-only", json!(["staging"])),
+        ("both", json!(["staging", "production"])),
+    ] {
+        let (id, secret) = server.create(
+            &admin,
+            json!({"name": name, "environments": envs, "permissions": ["orders:read"]}),
+        );
+        let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/disable"), None, &[]);
+        assert_eq!(r.status, 200);
+        server.token(&id, &secret);
+        ids.push(id);
+    }
+    // A key moved out of production leaves its story there.
+    let r = server.call(
+        &admin,
+        "PATCH",
+        &format!("/v1/keys/{}", ids[2]),
+        Some(&json!({"environments": ["staging"]})),
+        &[("If-Match", "\"2\"")],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let (auditor, secret) = server.create(
+        &admin,
+        json!({"name": "stage-auditor", "environments": ["staging"],
+               "permissions": ["audit:read"]}),
+    );
+    let (_, token, _) = server.token(&auditor, &secret);
+    let token = token.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        // Small pages, so the scoped reading crosses page boundaries.
+        let r = server.call(
+            &token,
+            "GET",
+            &format!("/v1/audit?limit=2{cursor}"),
+            None,
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let page = json(&r);
+        seen.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    for e in &seen {
+        let envs = e["environments"].as_array().unwrap();
+        assert!(
+            !envs.is_empty() && envs.iter().all(|env| env == "staging"),
+            "a staging auditor saw {e}"
+        );
+    }
+    let keys: BTreeSet<&str> = seen.iter().filter_map(|e| e["key_id"].as_str()).collect();
+    assert!(keys.contains(ids[1].as_str()), "{seen:?}");
+    assert!(
+        keys.contains(auditor.as_str()),
+        "its own exchange: {seen:?}"
+    );
+    assert!(!keys.contains(ids[0].as_str()));
+    // `both` was in production until the edit: none of its events, not even the edit.
+    assert!(!keys.contains(ids[2].as_str()), "{seen:?}");
+    let r = server.call(
+        &token,
+        "GET",
+        &format!("/v1/audit?key={}", ids[0]),
+        None,
+        &[],
+    );
+    assert_eq!(json(&r)["items"], json!([]));
+    // The whole chain runs through every environment: verifying it is not theirs.
+    let r = server.call(&token, "GET", "/v1/audit/verify", None, &[]);
+    assert_eq!(r.status, 403);
+    // And a key without audit:read reads nothing.
+    let (reader, secret) = server.create(
+        &admin,
+        json!({"name": "reader", "environments": ["staging"], "permissions": ["keys:read"]}),
+    );
+    let (_, token, _) = server.token(&reader, &secret);
+    let r = server.call(&token.unwrap(), "GET", "/v1/audit", None, &[]);
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn follow_prints_an_event_made_elsewhere_within_two_seconds_and_stops_on_ctrl_c() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .env_clear()
+        .envs(cli.vars())
+        .args(["audit", "--follow", "--output", "jsonl", "--limit", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Value)>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let event: Value = serde_json::from_str(&line).expect("each line is JSON");
+            if tx.send((Instant::now(), event)).is_err() {
+                break;
+            }
+        }
+    });
+    // The last events first (the CLI's own token exchange among them).
+    let (_, first) = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(first["id"].is_i64());
+    std::thread::sleep(Duration::from_millis(1500));
+    while rx.try_recv().is_ok() {}
+
+    for name in ["elsewhere-1", "elsewhere-2"] {
+        let made = Instant::now();
+        let (id, _) = server.create(
+            &admin,
+            json!({"name": name, "environments": ["staging"], "permissions": ["orders:read"]}),
+        );
+        let (at, event) = loop {
+            let (at, event) = rx
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the followed log printed the new event");
+            if event["key_id"] == id.as_str() {
+                break (at, event);
+            }
+        };
+        assert_eq!(event["action"], "key.create");
+        let waited = at.duration_since(made);
+        assert!(
+            waited <= Duration::from_secs(2),
+            "printed {waited:?} after it happened"
+        );
+    }
+    // Ctrl-C: a clean stop, exit 130 as for any interrupted command.
+    let pid = child.id() as libc::pid_t;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "--follow did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
+}
+
+/// A second server process on the same database (a replica), as far as the audit log goes: its
+/// own store and pool, the same pepper.
+fn replica(server: &LiveServer) -> Arc<AppState> {
+    let store = server.block_on(store::open(&server.db)).unwrap();
+    Arc::new(AppState::new(
+        store,
+        server.state.pepper.clone(),
+        Catalog::new(&[]).unwrap(),
+    ))
+}
+
+#[test]
+fn ten_thousand_events_from_two_replicas_at_once_export_once_each_and_the_chain_verifies() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let replicas = [replica(&server), replica(&server)];
+    let at = server.now();
+    server.block_on(async {
+        let mut writers = Vec::new();
+        for (r, state) in replicas.iter().enumerate() {
+            let state = state.clone();
+            writers.push(tokio::spawn(async move {
+                for i in 0..5_000 {
+                    let mut event = AuditEvent::success(at, "local:tester", "token.exchange");
+                    event.request_id = Some(format!("replica{r}-{i}"));
+                    event.environments = vec!["staging".to_owned()];
+                    state.store.record_audit(&event).await.unwrap();
+                }
+            }));
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+    });
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let events = export(&cli, &[]);
+    let ids: BTreeSet<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "an event exported twice");
+    let written: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e["request_id"].as_str())
+        .filter(|r| r.starts_with("replica"))
+        .collect();
+    assert_eq!(written.len(), 10_000, "every event exported");
+    let verified: Value =
+        serde_json::from_str(&cli.ok(&["audit", "verify", "--output", "json"])).unwrap();
+    assert_eq!(verified["intact"], true, "{verified}");
+    // The CLI's own token exchange for `verify` came after the export.
+    assert!(verified["checked"].as_u64().unwrap() as usize > events.len());
+}
+
+#[test]
+fn a_row_changed_removed_or_inserted_in_the_database_fails_verify_and_is_named() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    for i in 0..5 {
+        server.create(
+            &admin,
+            json!({"name": format!("k{i}"), "environments": ["staging"],
+                   "permissions": ["orders:read"]}),
+        );
+    }
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    cli.ok(&["audit", "verify"]);
+    let events = export(&cli, &["--oldest-first"]);
+    let id_of = |action: &str, nth: usize| {
+        events
+            .iter()
+            .filter(|e| e["action"] == action)
+            .nth(nth)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (changed, removed) = (id_of("key.create", 2), id_of("key.create", 3));
+    let next = events
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .find(|id| *id > removed)
+        .unwrap();
+    let verify_fails_naming = |id: i64, cli: &TestEnv| {
+        let err = cli.fails(&["audit", "verify"], 8);
+        assert!(err.contains(&format!("event {id} ")), "{err}");
+        let out = cli
+            .keyward()
+            .args(["audit", "verify", "--output", "json"])
+            .output()
+            .unwrap();
+        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(found["intact"], false);
+        assert_eq!(found["first_broken"], id);
+    };
+
+    // Changed: someone rewrites where a change came from.
+    db_exec(
+        &server.db,
+        &format!("UPDATE audit_events SET source_ip = '203.0.113.9' WHERE id = {changed}"),
+    );
+    verify_fails_naming(changed, &cli);
+    db_exec(
+        &server.db,
+        &format!("UPDATE audit_events SET source_ip = '127.0.0.1' WHERE id = {changed}"),
+    );
+    cli.ok(&["audit", "verify"]);
+
+    // Removed: the event after it no longer follows.
+    db_exec(
+        &server.db,
+        &format!("DELETE FROM audit_events WHERE id = {removed}"),
+    );
+    verify_fails_naming(next, &cli);
+}
+
+#[test]
+fn an_event_inserted_in_the_database_fails_verify_and_is_named() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let events = export(&cli, &[]);
+    let forged = events[0]["id"].as_i64().unwrap() + 1000;
+    let (hash, overriding) = match crate::BACKEND {
+        Backend::Sqlite => ("x'00'", ""),
+        Backend::Postgres => ("'\\x00'::bytea", "OVERRIDING SYSTEM VALUE"),
+    };
+    db_exec(
+        &server.db,
+        &format!(
+            "INSERT INTO audit_events (id, at, actor, action, outcome, environments, changed, hash) \
+             {overriding} VALUES ({forged}, 0, 'key:key_forged', 'key.revoke', 'success', '', '', {hash})"
+        ),
+    );
+    let err = cli.fails(&["audit", "verify"], 8);
+    assert!(err.contains(&format!("event {forged} ")), "{err}");
+    // Without a link at all, it is named too (and not linked at the next start).
+    db_exec(
+        &server.db,
+        &format!("UPDATE audit_events SET hash = NULL WHERE id = {forged}"),
+    );
+    server.block_on(server.state.store.seal_audit()).unwrap();
+    let err = cli.fails(&["audit", "verify"], 8);
+    assert!(err.contains(&format!("event {forged} ")), "{err}");
+}
