@@ -299,7 +299,7 @@ pub struct VerifyRequest {
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
@@ -480,6 +480,50 @@ pub struct ListKeys {
     pub cursor: Option<String>,
 }
 
+/// `GET /v1/keys/{id}/usage` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// From this time (default: 24 hours before the server's now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<Timestamp>,
+    /// Until before this time (default: the server's now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<Timestamp>,
+    /// `minute`, `hour` (default) or `day`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^(minute|hour|day)$")]
+    pub bucket: Option<String>,
+}
+
+/// A key's verifications over time, by the code verify answered. Counts are kept per minute
+/// and written in batches every few seconds; the server answering includes its own unwritten
+/// counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyUsage {
+    pub key_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub since: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub until: Timestamp,
+    /// `minute`, `hour` or `day`.
+    pub bucket: String,
+    /// Verifications in the whole window, by code (`VALID`, `EXPIRED`, …).
+    pub totals: std::collections::BTreeMap<String, u64>,
+    /// The buckets that hold any verification, oldest first.
+    pub buckets: Vec<UsageBucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsageBucket {
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    /// Verifications in this bucket, by code.
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
 /// `GET /v1/audit` query: every filter optional, newest first unless `order=oldest`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -573,6 +617,30 @@ pub struct Environment {
     pub description: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// In a listing, for callers holding `keys:read`: how many of the keys the caller may see
+    /// live there, by state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeyCounts>,
+}
+
+/// What `DELETE /v1/environments/{name}` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeletedEnvironment {
+    pub name: String,
+    /// The keys that also lived elsewhere and left it.
+    pub moved_keys: Vec<String>,
+}
+
+/// Keys of an environment by state (a key in several environments counts in each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyCounts {
+    pub active: u64,
+    pub disabled: u64,
+    /// Active keys past their expiry.
+    pub expired: u64,
+    pub revoked: u64,
+    /// Keys not revoked and not yet expired that expire within 30 days.
+    pub expiring_within_30_days: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -14,9 +14,9 @@ use tokio::sync::Mutex;
 use tower::ServiceExt;
 
 use crate::api::{
-    AuditEvent, AuditVerification, CreateEnvironment, CreateKey, EditKey, EnableKey, Environment,
-    Key, KeyWithSecret, ListAudit, ListKeys, Page, Permission, Problem, RotateKey, TokenResponse,
-    VerifyRequest, VerifyResponse, Whoami,
+    AuditEvent, AuditVerification, CreateEnvironment, CreateKey, DeletedEnvironment, EditKey,
+    EnableKey, Environment, Key, KeyUsage, KeyWithSecret, ListAudit, ListKeys, Page, Permission,
+    Problem, RotateKey, TokenResponse, UsageQuery, VerifyRequest, VerifyResponse, Whoami,
 };
 use crate::secret::Secret;
 use crate::server::LocalRoot;
@@ -210,6 +210,16 @@ impl Client {
             .await
     }
 
+    pub async fn delete_environment(&self, name: &str) -> ClientResult<DeletedEnvironment> {
+        let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        self.call(
+            Method::DELETE,
+            &format!("/v1/environments/{name}"),
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn create_environment(&self, req: &CreateEnvironment) -> ClientResult<Environment> {
         self.call(Method::POST, "/v1/environments", Some(req)).await
     }
@@ -288,6 +298,17 @@ impl Client {
             .map_err(|e| ClientError::Decode(format!("cannot encode the query: {e}")))?;
         self.call(Method::GET, &format!("/v1/audit?{qs}"), None::<&()>)
             .await
+    }
+
+    pub async fn key_usage(&self, id: &str, query: &UsageQuery) -> ClientResult<KeyUsage> {
+        let qs = serde_urlencoded::to_string(query)
+            .map_err(|e| ClientError::Decode(format!("cannot encode the query: {e}")))?;
+        self.call(
+            Method::GET,
+            &format!("/v1/keys/{id}/usage?{qs}"),
+            None::<&()>,
+        )
+        .await
     }
 
     pub async fn verify_audit(&self) -> ClientResult<AuditVerification> {

@@ -410,6 +410,12 @@ pub fn pairs(rows: Vec<[String; 2]>) -> String {
 
 /// Rows of two or more columns with a header, for the small lists (environments, permissions).
 pub fn simple_table<const N: usize>(header: [&str; N], rows: Vec<[String; N]>) -> String {
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    rows_table(&header, rows.into_iter().map(Vec::from).collect())
+}
+
+/// [`simple_table`] for a number of columns known only at run time.
+pub fn rows_table(header: &[String], rows: Vec<Vec<String>>) -> String {
     let mut table = new_table();
     table.set_header(header);
     for row in rows {

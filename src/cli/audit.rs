@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 
-use super::{CliFailure, Ctx, UsageError, time};
+use super::{CliFailure, Ctx, time};
 use crate::api::{AuditEvent, ListAudit};
 use crate::client::{Client, ClientError};
 use crate::output;
@@ -119,32 +119,9 @@ async fn verify(ctx: &Ctx) -> anyhow::Result<()> {
     }
 }
 
-/// A time flag: a date or RFC 3339 time, or a duration ago.
-fn when(text: &str, flag: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
-    if let Ok(at) = time::parse_date(text, flag) {
-        return Ok(at);
-    }
-    let secs = time::parse_seconds(text, flag).map_err(|_| {
-        UsageError(format!(
-            "{flag} is neither a duration ago (24h, 7d) nor a date or time (2026-11-01, 2026-11-01T09:30:00Z)"
-        ))
-    })?;
-    now.checked_sub(jiff::SignedDuration::from_secs(secs as i64))
-        .map_err(|_| UsageError(format!("{flag} reaches back too far")))
-}
-
 async fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     let now = Timestamp::now();
-    let since = args
-        .since
-        .as_deref()
-        .map(|t| when(t, "--since", now))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|t| when(t, "--until", now))
-        .transpose()?;
+    let (since, until) = time::parse_window(args.since.as_deref(), args.until.as_deref(), now)?;
     let client = ctx.client().await?;
     let key = match args.key {
         Some(key) => Some(key_id(ctx, client, key).await?),

@@ -54,7 +54,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -118,6 +118,15 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let max_key_lifetime = match config.max_key_lifetime_days {
         Some(days) if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&days) => {
             bail!("max_key_lifetime_days must be between 1 and {MAX_KEY_LIFETIME_DAYS}, not {days}")
+        }
+        Some(days) => Some(jiff::SignedDuration::from_hours(24 * days)),
+        None => None,
+    };
+    let audit_retention = match config.audit_retention_days {
+        Some(days) if !(1..=36_500).contains(&days) => {
+            bail!(
+                "audit_retention_days must be between 1 and 36500, not {days}; leave it out to keep every event"
+            )
         }
         Some(days) => Some(jiff::SignedDuration::from_hours(24 * days)),
         None => None,
@@ -203,6 +212,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if let Some(secs) = config.last_used_flush_secs {
         state.timing.last_used_flush = std::time::Duration::from_secs(secs.max(1));
     }
+    state.timing.audit_retention = audit_retention;
     let state = Arc::new(state);
     let operator = format!("local:{}", env_vars::os_user());
     // Events older than the tamper-evident chain (written by an older keyward) join it now.

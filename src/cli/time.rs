@@ -55,6 +55,32 @@ pub fn parse_positive_seconds(text: &str, flag: &str) -> Result<u64, UsageError>
     }
 }
 
+/// A time flag: a date or RFC 3339 time, or a duration ago.
+pub fn parse_when(text: &str, flag: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
+    if let Ok(at) = parse_date(text, flag) {
+        return Ok(at);
+    }
+    let secs = parse_seconds(text, flag).map_err(|_| {
+        UsageError(format!(
+            "{flag} is neither a duration ago (24h, 7d) nor a date or time (2026-11-01, 2026-11-01T09:30:00Z)"
+        ))
+    })?;
+    now.checked_sub(jiff::SignedDuration::from_secs(secs as i64))
+        .map_err(|_| UsageError(format!("{flag} reaches back too far")))
+}
+
+/// `--since` and `--until`, each a duration ago or a date or time (see [`parse_when`]).
+pub fn parse_window(
+    since: Option<&str>,
+    until: Option<&str>,
+    now: Timestamp,
+) -> Result<(Option<Timestamp>, Option<Timestamp>), UsageError> {
+    Ok((
+        since.map(|t| parse_when(t, "--since", now)).transpose()?,
+        until.map(|t| parse_when(t, "--until", now)).transpose()?,
+    ))
+}
+
 /// A date (start of that day, UTC) or an RFC 3339 time.
 pub fn parse_date(text: &str, flag: &str) -> Result<Timestamp, UsageError> {
     let text = text.trim();

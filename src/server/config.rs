@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub shutdown_timeout_secs: Option<u64>,
     /// How often noted last-used times are written (default 10).
     pub last_used_flush_secs: Option<u64>,
+    /// Audit events older than this many days are deleted by the purger, oldest first (the
+    /// chain stays verifiable from the oldest kept event). Default: every event is kept.
+    pub audit_retention_days: Option<i64>,
     /// The most keys and tokens each server caches for verify and authentication.
     pub cache_entries: Option<usize>,
     /// How often each server reads the change feed when no notification woke it (10 to 250,

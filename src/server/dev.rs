@@ -54,6 +54,7 @@ pub async fn ensure_environment(
         name: name.to_owned(),
         description: description.to_owned(),
         created_at: now,
+        keys: None,
     };
     let audit = event(now, actor, "environment.create", None, Some(name));
     match state.store.create_environment(&env, &audit).await {
@@ -79,6 +80,7 @@ pub async fn mint_first_admin(
             name: "default".to_owned(),
             description: "Created with the first super-admin key".to_owned(),
             created_at: now,
+            keys: None,
         };
         let audit = event(now, actor, "environment.create", None, Some("default"));
         (env, audit)

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::Problem;
-use crate::server::store::StoreError;
+use crate::server::store::{Conflict, StoreError};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -176,6 +176,12 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::Conflict(Conflict::EnvironmentGone) => ApiError::Conflict {
+                code: "environment_deleted",
+                detail:
+                    "an environment of the key was deleted meanwhile; read the environments again"
+                        .to_owned(),
+            },
             StoreError::Conflict(conflict) => ApiError::Conflict {
                 code: "conflict",
                 detail: format!("conflicts with an existing {}", conflict.what()),

@@ -1,6 +1,7 @@
-//! "Last used" without a database write per request: token exchange and verify note the time
-//! and address in memory, and a background task writes the batch every few seconds (a minute
-//! of staleness is fine, per the design).
+//! "Last used" and usage counts without a database write per request: token exchange and
+//! verify note the time and address, and verify counts each answer per key, per minute and per
+//! code, in memory; a background task writes the batch every few seconds (a minute of staleness
+//! is fine, per the design). A batch that cannot be written is kept for the next flush.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,10 +9,19 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 
 use super::AppState;
-use super::store::StoreResult;
+use super::store::{StoreResult, UsageCount};
+use crate::api::VerifyCode;
 
-/// When and from where, per key id.
-type Pending = HashMap<String, (Timestamp, Option<String>)>;
+/// One minute, the granularity of usage counts.
+const MINUTE_MS: i64 = 60_000;
+
+#[derive(Default, Debug)]
+struct Pending {
+    /// When and from where, per key id.
+    last: HashMap<String, (Timestamp, Option<String>)>,
+    /// Verify answers per key id, per (minute, code).
+    counts: HashMap<String, HashMap<(i64, VerifyCode), i64>>,
+}
 
 #[derive(Clone, Default, Debug)]
 pub struct LastUsed {
@@ -24,31 +34,108 @@ pub struct LastUsed {
 /// One key's latest use.
 pub type Use = (String, Timestamp, Option<String>);
 
-impl LastUsed {
-    pub fn record(&self, key_id: &str, at: Timestamp, ip: Option<String>) {
-        let mut pending = self.pending.lock().expect("last-used lock");
+impl Pending {
+    fn note_use(&mut self, key_id: &str, at: Timestamp, ip: Option<String>) {
         // A key used again before the flush (the common case under load) costs no allocation.
-        match pending.get_mut(key_id) {
+        match self.last.get_mut(key_id) {
             Some(entry) if at >= entry.0 => *entry = (at, ip),
             Some(_) => {}
             None => {
-                pending.insert(key_id.to_owned(), (at, ip));
+                self.last.insert(key_id.to_owned(), (at, ip));
             }
         }
     }
 
-    fn take(&self) -> Vec<Use> {
-        let mut pending = self.pending.lock().expect("last-used lock");
-        pending.drain().map(|(id, (at, ip))| (id, at, ip)).collect()
+    fn count(&mut self, key_id: &str, minute: i64, code: VerifyCode, n: i64) {
+        let per_key = match self.counts.get_mut(key_id) {
+            Some(per_key) => per_key,
+            None => self.counts.entry(key_id.to_owned()).or_default(),
+        };
+        *per_key.entry((minute, code)).or_default() += n;
     }
+}
+
+impl LastUsed {
+    /// A use that is not a verify (a token exchange): its time and address.
+    pub fn record(&self, key_id: &str, at: Timestamp, ip: Option<String>) {
+        let mut pending = self.pending.lock().expect("last-used lock");
+        pending.note_use(key_id, at, ip);
+    }
+
+    /// A verify of `key_id` answered `code`: counted, and a use unless the key is revoked (a
+    /// revoked key is not used, only presented).
+    pub fn record_verify(&self, key_id: &str, at: Timestamp, ip: Option<String>, code: VerifyCode) {
+        let minute = at.as_millisecond().div_euclid(MINUTE_MS) * MINUTE_MS;
+        let mut pending = self.pending.lock().expect("last-used lock");
+        pending.count(key_id, minute, code, 1);
+        if code != VerifyCode::Revoked {
+            pending.note_use(key_id, at, ip);
+        }
+    }
+
+    fn take(&self) -> (Vec<Use>, Vec<UsageCount>) {
+        let mut pending = self.pending.lock().expect("last-used lock");
+        let uses = pending
+            .last
+            .drain()
+            .map(|(id, (at, ip))| (id, at, ip))
+            .collect();
+        let counts = pending
+            .counts
+            .drain()
+            .flat_map(|(key_id, per_key)| {
+                per_key
+                    .into_iter()
+                    .map(move |((minute, code), count)| UsageCount {
+                        key_id: key_id.clone(),
+                        minute,
+                        code: code.as_str().to_owned(),
+                        count,
+                    })
+            })
+            .collect();
+        (uses, counts)
+    }
+
+    /// Puts back a batch that could not be written, under what was noted meanwhile.
+    fn restore(&self, uses: Vec<Use>, counts: Vec<UsageCount>) {
+        let mut pending = self.pending.lock().expect("last-used lock");
+        for (id, at, ip) in uses {
+            pending.note_use(&id, at, ip);
+        }
+        for c in counts {
+            if let Some(code) = code_of(&c.code) {
+                pending.count(&c.key_id, c.minute, code, c.count);
+            }
+        }
+    }
+}
+
+fn code_of(text: &str) -> Option<VerifyCode> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
 }
 
 /// Writes what has been noted since the last flush.
 pub async fn flush(state: &AppState) -> StoreResult<()> {
     let _writing = state.last_used.writing.lock().await;
-    let batch = state.last_used.take();
-    if batch.is_empty() {
+    let (uses, counts) = state.last_used.take();
+    if uses.is_empty() && counts.is_empty() {
         return Ok(());
     }
-    state.store.record_last_used(&batch).await
+    let written = async {
+        if !uses.is_empty() {
+            state.store.record_last_used(&uses).await?;
+        }
+        if !counts.is_empty() {
+            state.store.record_usage(&counts).await?;
+        }
+        Ok(())
+    }
+    .await;
+    if written.is_err() {
+        // All of it goes back: last-used times only move forward, so writing them twice is
+        // harmless, and the counts are one transaction, so none of them was written.
+        state.last_used.restore(uses, counts);
+    }
+    written
 }

@@ -73,6 +73,8 @@ pub struct Timing {
     pub purge_every: Duration,
     /// How long an Idempotency-Key is remembered (a retry after that mints a new key).
     pub idempotency_retention: SignedDuration,
+    /// How long audit events are kept (`None`: for ever).
+    pub audit_retention: Option<SignedDuration>,
     /// On shutdown, how long requests in flight get before every connection is closed.
     pub shutdown_deadline: Duration,
     /// How long a request may take once its head has arrived.
@@ -85,6 +87,7 @@ impl Default for Timing {
             last_used_flush: Duration::from_secs(10),
             purge_every: Duration::from_secs(600),
             idempotency_retention: SignedDuration::from_hours(24),
+            audit_retention: None,
             shutdown_deadline: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
         }

@@ -1,6 +1,7 @@
-//! The purger: access tokens past their expiry, Idempotency-Key records past their retention and
-//! change feed rows every server has long read are deleted on a schedule, so no table grows for
-//! ever; and the query planner's statistics are kept current.
+//! The purger: access tokens past their expiry, Idempotency-Key records past their retention,
+//! change feed rows every server has long read and, with a retention set, old audit events are
+//! deleted on a schedule, so no table grows for ever; and the query planner's statistics are
+//! kept current.
 
 use jiff::SignedDuration;
 
@@ -23,6 +24,13 @@ pub async fn run(state: &AppState) {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
+    }
+    if let Some(retention) = state.timing.audit_retention {
+        match state.store.prune_audit(now - retention).await {
+            Ok(0) => {}
+            Ok(events) => tracing::info!(events, "deleted audit events past their retention"),
+            Err(e) => tracing::warn!(error = %e, "could not delete old audit events"),
+        }
     }
     if let Err(e) = state.store.purge_changes(now - CHANGE_RETENTION).await {
         tracing::warn!(error = %e, "could not purge the change feed");

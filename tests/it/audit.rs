@@ -636,3 +636,176 @@ fn an_event_inserted_in_the_database_fails_verify_and_is_named() {
     let err = cli.fails(&["audit", "verify"], 8);
     assert!(err.contains(&format!("event {forged} ")), "{err}");
 }
+
+#[test]
+fn keys_usage_shows_the_verifications_made_by_code_and_minute() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "counted", "environments": ["staging"], "permissions": ["orders:read"]}),
+    );
+    let (verifier, verifier_secret) = server.create(
+        &admin,
+        json!({"name": "verifier", "environments": ["staging", "production"],
+               "permissions": ["keys:verify"]}),
+    );
+    let (_, token, _) = server.token(&verifier, &verifier_secret);
+    let token = token.unwrap();
+    let verify = |body: Value, code: &str| {
+        let (status, answer) = server.verify(&token, body);
+        assert_eq!(status, 200);
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["code"], code);
+    };
+    let first_minute = server.now();
+    for _ in 0..3 {
+        verify(json!({"key": secret, "permission": "orders:read"}), "VALID");
+    }
+    verify(
+        json!({"key": secret, "permission": "payments:refund"}),
+        "PERMISSION_DENIED",
+    );
+    verify(
+        json!({"key": secret, "environment": "production"}),
+        "ENVIRONMENT_DENIED",
+    );
+    // A wrong secret names no key: it is nobody's usage.
+    verify(
+        json!({"key": format!("kw_sk_{}", keyward::secret::random_base62(49))}),
+        "INVALID",
+    );
+    server.advance(jiff::SignedDuration::from_mins(2));
+    let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/disable"), None, &[]);
+    assert_eq!(r.status, 200);
+    verify(json!({"key": secret}), "DISABLED");
+    verify(json!({"key": secret}), "DISABLED");
+
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let since = (first_minute - jiff::SignedDuration::from_mins(5)).to_string();
+    let usage: Value = serde_json::from_str(&cli.ok(&[
+        "keys", "usage", "counted", "--by", "minute", "--since", &since, "--output", "json",
+    ]))
+    .unwrap();
+    assert_eq!(usage["key_id"], id.as_str());
+    assert_eq!(
+        usage["totals"],
+        json!({"VALID": 3, "PERMISSION_DENIED": 1, "ENVIRONMENT_DENIED": 1, "DISABLED": 2})
+    );
+    let buckets = usage["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 2, "{usage}");
+    assert_eq!(
+        buckets[0]["counts"],
+        json!({"VALID": 3, "PERMISSION_DENIED": 1, "ENVIRONMENT_DENIED": 1})
+    );
+    assert_eq!(buckets[1]["counts"], json!({"DISABLED": 2}));
+    // By hour the two minutes are one row (they lie in one hour unless the test straddles one).
+    let table = cli.ok(&["keys", "usage", "counted", "--since", &since]);
+    assert!(
+        table.contains("VALID") && table.contains("DISABLED"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("total") && l.contains(" 7 ")),
+        "{table}"
+    );
+    // A window with nothing in it says so; a bad one is a usage error.
+    let err = cli.fails(
+        &[
+            "keys",
+            "usage",
+            "counted",
+            "--since",
+            "2020-01-01",
+            "--until",
+            "2020-01-02",
+        ],
+        0,
+    );
+    assert!(err.contains("No verifications of"), "{err}");
+    let err = cli.fails(
+        &[
+            "keys",
+            "usage",
+            "counted",
+            "--since",
+            "2020-01-01",
+            "--by",
+            "minute",
+        ],
+        2,
+    );
+    assert!(err.contains("10,000 buckets"), "{err}");
+    // A caller scoped elsewhere does not learn the key exists.
+    let (other, other_secret) = server.create(
+        &admin,
+        json!({"name": "prod-reader", "environments": ["production"], "permissions": ["keys:read"]}),
+    );
+    let (_, other_token, _) = server.token(&other, &other_secret);
+    let r = server.call(
+        &other_token.unwrap(),
+        "GET",
+        &format!("/v1/keys/{id}/usage"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn retention_deletes_the_oldest_events_and_the_rest_still_verifies_from_them() {
+    let env = TestEnv::new();
+    let server = LiveServer::start_with(
+        &env,
+        crate::live::Options {
+            audit_retention: Some(jiff::SignedDuration::from_hours(24)),
+            ..Default::default()
+        },
+    );
+    let admin = server.admin_token();
+    for i in 0..3 {
+        server.create(
+            &admin,
+            json!({"name": format!("old-{i}"), "environments": ["staging"],
+                   "permissions": ["orders:read"]}),
+        );
+    }
+    server.advance(jiff::SignedDuration::from_hours(30));
+    let admin = server.admin_token();
+    let (recent, _) = server.create(
+        &admin,
+        json!({"name": "recent", "environments": ["staging"], "permissions": ["orders:read"]}),
+    );
+    let before = crate::harness::audit_rows(&server.db).len();
+    server.block_on(keyward::server::purge::run(&server.state));
+    let rows = crate::harness::audit_rows(&server.db);
+    assert!(rows.len() < before, "nothing was deleted");
+    assert!(
+        rows.iter()
+            .all(|r| r.action != "key.create" || r.key_id.as_deref() == Some(&recent)),
+        "an event older than a day is left: {rows:?}"
+    );
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let verified: Value =
+        serde_json::from_str(&cli.ok(&["audit", "verify", "--output", "json"])).unwrap();
+    assert_eq!(verified["intact"], true, "{verified}");
+
+    // The oldest kept event is still checked, against the last deleted one.
+    let first = export(&cli, &["--oldest-first"])[0]["id"].as_i64().unwrap();
+    db_exec(
+        &server.db,
+        &format!("UPDATE audit_events SET actor = 'key:key_someoneelse' WHERE id = {first}"),
+    );
+    let err = cli.fails(&["audit", "verify"], 8);
+    assert!(err.contains(&format!("event {first} ")), "{err}");
+
+    // However old, the newest event is never deleted: the next one links to it.
+    server.advance(jiff::SignedDuration::from_hours(24 * 400));
+    server.block_on(keyward::server::purge::run(&server.state));
+    assert!(!crate::harness::audit_rows(&server.db).is_empty());
+}

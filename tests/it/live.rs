@@ -27,6 +27,8 @@ pub struct LiveServer {
 
 #[derive(Default)]
 pub struct Options {
+    /// How long audit events are kept (`None`: for ever).
+    pub audit_retention: Option<SignedDuration>,
     pub trusted_proxies: Vec<&'static str>,
     /// A shorter maximum key lifetime than 365 days.
     pub max_lifetime_days: Option<i64>,
@@ -72,6 +74,7 @@ impl LiveServer {
             if let Some(every) = options.purge_every {
                 state.timing.purge_every = every;
             }
+            state.timing.audit_retention = options.audit_retention;
             if let Some(bytes) = options.page_bytes {
                 state.page_bytes = bytes;
             }

@@ -15,6 +15,7 @@ mod connections;
 mod durability;
 mod e2e;
 mod edit;
+mod environments;
 mod escalation;
 mod expiry;
 mod generated;

@@ -56,6 +56,8 @@ fn the_committed_document_is_the_one_the_server_answers() {
         "POST /v1/verify",
         "GET /v1/audit",
         "GET /v1/audit/verify",
+        "GET /v1/keys/{id}/usage",
+        "DELETE /v1/environments/{name}",
     ]
     .map(str::to_owned)
     .into_iter()

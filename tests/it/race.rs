@@ -187,6 +187,39 @@ impl Store for SlowLookups {
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
         self.0.record_audit(audit).await
     }
+    async fn environment_counts(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        within: Option<&std::collections::BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, keyward::api::KeyCounts)>> {
+        self.0.environment_counts(now, soon, within).await
+    }
+    async fn delete_environment(
+        &self,
+        name: &str,
+        audit: &AuditEvent,
+        moved: &AuditEvent,
+    ) -> StoreResult<keyward::server::store::EnvironmentDeletion> {
+        self.0.delete_environment(name, audit, moved).await
+    }
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        self.0.prune_audit(before).await
+    }
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        self.0.audit_anchor().await
+    }
+    async fn record_usage(&self, counts: &[keyward::server::store::UsageCount]) -> StoreResult<()> {
+        self.0.record_usage(counts).await
+    }
+    async fn usage(
+        &self,
+        key_id: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<keyward::server::store::UsageCount>> {
+        self.0.usage(key_id, since, until).await
+    }
     fn set_chain_key(&self, key: keyward::server::audit::ChainKey) {
         self.0.set_chain_key(key)
     }

@@ -23,6 +23,8 @@ mod durability;
 mod e2e;
 #[path = "../it/edit.rs"]
 mod edit;
+#[path = "../it/environments.rs"]
+mod environments;
 #[path = "../it/escalation.rs"]
 mod escalation;
 #[path = "../it/expiry.rs"]

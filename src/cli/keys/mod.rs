@@ -13,6 +13,7 @@ mod reveal;
 mod revoke;
 mod rotate;
 mod show;
+mod usage;
 mod verify;
 mod wizard;
 
@@ -47,6 +48,8 @@ pub enum KeysCommand {
     Verify(verify::VerifyArgs),
     /// List the keys that need attention (expiring soon, unused); exits 8 when there are any
     Check(check::CheckArgs),
+    /// A key's verifications over time, by the answer verify gave
+    Usage(usage::UsageArgs),
 }
 
 pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
@@ -61,6 +64,7 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Revoke(args) => revoke::run(ctx, args).await,
         KeysCommand::Verify(args) => verify::run(ctx, args).await,
         KeysCommand::Check(args) => check::run(ctx, args).await,
+        KeysCommand::Usage(args) => usage::run(ctx, args).await,
     }
 }
 

@@ -166,7 +166,8 @@ pub async fn verify(
         limit: 1_000,
         ..AuditFilter::default()
     };
-    let mut previous = None;
+    // After retention deleted the oldest events, the chain goes on from the last one deleted.
+    let mut previous = state.store.audit_anchor().await?.map(|(_, link)| link);
     let mut checked = 0;
     loop {
         let batch = state.store.list_audit(&filter).await?;

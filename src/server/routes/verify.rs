@@ -99,13 +99,12 @@ pub async fn verify(
             }
         }
     };
-    if code != VerifyCode::Revoked {
-        state.last_used.record(
-            &key.id,
-            now,
-            reported_ip.map(|ip| ip.to_canonical().to_string()),
-        );
-    }
+    state.last_used.record_verify(
+        &key.id,
+        now,
+        reported_ip.map(|ip| ip.to_canonical().to_string()),
+        code,
+    );
     Ok(answer(
         &state,
         VerifyResponse {

@@ -18,10 +18,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    AuditEvent, AuditFilter, Change, IdempotencyRecord, KeyFilter, KeyRecord, RevokedFingerprints,
-    Store, StoreResult, TokenRecord,
+    AuditEvent, AuditFilter, Change, EnvironmentDeletion, IdempotencyRecord, KeyFilter, KeyRecord,
+    RevokedFingerprints, Store, StoreResult, TokenRecord, UsageCount,
 };
-use crate::api::Environment;
+use crate::api::{Environment, KeyCounts};
 use crate::server::audit::{AuditRow, ChainKey};
 
 /// How the cache is sized and how often the feed is read.
@@ -605,6 +605,45 @@ impl Store for CachedStore {
     }
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.record_audit(audit).await
+    }
+    async fn environment_counts(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        within: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, KeyCounts)>> {
+        self.inner.environment_counts(now, soon, within).await
+    }
+    async fn delete_environment(
+        &self,
+        name: &str,
+        audit: &AuditEvent,
+        moved: &AuditEvent,
+    ) -> StoreResult<EnvironmentDeletion> {
+        let done = self.inner.delete_environment(name, audit, moved).await?;
+        if let EnvironmentDeletion::Deleted { moved } = &done {
+            for id in moved {
+                self.cache.drop_key(id);
+            }
+        }
+        Ok(done)
+    }
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        self.inner.prune_audit(before).await
+    }
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        self.inner.audit_anchor().await
+    }
+    async fn record_usage(&self, counts: &[UsageCount]) -> StoreResult<()> {
+        self.inner.record_usage(counts).await
+    }
+    async fn usage(
+        &self,
+        key_id: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<UsageCount>> {
+        self.inner.usage(key_id, since, until).await
     }
     fn set_chain_key(&self, key: ChainKey) {
         self.inner.set_chain_key(key)

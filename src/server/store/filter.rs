@@ -1,11 +1,13 @@
 //! What the filters of `GET /v1/keys` mean, written once as SQL both backends understand. The
 //! only difference a backend brings is its [`Dialect`].
 
+use std::collections::BTreeSet;
+
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::rows::ms;
 use super::{AuditFilter, KeyFilter, KeySort, SortValue};
-use crate::api::KeyStatus;
+use crate::api::{KeyCounts, KeyStatus};
 
 /// The few words in which the two databases differ here.
 pub(super) struct Dialect {
@@ -406,3 +408,66 @@ where
     qb.push(format!(" ORDER BY id{order} LIMIT "))
         .push_bind(i64::from(f.limit));
 }
+
+/// Per environment, its keys by state (see [`super::Store::environment_counts`]).
+pub(super) fn push_environment_counts<'a, DB>(
+    qb: &mut QueryBuilder<'a, DB>,
+    now: i64,
+    soon: i64,
+    within: Option<&BTreeSet<String>>,
+) where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    qb.push("SELECT e.environment, SUM(CASE WHEN k.status = 'active' AND k.expires_at > ")
+        .push_bind(now)
+        .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN k.status = 'disabled' THEN 1 ELSE 0 END), ")
+        .push("SUM(CASE WHEN k.status = 'active' AND k.expires_at <= ")
+        .push_bind(now)
+        .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN k.status = 'revoked' THEN 1 ELSE 0 END), ")
+        .push("SUM(CASE WHEN k.status <> 'revoked' AND k.expires_at > ")
+        .push_bind(now)
+        .push(" AND k.expires_at <= ")
+        .push_bind(soon)
+        .push(" THEN 1 ELSE 0 END) FROM key_environments e JOIN keys k ON k.id = e.key_id");
+    match within {
+        None => {}
+        Some(within) if within.is_empty() => {
+            qb.push(" WHERE 0 = 1");
+        }
+        Some(within) => {
+            qb.push(
+                " WHERE NOT EXISTS (SELECT 1 FROM key_environments o WHERE o.key_id = k.id \
+                 AND o.environment NOT IN (",
+            );
+            let mut each = qb.separated(", ");
+            for env in within {
+                each.push_bind(env.clone());
+            }
+            qb.push("))");
+        }
+    }
+    qb.push(" GROUP BY e.environment");
+}
+
+/// A row of [`push_environment_counts`] as counts.
+pub(super) fn key_counts(row: (String, i64, i64, i64, i64, i64)) -> (String, KeyCounts) {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    (
+        row.0,
+        KeyCounts {
+            active: n(row.1),
+            disabled: n(row.2),
+            expired: n(row.3),
+            revoked: n(row.4),
+            expiring_within_30_days: n(row.5),
+        },
+    )
+}
+
+/// Keys that are not revoked and live only in the environment bound first.
+pub(super) const LIVE_ONLY_THERE: &str = "SELECT count(*) FROM key_environments e \
+    JOIN keys k ON k.id = e.key_id WHERE e.environment = {name} AND k.status <> 'revoked' \
+    AND NOT EXISTS (SELECT 1 FROM key_environments o \
+    WHERE o.key_id = e.key_id AND o.environment <> e.environment)";

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::api::{Environment, Key, KeyStatus, KeyType};
+use crate::api::{Environment, Key, KeyCounts, KeyStatus, KeyType};
 use crate::server::audit::{AuditRow, ChainKey};
 
 pub use cache::{CacheSettings, CacheStats, CachedStore, cached};
@@ -89,6 +89,8 @@ pub enum Conflict {
     KeyName,
     /// An environment of this name exists.
     Environment,
+    /// An environment the key names was deleted (after the request checked it).
+    EnvironmentGone,
     /// This caller's Idempotency-Key was used already.
     Idempotency,
     /// Another key has this secret.
@@ -103,6 +105,7 @@ impl Conflict {
         match self {
             Conflict::KeyName => "name",
             Conflict::Environment => "environment",
+            Conflict::EnvironmentGone => "deleted environment",
             Conflict::Idempotency => "idempotency key",
             Conflict::Secret => "secret",
             Conflict::Other => "record",
@@ -330,6 +333,70 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
+/// The `key.edit` event of a key that left a deleted environment: `template` (the deletion's
+/// actor and request) about `key_id`, whose environments were `before`.
+fn moved_event(template: &AuditEvent, key_id: &str, before: Vec<String>) -> AuditEvent {
+    AuditEvent {
+        key_id: Some(key_id.to_owned()),
+        environments: before,
+        changed: vec!["environments"],
+        ..template.clone()
+    }
+}
+
+/// The most events one retention pass deletes (the purger runs again soon).
+pub const PRUNE_BATCH: i64 = 10_000;
+
+/// Where the retention anchor is kept in `server_meta`: the id (8 bytes, big-endian) and the
+/// link of the newest deleted event.
+const AUDIT_ANCHOR: &str = "audit_anchor";
+
+fn encode_anchor(id: i64, link: &[u8]) -> Vec<u8> {
+    let mut value = id.to_be_bytes().to_vec();
+    value.extend_from_slice(link);
+    value
+}
+
+fn decode_anchor(value: &[u8]) -> Option<(i64, Vec<u8>)> {
+    let (id, link) = value.split_first_chunk::<8>()?;
+    Some((i64::from_be_bytes(*id), link.to_vec()))
+}
+
+/// Of the oldest events (id, time, link), the run written before `before`: what retention
+/// deletes. Returns the last of them.
+fn prune_end(oldest: &[(i64, i64, Option<Vec<u8>>)], before: i64) -> Option<(i64, Vec<u8>)> {
+    oldest
+        .iter()
+        .take_while(|(_, at, _)| *at < before)
+        .last()
+        .map(|(id, _, link)| (*id, link.clone().unwrap_or_default()))
+}
+
+/// What deleting an environment came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvironmentDeletion {
+    /// Deleted; these keys left it (their caches must let go of them).
+    Deleted {
+        moved: Vec<String>,
+    },
+    NotFound,
+    /// This many keys that are not revoked live only there.
+    InUse {
+        keys: u64,
+    },
+}
+
+/// How many verifies of one key answered one code in one minute.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageCount {
+    pub key_id: String,
+    /// The minute's start, in milliseconds since the Unix epoch.
+    pub minute: i64,
+    /// The verify code as on the wire (`VALID`, `EXPIRED`, …).
+    pub code: String,
+    pub count: i64,
+}
+
 /// Where a store keeps the chain key it was given.
 #[derive(Default)]
 struct ChainSlot(std::sync::OnceLock<ChainKey>);
@@ -508,6 +575,15 @@ pub trait Store: Send + Sync + 'static {
         fingerprints: &RevokedFingerprints,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
+    /// Adds a batch of verify counts to the stored ones, in one transaction.
+    async fn record_usage(&self, counts: &[UsageCount]) -> StoreResult<()>;
+    /// A key's verify counts from `since` until before `until`, oldest first.
+    async fn usage(
+        &self,
+        key_id: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<UsageCount>>;
     /// Writes a batch of last-used times; an older time never overwrites a newer one.
     async fn record_last_used(
         &self,
@@ -540,6 +616,30 @@ pub trait Store: Send + Sync + 'static {
     /// Links the events written before the chain existed (no link, older than every linked
     /// event), oldest first, under the append lock; returns how many.
     async fn seal_audit(&self) -> StoreResult<u64>;
+    /// Per environment, its keys by state at `now` (expiring: before `soon`); with `within`,
+    /// only keys whose environments all lie in it (what a scoped caller may see).
+    async fn environment_counts(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        within: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, KeyCounts)>>;
+    /// Deletes the environment `name`, in one transaction, unless a key that is not revoked
+    /// lives only there. Keys that also live elsewhere leave it (a new version each, audited
+    /// as `key.edit` from the template `moved`); revoked keys keep it as a name (the row is
+    /// marked deleted, so they keep their place and scoped callers' view of them is unchanged).
+    async fn delete_environment(
+        &self,
+        name: &str,
+        audit: &AuditEvent,
+        moved: &AuditEvent,
+    ) -> StoreResult<EnvironmentDeletion>;
+    /// Retention: deletes the oldest events written before `before`, at most [`PRUNE_BATCH`]
+    /// at a time and never the newest, and keeps the last deleted one's id and link as the
+    /// anchor the chain is verified from ([`Store::audit_anchor`]); returns how many.
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64>;
+    /// The id and link of the newest event retention deleted, if any.
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, Vec<u8>)>>;
     /// Events matching `filter`, in its order.
     async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>>;
 

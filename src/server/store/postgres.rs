@@ -2,6 +2,7 @@
 //! share; migrations (migrations/postgres) embedded in the binary, applied under sqlx's advisory
 //! lock so replicas starting together migrate once.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,16 +12,18 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPool
 use sqlx::{Postgres, QueryBuilder};
 
 use super::filter::{
-    AUDIT_FIELDS, Dialect, Search, push_audit_filter, push_key_filter, push_order, push_pg_contains,
+    AUDIT_FIELDS, Dialect, LIVE_ONLY_THERE, Search, key_counts, push_audit_filter,
+    push_environment_counts, push_key_filter, push_order, push_pg_contains,
 };
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
 };
 use super::{
-    AuditEvent, AuditFilter, ChainSlot, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord,
-    RevokedFingerprints, Store, StoreError, StoreResult, TokenRecord,
+    AUDIT_ANCHOR, AuditEvent, AuditFilter, ChainSlot, Change, Conflict, EnvironmentDeletion,
+    IdempotencyRecord, KeyFilter, KeyRecord, PRUNE_BATCH, RevokedFingerprints, Store, StoreError,
+    StoreResult, TokenRecord, UsageCount, decode_anchor, encode_anchor, moved_event, prune_end,
 };
-use crate::api::Environment;
+use crate::api::{Environment, KeyCounts};
 use crate::server::audit::{AuditRow, ChainKey};
 
 pub struct PostgresStore {
@@ -206,12 +209,27 @@ macro_rules! key_fields {
 const KEY_FIELDS: &str = key_fields!();
 const KEY_COLUMNS: &str = concat!(key_fields!(), " FROM keys k");
 
-/// Replaces a key's environment and permission rows.
+/// Replaces a key's environment and permission rows. Its environments must still be there:
+/// one deleted since the request checked it (`envs delete` racing a create) is a conflict. The
+/// rows are locked for share, so a deletion waits for this write, or this write for it.
 async fn write_sets(
     p: bool,
     tx: &mut sqlx::Transaction<'_, Postgres>,
     k: &KeyRecord,
 ) -> StoreResult<()> {
+    let envs: Vec<&str> = k.environments.iter().map(String::as_str).collect();
+    let (live,): (i64,) = qa(
+        p,
+        "SELECT count(*) FROM (SELECT 1 FROM environments \
+         WHERE name = ANY($1) AND deleted_at IS NULL FOR SHARE) live",
+    )
+    .bind(&envs)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db)?;
+    if live as usize != envs.len() {
+        return Err(StoreError::Conflict(Conflict::EnvironmentGone));
+    }
     for ((table, column), values) in SET_TABLES.iter().zip(key_sets(k)) {
         q(p, &format!("DELETE FROM {table} WHERE key_id = $1"))
             .bind(&k.id)
@@ -563,7 +581,8 @@ impl Store for PostgresStore {
         let out = {
             let rows: Vec<EnvironmentRow> = qa(
                 self.persistent,
-                "SELECT name, description, created_at FROM environments ORDER BY name",
+                "SELECT name, description, created_at FROM environments \
+                 WHERE deleted_at IS NULL ORDER BY name",
             )
             .fetch_all(c.get())
             .await
@@ -576,9 +595,14 @@ impl Store for PostgresStore {
 
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        q(
+        // A deleted environment's name comes back (its revoked keys still carry it); a live
+        // one is left alone, and that is the conflict.
+        let written = q(
             self.persistent,
-            "INSERT INTO environments (name, description, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO environments (name, description, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
+             created_at = excluded.created_at, deleted_at = NULL \
+             WHERE environments.deleted_at IS NOT NULL",
         )
         .bind(&env.name)
         .bind(&env.description)
@@ -586,6 +610,9 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::Conflict(Conflict::Environment));
+        }
         insert_audit(self.persistent, &mut tx, self.chain.get()?, audit).await?;
         record_change(self.persistent, &mut tx, "environment", None, audit.at).await?;
         tx.commit().await.map_err(db)
@@ -925,6 +952,202 @@ impl Store for PostgresStore {
         record_change(self.persistent, &mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
+    }
+
+    async fn environment_counts(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        within: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, KeyCounts)>> {
+        let mut qb = QueryBuilder::<Postgres>::new("");
+        push_environment_counts(&mut qb, ms(now), ms(soon), within);
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = qb
+            .build_query_as()
+            .persistent(self.persistent)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(key_counts).collect())
+    }
+
+    async fn delete_environment(
+        &self,
+        name: &str,
+        audit: &AuditEvent,
+        moved: &AuditEvent,
+    ) -> StoreResult<EnvironmentDeletion> {
+        let p = self.persistent;
+        let chain = self.chain.get()?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The row locked first: a key created into it meanwhile waits for this to end, and
+        // then finds it gone.
+        let live: Option<i32> = qa(
+            p,
+            "SELECT 1 FROM environments WHERE name = $1 AND deleted_at IS NULL FOR UPDATE",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .map(|(one,): (i32,)| one);
+        if live.is_none() {
+            return Ok(EnvironmentDeletion::NotFound);
+        }
+        let (only_there,): (i64,) = qa(p, &LIVE_ONLY_THERE.replace("{name}", "$1"))
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if only_there > 0 {
+            return Ok(EnvironmentDeletion::InUse {
+                keys: only_there as u64,
+            });
+        }
+        let keys: Vec<(String,)> = qa(
+            p,
+            "SELECT e.key_id FROM key_environments e JOIN keys k ON k.id = e.key_id \
+             WHERE e.environment = $1 AND k.status <> 'revoked' ORDER BY e.key_id FOR UPDATE OF k",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let keys: Vec<String> = keys.into_iter().map(|(id,)| id).collect();
+        for id in &keys {
+            let before: Vec<(String,)> = qa(
+                p,
+                "SELECT environment FROM key_environments WHERE key_id = $1 ORDER BY environment",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            q(
+                p,
+                "DELETE FROM key_environments WHERE key_id = $1 AND environment = $2",
+            )
+            .bind(id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            q(
+                p,
+                "UPDATE keys SET version = version + 1, updated_at = $1 WHERE id = $2",
+            )
+            .bind(ms(moved.at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let before = before.into_iter().map(|(e,)| e).collect();
+            insert_audit(p, &mut tx, chain, &moved_event(moved, id, before)).await?;
+            record_change(p, &mut tx, "key", Some(id), moved.at).await?;
+        }
+        q(p, "UPDATE environments SET deleted_at = $1 WHERE name = $2")
+            .bind(ms(audit.at))
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_audit(p, &mut tx, chain, audit).await?;
+        record_change(p, &mut tx, "environment", None, audit.at).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(EnvironmentDeletion::Deleted { moved: keys })
+    }
+
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        let p = self.persistent;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Under the append lock: no event is being linked meanwhile.
+        q(p, "SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let oldest: Vec<(i64, i64, Option<Vec<u8>>)> = qa(
+            p,
+            "SELECT id, at, hash FROM audit_events \
+             WHERE id < (SELECT max(id) FROM audit_events) ORDER BY id LIMIT $1",
+        )
+        .bind(PRUNE_BATCH)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some((last, link)) = prune_end(&oldest, ms(before)) else {
+            return Ok(0);
+        };
+        let deleted = q(p, "DELETE FROM audit_events WHERE id <= $1")
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        q(
+            p,
+            "INSERT INTO server_meta (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(AUDIT_ANCHOR)
+        .bind(encode_anchor(last, &link))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(deleted)
+    }
+
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        let value: Option<(Vec<u8>,)> = qa(
+            self.persistent,
+            "SELECT value FROM server_meta WHERE name = $1",
+        )
+        .bind(AUDIT_ANCHOR)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(value.and_then(|(v,)| decode_anchor(&v)))
+    }
+
+    async fn record_usage(&self, counts: &[UsageCount]) -> StoreResult<()> {
+        // One statement for the batch: columns travel as arrays.
+        fn col<T>(counts: &[UsageCount], f: impl Fn(&UsageCount) -> T) -> Vec<T> {
+            counts.iter().map(f).collect()
+        }
+        q(
+            self.persistent,
+            "INSERT INTO key_usage (key_id, minute, code, count) \
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[]) \
+             ON CONFLICT (key_id, minute, code) DO UPDATE SET count = key_usage.count + excluded.count",
+        )
+        .bind(col(counts, |c| c.key_id.clone()))
+        .bind(col(counts, |c| c.minute))
+        .bind(col(counts, |c| c.code.clone()))
+        .bind(col(counts, |c| c.count))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn usage(
+        &self,
+        key_id: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<UsageCount>> {
+        qa(
+            self.persistent,
+            "SELECT key_id, minute, code, count FROM key_usage \
+             WHERE key_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute, code",
+        )
+        .bind(key_id)
+        .bind(ms(since))
+        .bind(ms(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)
     }
 
     async fn record_last_used(&self, uses: &[crate::server::last_used::Use]) -> StoreResult<()> {

@@ -151,6 +151,7 @@ impl From<EnvironmentRow> for Environment {
             name: r.name,
             description: r.description,
             created_at: ts(r.created_at),
+            keys: None,
         }
     }
 }

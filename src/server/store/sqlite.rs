@@ -1,5 +1,6 @@
 //! The SQLite backend: one file, WAL, `synchronous=FULL`, migrations embedded in the binary.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -8,15 +9,20 @@ use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::filter::{AUDIT_FIELDS, Dialect, Search, push_audit_filter, push_key_filter};
+use super::filter::{
+    AUDIT_FIELDS, Dialect, LIVE_ONLY_THERE, Search, key_counts, push_audit_filter,
+    push_environment_counts, push_key_filter,
+};
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
 };
 use super::{
-    AuditEvent, AuditFilter, ChainSlot, Change, Conflict, IdempotencyRecord, KeyFilter, KeyRecord,
-    KeySort, RevokedFingerprints, Store, StoreError, StoreResult, TokenRecord,
+    AUDIT_ANCHOR, AuditEvent, AuditFilter, ChainSlot, Change, Conflict, EnvironmentDeletion,
+    IdempotencyRecord, KeyFilter, KeyRecord, KeySort, PRUNE_BATCH, RevokedFingerprints, Store,
+    StoreError, StoreResult, TokenRecord, UsageCount, decode_anchor, encode_anchor, moved_event,
+    prune_end,
 };
-use crate::api::Environment;
+use crate::api::{Environment, KeyCounts};
 use crate::server::audit::{AuditRow, ChainKey};
 
 pub struct SqliteStore {
@@ -185,8 +191,25 @@ macro_rules! key_fields {
 const KEY_FIELDS: &str = key_fields!();
 const KEY_COLUMNS: &str = concat!(key_fields!(), " FROM keys k");
 
-/// Replaces a key's environment and permission rows.
+/// Replaces a key's environment and permission rows. Its environments must still be there:
+/// one deleted since the request checked it (`envs delete` racing a create) is a conflict.
 async fn write_sets(tx: &mut sqlx::Transaction<'_, Sqlite>, k: &KeyRecord) -> StoreResult<()> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT count(*) FROM environments WHERE deleted_at IS NULL AND name IN (",
+    );
+    let mut each = qb.separated(", ");
+    for env in &k.environments {
+        each.push_bind(env);
+    }
+    qb.push(")");
+    let live: i64 = qb
+        .build_query_scalar()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+    if live as usize != k.environments.len() {
+        return Err(StoreError::Conflict(Conflict::EnvironmentGone));
+    }
     for ((table, column), values) in SET_TABLES.iter().zip(key_sets(k)) {
         sqlx::query(&format!("DELETE FROM {table} WHERE key_id = ?"))
             .bind(&k.id)
@@ -454,21 +477,34 @@ impl Store for SqliteStore {
     }
 
     async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
-        let rows: Vec<EnvironmentRow> =
-            sqlx::query_as("SELECT name, description, created_at FROM environments ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
+        let rows: Vec<EnvironmentRow> = sqlx::query_as(
+            "SELECT name, description, created_at FROM environments \
+                 WHERE deleted_at IS NULL ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         Ok(rows.into_iter().map(Environment::from).collect())
     }
 
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
-        let taken = sqlx::query_scalar("SELECT 1 FROM environments WHERE name = ?").bind(&env.name);
-        if found(&mut tx, taken).await? {
-            return Err(StoreError::Conflict(Conflict::Environment));
-        }
-        sqlx::query("INSERT INTO environments (name, description, created_at) VALUES (?, ?, ?)")
+        let existing: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT deleted_at FROM environments WHERE name = ?")
+                .bind(&env.name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let sql = match existing {
+            Some(None) => return Err(StoreError::Conflict(Conflict::Environment)),
+            // A deleted environment's name comes back (its revoked keys still carry it).
+            Some(Some(_)) => {
+                "UPDATE environments SET description = ?2, created_at = ?3, deleted_at = NULL \
+                 WHERE name = ?1"
+            }
+            None => "INSERT INTO environments (name, description, created_at) VALUES (?1, ?2, ?3)",
+        };
+        sqlx::query(sql)
             .bind(&env.name)
             .bind(&env.description)
             .bind(ms(env.created_at))
@@ -736,6 +772,167 @@ impl Store for SqliteStore {
         record_change(&mut tx, "key", Some(&k.id), audit.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
+    }
+
+    async fn environment_counts(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        within: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, KeyCounts)>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("");
+        push_environment_counts(&mut qb, ms(now), ms(soon), within);
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(key_counts).collect())
+    }
+
+    async fn delete_environment(
+        &self,
+        name: &str,
+        audit: &AuditEvent,
+        moved: &AuditEvent,
+    ) -> StoreResult<EnvironmentDeletion> {
+        let chain = self.chain.get()?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let live =
+            sqlx::query_scalar("SELECT 1 FROM environments WHERE name = ? AND deleted_at IS NULL")
+                .bind(name);
+        if !found(&mut tx, live).await? {
+            return Ok(EnvironmentDeletion::NotFound);
+        }
+        let only_there: i64 = sqlx::query_scalar(&LIVE_ONLY_THERE.replace("{name}", "?"))
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if only_there > 0 {
+            return Ok(EnvironmentDeletion::InUse {
+                keys: only_there as u64,
+            });
+        }
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT e.key_id FROM key_environments e JOIN keys k ON k.id = e.key_id \
+             WHERE e.environment = ? AND k.status <> 'revoked' ORDER BY e.key_id",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for id in &keys {
+            let before: Vec<String> = sqlx::query_scalar(
+                "SELECT environment FROM key_environments WHERE key_id = ? ORDER BY environment",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query("DELETE FROM key_environments WHERE key_id = ? AND environment = ?")
+                .bind(id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            sqlx::query("UPDATE keys SET version = version + 1, updated_at = ? WHERE id = ?")
+                .bind(ms(moved.at))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            insert_audit(&mut tx, chain, &moved_event(moved, id, before)).await?;
+            record_change(&mut tx, "key", Some(id), moved.at).await?;
+        }
+        sqlx::query("UPDATE environments SET deleted_at = ? WHERE name = ?")
+            .bind(ms(audit.at))
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_audit(&mut tx, chain, audit).await?;
+        record_change(&mut tx, "environment", None, audit.at).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(EnvironmentDeletion::Deleted { moved: keys })
+    }
+
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let oldest: Vec<(i64, i64, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT id, at, hash FROM audit_events \
+             WHERE id < (SELECT max(id) FROM audit_events) ORDER BY id LIMIT ?",
+        )
+        .bind(PRUNE_BATCH)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some((last, link)) = prune_end(&oldest, ms(before)) else {
+            return Ok(0);
+        };
+        let deleted = sqlx::query("DELETE FROM audit_events WHERE id <= ?")
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO server_meta (name, value) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(AUDIT_ANCHOR)
+        .bind(encode_anchor(last, &link))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(deleted)
+    }
+
+    async fn audit_anchor(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        let value: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT value FROM server_meta WHERE name = ?")
+                .bind(AUDIT_ANCHOR)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(value.as_deref().and_then(decode_anchor))
+    }
+
+    async fn record_usage(&self, counts: &[UsageCount]) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        for c in counts {
+            sqlx::query(
+                "INSERT INTO key_usage (key_id, minute, code, count) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (key_id, minute, code) DO UPDATE SET count = count + excluded.count",
+            )
+            .bind(&c.key_id)
+            .bind(c.minute)
+            .bind(&c.code)
+            .bind(c.count)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn usage(
+        &self,
+        key_id: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<UsageCount>> {
+        sqlx::query_as(
+            "SELECT key_id, minute, code, count FROM key_usage \
+             WHERE key_id = ? AND minute >= ? AND minute < ? ORDER BY minute, code",
+        )
+        .bind(key_id)
+        .bind(ms(since))
+        .bind(ms(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)
     }
 
     async fn record_last_used(&self, uses: &[crate::server::last_used::Use]) -> StoreResult<()> {

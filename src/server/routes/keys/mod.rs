@@ -4,6 +4,7 @@ pub(super) mod create;
 pub(super) mod edit;
 pub(super) mod lifecycle;
 pub(super) mod rules;
+pub(super) mod usage;
 
 use axum::Json;
 use axum::extract::{Path, State};
