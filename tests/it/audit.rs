@@ -430,25 +430,7 @@ fn follow_prints_an_event_made_elsewhere_within_two_seconds_and_stops_on_ctrl_c(
     let admin = server.admin_token();
     let mut cli = TestEnv::new();
     server.as_admin(&mut cli);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .env_clear()
-        .envs(cli.vars())
-        .args(["audit", "--follow", "--output", "jsonl", "--limit", "3"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Value)>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let event: Value = serde_json::from_str(&line).expect("each line is JSON");
-            if tx.send((Instant::now(), event)).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = follow(&cli);
     // The last events first (the CLI's own token exchange among them).
     let (_, first) = rx.recv_timeout(Duration::from_secs(20)).unwrap();
     assert!(first["id"].is_i64());
@@ -477,17 +459,116 @@ fn follow_prints_an_event_made_elsewhere_within_two_seconds_and_stops_on_ctrl_c(
         );
     }
     // Ctrl-C: a clean stop, exit 130 as for any interrupted command.
+    assert_eq!(interrupt(&mut child), Some(130));
+}
+
+/// `keyward audit --follow --output jsonl` in `cli`'s environment, each event it prints sent
+/// on the channel with the moment it arrived.
+fn follow(
+    cli: &TestEnv,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<(Instant, Value)>,
+) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .env_clear()
+        .envs(cli.vars())
+        .args(["audit", "--follow", "--output", "jsonl", "--limit", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Value)>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let event: Value = serde_json::from_str(&line).expect("each line is JSON");
+            if tx.send((Instant::now(), event)).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Ctrl-C to `child`; its exit code once it has stopped (within ten seconds).
+fn interrupt(child: &mut std::process::Child) -> Option<i32> {
     let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on a child this test spawned and has not reaped.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status.code();
         }
         assert!(Instant::now() < deadline, "--follow did not stop on Ctrl-C");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The next event `rx` brings about `key_id`, within `limit`.
+fn next_about(
+    rx: &std::sync::mpsc::Receiver<(Instant, Value)>,
+    key_id: &str,
+    limit: Duration,
+    seen: &mut Vec<Value>,
+) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (_, event) = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no event about {key_id} within {limit:?}: {seen:?}"));
+        seen.push(event.clone());
+        if event["key_id"] == key_id {
+            return event;
+        }
+    }
+}
+
+#[test]
+fn follow_goes_on_after_a_server_restart_without_gaps_or_repeats() {
+    let env = TestEnv::new();
+    let db = env.database("follow.db");
+    let pepper = env.dir.path().join("follow.pepper");
+    let store = crate::harness::store_args(&db, &pepper);
+    let (admin_id, admin_secret) = crate::harness::bootstrap(&env, &store);
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    let mut server = crate::harness::Server::start(&env, &store);
+    let authority = server.authority().to_owned();
+    let mut cli = TestEnv::new();
+    cli.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &admin_id)
+        .set("KEYWARD_CLIENT_SECRET", &admin_secret);
+    let create = |name: &str| -> String {
+        let created: Value = serde_json::from_str(&cli.ok(&[
+            "keys", "create", "--name", name, "--env", "default", "--output", "json",
+        ]))
+        .unwrap();
+        created["id"].as_str().unwrap().to_owned()
     };
-    assert_eq!(status.code(), Some(130), "{status:?}");
+    let (mut child, rx) = follow(&cli);
+    let mut seen = Vec::new();
+    let before = create("before-restart");
+    next_about(&rx, &before, Duration::from_secs(10), &mut seen);
+
+    assert_eq!(server.terminate(), Some(0));
+    std::thread::sleep(Duration::from_millis(2500));
+    let _server = crate::harness::Server::start_on(&env, &authority, &store);
+    let after = create("after-restart");
+    next_about(&rx, &after, Duration::from_secs(10), &mut seen);
+    assert_eq!(interrupt(&mut child), Some(130));
+
+    // Every event from the first one printed on, once each, in order.
+    let printed: Vec<i64> = seen.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(printed.windows(2).all(|w| w[0] < w[1]), "{printed:?}");
+    let all: Vec<i64> = export(&cli, &["--oldest-first"])
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .filter(|id| *id >= printed[0] && id <= printed.last().unwrap())
+        .collect();
+    assert_eq!(printed, all, "a gap or a repeat across the restart");
 }
 
 /// A second server process on the same database (a replica), as far as the audit log goes: its

@@ -242,7 +242,12 @@ impl Server {
 
     /// `keyward server` with the given extra arguments (not --dev).
     pub fn start(env: &TestEnv, extra: &[&str]) -> Server {
-        let mut args = vec!["server".to_owned(), "--listen".into(), "127.0.0.1:0".into()];
+        Self::start_on(env, "127.0.0.1:0", extra)
+    }
+
+    /// [`Server::start`] listening on `listen` (to start again where a stopped one was).
+    pub fn start_on(env: &TestEnv, listen: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["server".to_owned(), "--listen".into(), listen.to_owned()];
         args.extend(extra.iter().map(|s| s.to_string()));
         Self::spawn(env, &args, "info", false)
     }
