@@ -104,8 +104,13 @@ async fn verify(ctx: &Ctx) -> anyhow::Result<()> {
     match (found.intact, found.first_broken, found.detail) {
         (true, ..) => {
             ctx.say(&format!(
-                "The audit log is intact: {} events, each following from the one before {}.",
+                "The audit log is intact: {} {}, each following from the one before {}.",
                 found.checked,
+                if found.checked == 1 {
+                    "event"
+                } else {
+                    "events"
+                },
                 client.target().describe()
             ));
             Ok(())
