@@ -53,6 +53,7 @@ pub async fn list(
     params(("name" = String, Path, description = "The environment's name")),
     responses(
         (status = 200, description = "Deleted (needs `admin`); keys that also lived elsewhere left it, each audited as `key.edit`", body = crate::api::DeletedEnvironment),
+        (status = 404, description = "`not_found`: no such environment", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`environment_in_use`: keys that are not revoked live only there", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
