@@ -210,6 +210,12 @@ impl Client {
             .await
     }
 
+    /// [`Client::environments`] with each one's keys counted by state (reads every key).
+    pub async fn environments_with_counts(&self) -> ClientResult<Vec<Environment>> {
+        self.call(Method::GET, "/v1/environments?counts=true", None::<&()>)
+            .await
+    }
+
     pub async fn delete_environment(&self, name: &str) -> ClientResult<DeletedEnvironment> {
         let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
         self.call(

@@ -79,10 +79,14 @@ fn envs_list_counts_keys_by_state_and_a_scoped_caller_counts_only_what_it_sees()
         json!({"name": "stage-reader", "environments": ["staging"], "permissions": ["keys:read"]}),
     );
     let (_, token, _) = server.token(&scoped, &secret);
-    let r = server.call(&token.unwrap(), "GET", "/v1/environments", None, &[]);
+    let token = token.unwrap();
+    let r = server.call(&token, "GET", "/v1/environments?counts=true", None, &[]);
     let seen = json(&r);
     assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
     assert_eq!(counts_of(&seen, "staging")["active"], 3, "{seen}");
+    // Counting reads every key: only when asked.
+    let r = server.call(&token, "GET", "/v1/environments", None, &[]);
+    assert_eq!(json(&r)[0].get("keys"), None);
     // Without keys:read, no counts at all.
     let (verifier, secret) = server.create(
         &admin,

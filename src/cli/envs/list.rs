@@ -4,7 +4,7 @@ use crate::cli::Ctx;
 use crate::output;
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let envs = ctx.client().await?.environments().await?;
+    let envs = ctx.client().await?.environments_with_counts().await?;
     if ctx.json() {
         return output::print_json_items(&envs);
     }

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::Body;
+use super::{Body, Params};
 use jiff::SignedDuration;
 
 use crate::api::{
-    CreateEnvironment, DeletedEnvironment, Environment, KeyCounts, PERM_ADMIN, PERM_KEYS_READ,
+    CreateEnvironment, DeletedEnvironment, Environment, KeyCounts, ListEnvironments, PERM_ADMIN,
+    PERM_KEYS_READ,
 };
 use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
@@ -18,12 +19,15 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::store::{AuditEvent, Conflict, EnvironmentDeletion, StoreError};
 use crate::server::validate;
 
-/// The environments the caller reaches; with `keys:read`, each one's keys by state.
+/// The environments the caller reaches; asked with `counts=true` by a caller holding
+/// `keys:read`, each one's keys by state.
 #[utoipa::path(get, path = "/v1/environments", tag = "catalog", security(("bearer" = [])),
-    responses((status = 200, description = "The environments the caller may use; for a caller holding `keys:read`, `keys` counts the keys it may see in each, by state", body = Vec<crate::api::Environment>)))]
+    params(crate::api::ListEnvironments),
+    responses((status = 200, description = "The environments the caller may use; with `counts=true`, for a caller holding `keys:read`, `keys` counts the keys it may see in each, by state", body = Vec<crate::api::Environment>)))]
 pub async fn list(
     State(state): State<SharedState>,
     caller: Principal,
+    Params(query): Params<ListEnvironments>,
 ) -> ApiResult<Json<Vec<Environment>>> {
     let mut envs: Vec<Environment> = state
         .store
@@ -32,7 +36,7 @@ pub async fn list(
         .into_iter()
         .filter(|e| caller.reaches(&e.name))
         .collect();
-    if caller.holds(PERM_KEYS_READ) {
+    if query.counts && caller.holds(PERM_KEYS_READ) {
         let now = state.now();
         let soon = now + SignedDuration::from_hours(24 * 30);
         let counts: HashMap<String, KeyCounts> = state
