@@ -587,6 +587,44 @@ pub struct AuditEvent {
     pub error_code: Option<String>,
     /// An edit's changed fields, by name (never their values).
     pub changed: Vec<String>,
+    /// What the audit log says of itself: `audit.prune` (how many deleted, where the chain now
+    /// starts), `audit.seal` (how many earlier events were linked), a count of failed
+    /// authentications folded into one event during a flood.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// `GET /v1/audit/verify` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyAudit {
+    /// `ID:LINK`, as `GET /v1/audit/checkpoint` gave it earlier: verify also fails when that
+    /// event is gone (the newest events were removed) or changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^[0-9]+:[0-9a-f]{64}$")]
+    pub checkpoint: Option<String>,
+    /// `true`: the answer is JSON Lines, a `{"checked": N}` line as each batch of events is
+    /// checked, then the result. Otherwise one JSON object (preceded by blank lines while the
+    /// walk goes on, so that no proxy times the answer out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<bool>,
+}
+
+/// The audit log's newest event: keep `checkpoint` somewhere the database's writers cannot
+/// reach, and pass it to `GET /v1/audit/verify` later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditCheckpoint {
+    pub id: i64,
+    /// The event's link in the chain, in hex.
+    pub link: String,
+    /// `ID:LINK`.
+    pub checkpoint: String,
+}
+
+/// How far `GET /v1/audit/verify?progress=true` got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditProgress {
+    pub checked: u64,
 }
 
 /// What `GET /v1/audit/verify` found walking the chain of events.

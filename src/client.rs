@@ -192,7 +192,7 @@ impl Client {
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         let answer = self
-            .send(Method::POST, "/v1/oauth/token", headers, form)
+            .send(Method::POST, "/v1/oauth/token", headers, form, None)
             .await?;
         decode(answer)
     }
@@ -317,8 +317,38 @@ impl Client {
         .await
     }
 
-    pub async fn verify_audit(&self) -> ClientResult<AuditVerification> {
-        self.call(Method::GET, "/v1/audit/verify", None::<&()>)
+    /// Walks the audit chain, however long it is; `progress` hears how many events were
+    /// checked as the server goes on. With `checkpoint` (`ID:LINK`), also fails when that event
+    /// is gone or changed.
+    pub async fn verify_audit(
+        &self,
+        checkpoint: Option<&str>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> ClientResult<AuditVerification> {
+        let query = crate::api::VerifyAudit {
+            checkpoint: checkpoint.map(str::to_owned),
+            progress: Some(true),
+        };
+        let qs = serde_urlencoded::to_string(&query)
+            .map_err(|e| ClientError::Decode(format!("cannot encode the query: {e}")))?;
+        let lines = |line: &[u8]| {
+            if let Ok(p) = serde_json::from_slice::<crate::api::AuditProgress>(line) {
+                progress(p.checked);
+            }
+        };
+        self.call_streaming(
+            Method::GET,
+            &format!("/v1/audit/verify?{qs}"),
+            None::<&()>,
+            &[],
+            Some(&lines),
+        )
+        .await
+    }
+
+    /// The audit log's newest event, as a checkpoint.
+    pub async fn audit_checkpoint(&self) -> ClientResult<crate::api::AuditCheckpoint> {
+        self.call(Method::GET, "/v1/audit/checkpoint", None::<&()>)
             .await
     }
 
@@ -377,13 +407,27 @@ impl Client {
         self.call_with(method, path, body, &[]).await
     }
 
-    /// An authenticated JSON call; on a refused cached token, gets a fresh one and retries once.
     async fn call_with<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
         extra_headers: &[(header::HeaderName, String)],
+    ) -> ClientResult<T> {
+        self.call_streaming(method, path, body, extra_headers, None)
+            .await
+    }
+
+    /// An authenticated JSON call; on a refused cached token, gets a fresh one and retries once.
+    /// With `lines`, the answer is JSON Lines read as they arrive, with no time limit: each
+    /// line but the last goes to `lines`, and the last is the answer.
+    async fn call_streaming<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        extra_headers: &[(header::HeaderName, String)],
+        lines: Option<&Lines<'_>>,
     ) -> ClientResult<T> {
         let bytes = match body {
             Some(b) => serde_json::to_vec(b).map_err(|e| ClientError::Decode(e.to_string()))?,
@@ -410,7 +454,7 @@ impl Client {
                 headers.insert(header::AUTHORIZATION, value);
             }
             let answer = self
-                .send(method.clone(), path, headers, bytes.clone())
+                .send(method.clone(), path, headers, bytes.clone(), lines)
                 .await?;
             if answer.status == StatusCode::UNAUTHORIZED && !fresh && self.credentials.is_some() {
                 fresh = true;
@@ -448,22 +492,25 @@ impl Client {
         path: &str,
         headers: HeaderMap,
         body: Vec<u8>,
+        lines: Option<&Lines<'_>>,
     ) -> ClientResult<Answer> {
         match &self.target {
             Target::Remote { url, .. } => {
                 let method_shown = method.clone();
-                let response = self
+                let mut request = self
                     .http
                     .request(method, format!("{url}{path}"))
                     .headers(headers)
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| ClientError::Unreachable {
-                        url: url.clone(),
-                        reason: transport_reason(&e),
-                        maybe_delivered: !e.is_connect(),
-                    })?;
+                    .body(body);
+                if lines.is_some() {
+                    // The server sends a line at least every second: the walk may take long.
+                    request = request.timeout(STREAMED_ANSWER_LIMIT);
+                }
+                let mut response = request.send().await.map_err(|e| ClientError::Unreachable {
+                    url: url.clone(),
+                    reason: transport_reason(&e),
+                    maybe_delivered: !e.is_connect(),
+                })?;
                 let status = response.status();
                 // -v: each request's method, path, status and request id (never a header or a
                 // body, which may carry a secret).
@@ -478,15 +525,25 @@ impl Client {
                         .unwrap_or("-"),
                     "request"
                 );
-                let body = response
-                    .bytes()
-                    .await
-                    .map_err(|e| ClientError::Unreachable {
-                        url: url.clone(),
-                        reason: transport_reason(&e),
-                        maybe_delivered: true,
-                    })?;
-                Ok(Answer { status, body })
+                let mut reader = LineReader::new(lines.filter(|_| status.is_success()));
+                loop {
+                    let chunk = response
+                        .chunk()
+                        .await
+                        .map_err(|e| ClientError::Unreachable {
+                            url: url.clone(),
+                            reason: transport_reason(&e),
+                            maybe_delivered: true,
+                        })?;
+                    match chunk {
+                        Some(chunk) => reader.push(&chunk),
+                        None => break,
+                    }
+                }
+                Ok(Answer {
+                    status,
+                    body: reader.finish(),
+                })
             }
             Target::Local {
                 router,
@@ -509,14 +566,60 @@ impl Client {
                     .await
                     .expect("the router never fails");
                 let status = response.status();
-                let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-                    .await
-                    .map_err(|e| ClientError::Decode(e.to_string()))?;
+                let mut reader = LineReader::new(lines.filter(|_| status.is_success()));
+                let mut stream = response.into_body().into_data_stream();
+                while let Some(chunk) = std::future::poll_fn(|cx| {
+                    futures_core::Stream::poll_next(std::pin::Pin::new(&mut stream), cx)
+                })
+                .await
+                {
+                    reader.push(&chunk.map_err(|e| ClientError::Decode(e.to_string()))?);
+                }
+                let body = reader.finish();
                 // No background task outlives a CLI command: write last-used times now.
-                crate::server::flush_last_used(state).await;
+                crate::server::flush_pending(state).await;
                 Ok(Answer { status, body })
             }
         }
+    }
+}
+
+/// What a streamed answer's lines are handed to, as they arrive.
+type Lines<'a> = dyn Fn(&[u8]) + Send + Sync + 'a;
+
+/// The longest a streamed answer may take (an audit verify of a very long log).
+const STREAMED_ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Reads an answer as it arrives; with a line sink, hands it each complete line but keeps only
+/// the last (the answer), so that a long stream of progress costs no memory.
+struct LineReader<'a> {
+    lines: Option<&'a Lines<'a>>,
+    body: Vec<u8>,
+}
+
+impl<'a> LineReader<'a> {
+    fn new(lines: Option<&'a Lines<'a>>) -> Self {
+        LineReader {
+            lines,
+            body: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.body.extend_from_slice(chunk);
+        let Some(lines) = self.lines else { return };
+        // Every complete line but the newest goes out: the newest may be the answer.
+        while let Some(end) = self.body.iter().position(|b| *b == b'\n') {
+            if self.body[end + 1..].is_empty() {
+                break;
+            }
+            let line: Vec<u8> = self.body.drain(..=end).collect();
+            lines(&line[..line.len() - 1]);
+        }
+    }
+
+    fn finish(self) -> bytes::Bytes {
+        bytes::Bytes::from(self.body)
     }
 }
 

@@ -21,6 +21,8 @@ Examples:
   keyward audit --all --output jsonl > audit.jsonl      every event, one JSON object per line
   keyward audit --follow --output jsonl | my-siem       new events as they happen, until Ctrl-C
   keyward audit verify                                  is the log as it was written?
+  keyward audit checkpoint >> checkpoints.txt           the head, ID:LINK, to keep elsewhere
+  keyward audit verify --checkpoint 1234:9f3c…          also fails if the newest events were removed
 
 Newest first, unless --key or --oldest-first. Tables show times relative to now; JSON carries
 them exact (RFC 3339, UTC). --follow asks the server every second and goes on after the last
@@ -39,7 +41,18 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Walk the chain of events and name the first one that was changed, removed or inserted
     /// (exit 8 when one was)
-    Verify,
+    Verify(VerifyArgs),
+    /// Print the newest event's id and link (ID:LINK): keep it where the database's writers
+    /// cannot reach, and give it to `audit verify --checkpoint` later
+    Checkpoint,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An earlier `keyward audit checkpoint` (ID:LINK): also fail when that event is gone (the
+    /// newest events were removed) or changed
+    #[arg(long, value_name = "ID:LINK")]
+    pub checkpoint: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -90,14 +103,41 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
-        Some(AuditCommand::Verify) => verify(ctx).await,
+        Some(AuditCommand::Verify(args)) => verify(ctx, args).await,
+        Some(AuditCommand::Checkpoint) => checkpoint(ctx).await,
         None => list(ctx, args.list).await,
     }
 }
 
-async fn verify(ctx: &Ctx) -> anyhow::Result<()> {
+async fn checkpoint(ctx: &Ctx) -> anyhow::Result<()> {
     let client = ctx.client().await?;
-    let found = client.verify_audit().await?;
+    let head = client.audit_checkpoint().await?;
+    if ctx.json() {
+        return output::print_json(&head);
+    }
+    output::print_line(&head.checkpoint)
+}
+
+async fn verify(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
+    if let Some(text) = &args.checkpoint {
+        text.parse::<crate::server::store::Checkpoint>()
+            .map_err(super::UsageError)?;
+    }
+    let client = ctx.client().await?;
+    // Progress on a terminal only, on stderr, rewritten in place.
+    let show = !ctx.quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |checked: u64| {
+        if show {
+            eprint!("\rchecked {checked} events…");
+        }
+    };
+    let found = client
+        .verify_audit(args.checkpoint.as_deref(), &progress)
+        .await;
+    if show {
+        eprint!("\r\x1b[K");
+    }
+    let found = found?;
     if ctx.json() {
         output::print_json(&found)?;
     }

@@ -321,9 +321,9 @@ async fn open_local() -> anyhow::Result<Client> {
         Catalog::new(&catalog.permissions).context("the local store's catalog.toml")?,
     ));
     // No background task outlives a CLI command: what a server purges on a schedule, the
-    // embedded store purges when it opens, and links events an older keyward wrote.
-    server::purge::run(&state).await;
-    state.store.seal_audit().await?;
+    // embedded store purges when it opens. A new store's audit chain is sealed (once).
+    state.store.seal_audit(state.now()).await?;
+    server::workers::purger::run(&state).await;
     let os_user = env_vars::os_user();
     if fresh || state.store.list_environments().await?.is_empty() {
         server::dev::ensure_environment(

@@ -54,7 +54,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, cache_entries, change_poll_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -115,6 +115,13 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     }
 
     // The config is checked whole before anything is created.
+    if let Some(minutes) = config.audit_checkpoint_minutes {
+        if !(1..=1440).contains(&minutes) {
+            bail!(UsageError(format!(
+                "audit_checkpoint_minutes in the server config must be between 1 and 1440, not {minutes}"
+            )));
+        }
+    }
     let max_key_lifetime = match config.max_key_lifetime_days {
         Some(days) if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&days) => {
             bail!("max_key_lifetime_days must be between 1 and {MAX_KEY_LIFETIME_DAYS}, not {days}")
@@ -195,10 +202,10 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             pepper
         }
     };
-    let (store, follower) = store_backend::cached(store, cache).await;
-    let cached = store.clone();
-    let mut state = AppState::new(store, pepper, Catalog::new(&product)?);
-    state.cache = Some(cached);
+    let feed = store_backend::open_feed(&url, &store)
+        .await
+        .with_context(|| format!("cannot open the database {database} for the change feed"))?;
+    let mut state = AppState::new(store, pepper, Catalog::new(&product)?).with_cache(feed, cache);
     if let Some(max) = max_key_lifetime {
         state.max_key_lifetime = max;
     }
@@ -213,10 +220,14 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         state.timing.last_used_flush = std::time::Duration::from_secs(secs.max(1));
     }
     state.timing.audit_retention = audit_retention;
+    state.timing.audit_checkpoint_file = config.audit_checkpoint_file.clone();
+    if let Some(minutes) = config.audit_checkpoint_minutes {
+        state.timing.audit_checkpoint_every = std::time::Duration::from_secs(60 * minutes);
+    }
     let state = Arc::new(state);
     let operator = format!("local:{}", env_vars::os_user());
-    // Events older than the tamper-evident chain (written by an older keyward) join it now.
-    let sealed = state.store.seal_audit().await?;
+    // A new chain is sealed once: with the events an older keyward wrote, if any.
+    let sealed = state.store.seal_audit(state.now()).await?;
     if sealed > 0 {
         eprintln!("Linked {sealed} earlier audit events into the tamper-evident chain.");
     }
@@ -312,7 +323,6 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         });
     }
     tracing::info!(%local, "listening");
-    tokio::spawn(follower);
     if let Some(certificates) = tls {
         tokio::spawn(certificates.reload_on_hangup());
     }
@@ -419,6 +429,14 @@ fn cache_settings(config: &ServerConfig) -> anyhow::Result<store_backend::CacheS
             )));
         }
         settings.poll_every = std::time::Duration::from_millis(ms);
+    }
+    if let Some(secs) = config.max_staleness_secs {
+        if !(1..=60).contains(&secs) {
+            bail!(UsageError(format!(
+                "max_staleness_secs in the server config must be between 1 and 60, not {secs}"
+            )));
+        }
+        settings.max_staleness = std::time::Duration::from_secs(secs);
     }
     Ok(settings)
 }

@@ -103,7 +103,11 @@ async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principa
     }
     let digest = state.pepper.digest(token);
     let now = state.now();
-    let (record, key) = state.store.token_and_key(&digest).await?.ok_or(REFUSED)?;
+    let (record, key) = state
+        .credentials
+        .token_and_key(&digest)
+        .await?
+        .ok_or(REFUSED)?;
     if record.expires_at <= now {
         return Err(REFUSED);
     }

@@ -33,6 +33,15 @@ pub struct ServerConfig {
     /// How often each server reads the change feed when no notification woke it (10 to 250,
     /// default 200).
     pub change_poll_ms: Option<u64>,
+    /// How old this server's cache may be (since it last read the change feed) and still
+    /// answer verify and token authentication; past it they read the database, and answer 503
+    /// when they cannot (1 to 60, default 5).
+    pub max_staleness_secs: Option<u64>,
+    /// A file the audit log's head (`ID:LINK`) is appended to every
+    /// `audit_checkpoint_minutes`, for `keyward audit verify --checkpoint`. None by default.
+    pub audit_checkpoint_file: Option<PathBuf>,
+    /// How often (1 to 1440, default 10).
+    pub audit_checkpoint_minutes: Option<u64>,
     /// How long a connection may take to send a request head, or stay idle between requests
     /// (1 to 300, default 10).
     pub header_timeout_secs: Option<u64>,

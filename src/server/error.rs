@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use crate::api::Problem;
 use crate::server::store::{Conflict, StoreError};
 
+/// The most a request body may hold; more answers 413 (said here, where the 413 is).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 #[derive(Debug)]
 pub enum ApiError {
     /// 401: no valid bearer token.
@@ -122,10 +125,7 @@ impl ApiError {
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!(
-                    "the request body is over the limit of {} bytes",
-                    crate::server::routes::BODY_LIMIT
-                ),
+                format!("the request body is over the limit of {} bytes", BODY_LIMIT),
                 None,
             ),
             UnsupportedMediaType(wanted) => (

@@ -4,7 +4,6 @@
 //! change feed was last read. Counting is a few atomic additions per request; everything
 //! else is read when scraped.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -149,7 +148,7 @@ pub fn render(state: &SharedState) -> String {
         c.inc_by(value);
         c
     };
-    if let Some(cache) = &state.cache {
+    if let Some(cache) = state.cache.as_ref().map(|c| &c.cached) {
         let stats = cache.stats();
         registry.register("cache_hits", "Cache hits", counter(stats.hits));
         registry.register("cache_misses", "Cache misses", counter(stats.misses));
@@ -205,6 +204,3 @@ pub fn router(state: SharedState) -> axum::Router {
         )
         .with_state(state)
 }
-
-/// For `AppState`: the cache the metrics read, when the store is cached.
-pub type CacheHandle = Option<Arc<super::store::CachedStore>>;

@@ -1,7 +1,6 @@
 //! `keyward server`: the Keyward API on axum. The embedded local store runs this same router
 //! in-process (see [`crate::client`]), so every rule here holds in both modes.
 
-pub mod audit;
 mod auth;
 pub mod clock;
 pub mod config;
@@ -12,13 +11,13 @@ pub(crate) mod last_used;
 pub mod listener;
 pub mod metrics;
 mod mint;
-pub mod purge;
 mod routes;
 pub mod seed;
 pub mod store;
 pub mod throttle;
 pub mod tls;
 pub(crate) mod validate;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +32,7 @@ pub use error::{ApiError, ApiResult};
 pub use last_used::LastUsed;
 
 use crate::secret::Pepper;
-use store::Store;
+use store::{CacheSettings, Cached, ChangeFeed, Credentials, Store};
 
 /// The longest a key may live, from the change that sets its expiry.
 pub const MAX_KEY_LIFETIME_DAYS: i64 = 365;
@@ -41,6 +40,8 @@ pub const MAX_KEY_LIFETIME_DAYS: i64 = 365;
 /// What every handler can reach.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// What verify and token authentication read: the cache when there is one, else `store`.
+    pub credentials: Arc<dyn Credentials>,
     pub pepper: Pepper,
     pub catalog: Catalog,
     /// At most [`MAX_KEY_LIFETIME_DAYS`]; a server may be configured shorter.
@@ -60,8 +61,17 @@ pub struct AppState {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Counted as requests come (see `metrics`).
     pub metrics: metrics::Metrics,
-    /// The cache in front of the store, for its statistics.
-    pub cache: metrics::CacheHandle,
+    /// The cache in front of the store's credentials, and the feed that keeps it right.
+    pub cache: Option<CacheHandle>,
+    /// Audit events of failed authentications, waiting to be appended in a batch.
+    pub audit_queue: workers::audit_queue::AuditQueue,
+}
+
+/// A server's cache, and what its follower reads.
+pub struct CacheHandle {
+    pub cached: Arc<Cached>,
+    pub feed: Arc<dyn ChangeFeed>,
+    pub poll_every: Duration,
 }
 
 /// How often background work runs, and how long things are kept.
@@ -79,6 +89,10 @@ pub struct Timing {
     pub shutdown_deadline: Duration,
     /// How long a request may take once its head has arrived.
     pub request_timeout: Duration,
+    /// Where the audit log's head is appended now and then (`None`: nowhere).
+    pub audit_checkpoint_file: Option<std::path::PathBuf>,
+    /// How often.
+    pub audit_checkpoint_every: Duration,
 }
 
 impl Default for Timing {
@@ -90,6 +104,8 @@ impl Default for Timing {
             audit_retention: None,
             shutdown_deadline: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            audit_checkpoint_file: None,
+            audit_checkpoint_every: Duration::from_secs(600),
         }
     }
 }
@@ -99,8 +115,9 @@ pub const PAGE_BYTES: usize = 1024 * 1024;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, pepper: Pepper, catalog: Catalog) -> Self {
-        store.set_chain_key(audit::ChainKey::from_pepper(&pepper));
+        store.set_chain_key(store::chain::ChainKey::from_pepper(&pepper));
         AppState {
+            credentials: store.clone().credentials(),
             store,
             pepper,
             catalog,
@@ -115,7 +132,25 @@ impl AppState {
             tls: None,
             metrics: metrics::Metrics::default(),
             cache: None,
+            audit_queue: Default::default(),
         }
+    }
+
+    /// Puts a cache in front of the credentials verify and token authentication read (as
+    /// they are now: the store's, or something a test put before them), kept
+    /// right by `feed` (a connection of its own, see [`store::open_feed`]) once the server's
+    /// workers run.
+    pub fn with_cache(mut self, feed: Arc<dyn ChangeFeed>, settings: CacheSettings) -> Self {
+        let cached = Cached::new(self.credentials.clone(), &settings);
+        // This server's own writes drop what it cached at once, before they answer.
+        self.store.on_key_changed(cached.clone());
+        self.credentials = cached.clone();
+        self.cache = Some(CacheHandle {
+            cached,
+            feed,
+            poll_every: settings.poll_every,
+        });
+        self
     }
 
     /// The time rules are judged against, in the millisecond precision the store keeps, so
@@ -156,8 +191,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let background = tokio::spawn(background(state.clone(), stopped));
+    let workers = workers::start(&state);
     let signalled = Arc::new(tokio::sync::Notify::new());
     let graceful = {
         let signalled = signalled.clone();
@@ -180,31 +214,13 @@ pub async fn serve(
             Ok(())
         }
     };
-    // Asked to stop rather than aborted: an abort mid-flush would drop a batch it had already
-    // taken from memory.
-    let _ = stop.send(true);
-    let _ = background.await;
-    flush_last_used(&state).await;
+    workers.stop(&state).await;
     served
 }
 
-/// Work beside the request path: last-used times written in batches, and the purge. Each piece
-/// of work runs to its end; the loop stops between them when told to.
-async fn background(state: SharedState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut flush = tokio::time::interval(state.timing.last_used_flush);
-    let mut purge = tokio::time::interval(state.timing.purge_every);
-    loop {
-        tokio::select! {
-            _ = flush.tick() => flush_last_used(&state).await,
-            _ = purge.tick() => purge::run(&state).await,
-            _ = stop.changed() => break,
-        }
-    }
-}
-
-/// Writes the noted last-used times now (the embedded store does after each request).
-pub async fn flush_last_used(state: &AppState) {
-    if let Err(e) = last_used::flush(state).await {
-        tracing::warn!(error = %e, "could not record last-used times");
-    }
+/// Writes what the request path noted in memory (last-used times, usage counts, queued audit
+/// events) now: the embedded store does after each request, and a read of usage or of the
+/// audit log first.
+pub async fn flush_pending(state: &AppState) {
+    workers::flusher::flush(state).await;
 }

@@ -597,7 +597,11 @@ fn ten_thousand_events_from_two_replicas_at_once_export_once_each_and_the_chain_
                     let mut event = AuditEvent::success(at, "local:tester", "token.exchange");
                     event.request_id = Some(format!("replica{r}-{i}"));
                     event.environments = vec!["staging".to_owned()];
-                    state.store.record_audit(&event).await.unwrap();
+                    state
+                        .store
+                        .record_audit(std::slice::from_ref(&event))
+                        .await
+                        .unwrap();
                 }
             }));
         }
@@ -713,7 +717,9 @@ fn an_event_inserted_in_the_database_fails_verify_and_is_named() {
         &server.db,
         &format!("UPDATE audit_events SET hash = NULL WHERE id = {forged}"),
     );
-    server.block_on(server.state.store.seal_audit()).unwrap();
+    server
+        .block_on(server.state.store.seal_audit(server.now()))
+        .unwrap();
     let err = cli.fails(&["audit", "verify"], 8);
     assert!(err.contains(&format!("event {forged} ")), "{err}");
 }
@@ -862,7 +868,7 @@ fn retention_deletes_the_oldest_events_and_the_rest_still_verifies_from_them() {
         json!({"name": "recent", "environments": ["staging"], "permissions": ["orders:read"]}),
     );
     let before = crate::harness::audit_rows(&server.db).len();
-    server.block_on(keyward::server::purge::run(&server.state));
+    server.block_on(keyward::server::workers::purger::run(&server.state));
     let rows = crate::harness::audit_rows(&server.db);
     assert!(rows.len() < before, "nothing was deleted");
     assert!(
@@ -887,6 +893,6 @@ fn retention_deletes_the_oldest_events_and_the_rest_still_verifies_from_them() {
 
     // However old, the newest event is never deleted: the next one links to it.
     server.advance(jiff::SignedDuration::from_hours(24 * 400));
-    server.block_on(keyward::server::purge::run(&server.state));
+    server.block_on(keyward::server::workers::purger::run(&server.state));
     assert!(!crate::harness::audit_rows(&server.db).is_empty());
 }

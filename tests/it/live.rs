@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use keyward::api::KeyWithSecret;
 use keyward::secret::Pepper;
 use keyward::server::config::CatalogEntry;
-use keyward::server::store::{self, Store};
+use keyward::server::store::{self, Credentials};
 use keyward::server::{self, AppState, Catalog, Clock, SharedState, dev};
 
 use crate::harness::{HttpResponse, TestEnv, http};
@@ -36,12 +36,15 @@ pub struct Options {
     pub purge_every: Option<std::time::Duration>,
     /// A smaller byte bound on list pages.
     pub page_bytes: Option<usize>,
-    /// Wraps the database store before the server's cache does (to slow it down, say).
-    pub wrap_store: Option<WrapStore>,
+    /// Wraps what verify and authentication read from the database, before the server's
+    /// cache does (to slow it down, say).
+    pub wrap_credentials: Option<WrapCredentials>,
+    /// The server cache's settings (default: the server's).
+    pub cache: Option<store::CacheSettings>,
 }
 
 /// Puts something between the server's cache and its database.
-pub type WrapStore = fn(Arc<dyn Store>) -> Arc<dyn Store>;
+pub type WrapCredentials = fn(Arc<dyn Credentials>) -> Arc<dyn Credentials>;
 
 impl LiveServer {
     pub fn start(env: &TestEnv) -> LiveServer {
@@ -57,12 +60,8 @@ impl LiveServer {
         let clock = Clock::manual(Timestamp::now());
         let db = env.database(&format!("live-{}.db", keyward::secret::random_base62(8)));
         let (state, listener, admin) = runtime.block_on(async {
-            let mut inner = store::open(&db).await.unwrap();
-            if let Some(wrap) = options.wrap_store {
-                inner = wrap(inner);
-            }
-            let (store, follower) = store::cached(inner, Default::default()).await;
-            tokio::spawn(follower);
+            let store = store::open(&db).await.unwrap();
+            let feed = store::open_feed(&db, &store).await.unwrap();
             let mut catalog = dev::sample_catalog();
             catalog.push(CatalogEntry {
                 name: "reports:read".into(),
@@ -70,6 +69,10 @@ impl LiveServer {
                 public_safe: false,
             });
             let mut state = AppState::new(store, Pepper::random(), Catalog::new(&catalog).unwrap());
+            if let Some(wrap) = options.wrap_credentials {
+                state.credentials = wrap(state.credentials);
+            }
+            let mut state = state.with_cache(feed, options.cache.unwrap_or_default());
             state.clock = clock.clone();
             if let Some(every) = options.purge_every {
                 state.timing.purge_every = every;
@@ -87,6 +90,7 @@ impl LiveServer {
                 .map(|p| server::parse_cidr(p).unwrap())
                 .collect();
             let state = Arc::new(state);
+            state.store.seal_audit(state.now()).await.unwrap();
             for (name, description) in dev::SAMPLE_ENVIRONMENTS {
                 dev::ensure_environment(&state, name, description, "test")
                     .await
@@ -134,7 +138,7 @@ impl LiveServer {
 
     /// Writes the noted last-used times now instead of at the next tick.
     pub fn flush_last_used(&self) {
-        self.runtime.block_on(server::flush_last_used(&self.state));
+        self.runtime.block_on(server::flush_pending(&self.state));
     }
 
     /// Token exchange with the form body; returns the status, token and whole response.

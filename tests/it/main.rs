@@ -39,6 +39,7 @@ mod scripts;
 mod search;
 mod snapshots;
 mod startup;
+mod tamper;
 mod throttling;
 mod tls;
 mod verify;

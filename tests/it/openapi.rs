@@ -56,6 +56,7 @@ fn the_committed_document_is_the_one_the_server_answers() {
         "POST /v1/verify",
         "GET /v1/audit",
         "GET /v1/audit/verify",
+        "GET /v1/audit/checkpoint",
         "GET /v1/keys/{id}/usage",
         "DELETE /v1/environments/{name}",
     ]

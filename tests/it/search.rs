@@ -669,7 +669,7 @@ fn the_purger_gives_sqlite_planner_statistics_once_there_are_many_keys() {
             tables.into_iter().collect::<BTreeSet<String>>()
         })
     };
-    let purge = || server.block_on(keyward::server::purge::run(&server.state));
+    let purge = || server.block_on(keyward::server::workers::purger::run(&server.state));
     purge();
     assert!(
         analyzed_tables().is_empty(),

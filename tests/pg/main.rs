@@ -65,6 +65,8 @@ mod scripts;
 mod search;
 #[path = "../it/startup.rs"]
 mod startup;
+#[path = "../it/tamper.rs"]
+mod tamper;
 #[path = "../it/throttling.rs"]
 mod throttling;
 #[path = "../it/verify.rs"]

@@ -50,16 +50,22 @@ fn readiness_follows_the_database_and_nothing_is_guessed_while_it_is_down() {
     assert_eq!(admin.verify(cached), "VALID");
 
     cluster.stop();
+    let stopped = Instant::now();
+    // The cached key is answered from memory while the cache is fresh (the change feed was
+    // read within max_staleness, 5 s by default): no database needed.
+    for _ in 0..3 {
+        assert_eq!(admin.verify(cached), "VALID", "{}", server.log_text());
+    }
+    assert!(
+        stopped.elapsed() < Duration::from_secs(4),
+        "too slow to tell"
+    );
     assert_eq!(ready(&server), 503, "not ready while the database is down");
     // A script gets exit 6 (unreachable, try again) and the server's reason.
     let mut script = TestEnv::new();
     server.as_admin(&mut script);
     let err = script.fails(&["keys", "list"], 6);
     assert!(err.contains("cannot reach its database"), "{err}");
-    // The cached key is answered from memory: no database needed.
-    for _ in 0..3 {
-        assert_eq!(admin.verify(cached), "VALID", "{}", server.log_text());
-    }
     // A key the server cannot look up is not called invalid: 503, a problem that says why.
     let r = admin.call("POST", "/v1/verify", Some(json!({ "key": unknown })), &[]);
     assert_eq!(r.status, 503);
@@ -72,6 +78,11 @@ fn readiness_follows_the_database_and_nothing_is_guessed_while_it_is_down() {
         r.headers
     );
     assert_eq!(ready(&server), 503);
+    // Past max_staleness the cache no longer answers: the cached key too is 503, never a
+    // VALID that a revocation elsewhere might have made untrue.
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(stopped.elapsed()));
+    let r = admin.call("POST", "/v1/verify", Some(json!({ "key": cached })), &[]);
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
 
     // Back by itself once the database is: no restart of keyward.
     cluster.restart();

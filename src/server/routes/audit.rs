@@ -1,18 +1,23 @@
 //! `GET /v1/audit` (the audit log, filtered and paged) and `GET /v1/audit/verify` (walks the
-//! tamper-evident chain). Nothing in the API changes or deletes an event.
+//! tamper-evident chain), `GET /v1/audit/checkpoint` (its head). Nothing in the API changes or deletes an event.
 
 use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
-use crate::api::{AuditEvent, AuditVerification, ListAudit, PERM_AUDIT_READ, Page};
+use crate::api::{
+    AuditCheckpoint, AuditEvent, AuditProgress, AuditVerification, ListAudit, PERM_AUDIT_READ,
+    Page, VerifyAudit,
+};
 use crate::server::SharedState;
-use crate::server::audit::{self, AuditRow, ChainBreak, ChainKey};
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::routes::Params;
-use crate::server::store::AuditFilter;
+use crate::server::store::{AuditFilter, AuditRow, Checkpoint, Verification};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
@@ -32,6 +37,8 @@ pub async fn list(
     Params(query): Params<ListAudit>,
 ) -> ApiResult<Json<Page<AuditEvent>>> {
     caller.require(PERM_AUDIT_READ)?;
+    // Events queued by failed authentications are listed as soon as they happened.
+    crate::server::flush_pending(&state).await;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::invalid(
@@ -141,70 +148,148 @@ fn to_api(row: AuditRow) -> AuditEvent {
         outcome: row.outcome,
         error_code: row.error_code,
         changed: split(&row.changed),
+        detail: row.detail,
     }
 }
 
-/// Walks every event from the oldest; needs `audit:read` and a caller that reaches every
-/// environment (the chain runs through all of them).
+/// Walks every event from the oldest, from one consistent view of the log, however long it is:
+/// the answer is streamed (see [`VerifyAudit`]), so no request timeout cuts it short. Needs
+/// `audit:read` and a caller that reaches every environment (the chain runs through all of
+/// them).
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    params(crate::api::VerifyAudit),
     responses(
-        (status = 200, description = "Whether the chain of events is intact, and if not the first event that breaks it (needs `audit:read` over every environment)", body = crate::api::AuditVerification),
+        (status = 200, description = "Whether the chain of events is intact, and if not the first event that breaks it (needs `audit:read` over every environment); with `progress=true`, JSON Lines of progress first", body = crate::api::AuditVerification),
+        (status = 422, description = "`invalid_checkpoint`", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
     State(state): State<SharedState>,
     caller: Principal,
-) -> ApiResult<Json<AuditVerification>> {
+    Params(query): Params<VerifyAudit>,
+) -> ApiResult<Response> {
+    require_whole_log(&caller)?;
+    let checkpoint = query
+        .checkpoint
+        .as_deref()
+        .map(|text| {
+            text.parse::<Checkpoint>()
+                .map_err(|why| ApiError::invalid("invalid_checkpoint", why))
+        })
+        .transpose()?;
+    // Events queued by failed authentications are part of the log being verified.
+    crate::server::flush_pending(&state).await;
+    let progress = query.progress.unwrap_or(false);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let last = std::sync::Mutex::new(std::time::Instant::now());
+        let tell = |checked: u64| {
+            // At most one line a second: the client's terminal, or a proxy's idle timer.
+            let mut at = last.lock().unwrap_or_else(|e| e.into_inner());
+            if at.elapsed() >= std::time::Duration::from_secs(1) {
+                *at = std::time::Instant::now();
+                let line = if progress {
+                    json_line(&AuditProgress { checked })
+                } else {
+                    Bytes::from_static(b"\n")
+                };
+                let _ = tx.try_send(line);
+            }
+        };
+        let found = state.store.verify_audit(checkpoint.as_ref(), &tell).await;
+        let end = match found {
+            Ok(found) => json_line(&to_answer(found)),
+            Err(e) => {
+                tracing::warn!(error = %e, "audit verify could not read the log");
+                json_line(&AuditVerification {
+                    intact: false,
+                    checked: 0,
+                    first_broken: None,
+                    detail: Some("the audit log could not be read to the end: the database is unavailable; try again".to_owned()),
+                })
+            }
+        };
+        let _ = tx.send(end).await;
+    });
+    let content_type = if progress {
+        "application/jsonl"
+    } else {
+        "application/json"
+    };
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        axum::body::Body::from_stream(Lines(rx)),
+    )
+        .into_response())
+}
+
+/// The audit log's newest event, as a checkpoint to keep elsewhere.
+#[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The newest event's id and link (needs `audit:read` over every environment)", body = crate::api::AuditCheckpoint),
+        (status = 404, description = "The log holds no event yet", body = crate::api::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn checkpoint(
+    State(state): State<SharedState>,
+    caller: Principal,
+) -> ApiResult<Json<AuditCheckpoint>> {
+    require_whole_log(&caller)?;
+    crate::server::flush_pending(&state).await;
+    let head = state
+        .store
+        .audit_head()
+        .await?
+        .ok_or(ApiError::NotFound("audit event"))?;
+    let checkpoint = head.to_string();
+    Ok(Json(AuditCheckpoint {
+        id: head.id,
+        link: checkpoint
+            .split_once(':')
+            .map(|(_, l)| l.to_owned())
+            .unwrap_or_default(),
+        checkpoint,
+    }))
+}
+
+fn require_whole_log(caller: &Principal) -> ApiResult<()> {
     caller.require(PERM_AUDIT_READ)?;
     if caller.environments.is_some() {
         return Err(ApiError::Forbidden(
-            "verifying the audit log needs a key that reaches every environment".to_owned(),
+            "the audit chain runs through every environment: this needs a key that reaches all of them".to_owned(),
         ));
     }
-    let key = ChainKey::from_pepper(&state.pepper);
-    let mut filter = AuditFilter {
-        oldest_first: true,
-        limit: 1_000,
-        ..AuditFilter::default()
+    Ok(())
+}
+
+fn to_answer(found: Verification) -> AuditVerification {
+    let (first_broken, detail) = match found.broken {
+        None => (None, None),
+        Some((0, why)) => (None, Some(why)),
+        Some((id, why)) => (Some(id), Some(why)),
     };
-    // After retention deleted the oldest events, the chain goes on from the last one deleted.
-    let mut previous = state.store.audit_anchor().await?.map(|(_, link)| link);
-    let mut checked = 0;
-    loop {
-        let batch = state.store.list_audit(&filter).await?;
-        let Some(last) = batch.last() else { break };
-        filter.after = Some(last.id);
-        match audit::walk(&key, previous.take(), &batch) {
-            Ok(link) => {
-                previous = link;
-                checked += batch.len() as u64;
-            }
-            Err(broken) => {
-                let (id, detail) = match broken {
-                    ChainBreak::Broken { id } => (
-                        id,
-                        format!(
-                            "event {id} does not follow from the event before it: it was changed or inserted, or an event just before it was removed"
-                        ),
-                    ),
-                    ChainBreak::Unlinked { id } => (
-                        id,
-                        format!("event {id} carries no link although events before it do"),
-                    ),
-                };
-                let position = batch.iter().position(|e| e.id == id).unwrap_or(0);
-                return Ok(Json(AuditVerification {
-                    intact: false,
-                    checked: checked + position as u64,
-                    first_broken: Some(id),
-                    detail: Some(detail),
-                }));
-            }
-        }
+    AuditVerification {
+        intact: detail.is_none(),
+        checked: found.checked,
+        first_broken,
+        detail,
     }
-    Ok(Json(AuditVerification {
-        intact: true,
-        checked,
-        first_broken: None,
-        detail: None,
-    }))
+}
+
+fn json_line<T: serde::Serialize>(value: &T) -> Bytes {
+    let mut line = serde_json::to_vec(value).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+/// The lines a verify sends, as a body stream.
+struct Lines(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for Lines {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|line| line.map(Ok))
+    }
 }

@@ -9,9 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::server::error::ApiError;
-
-/// The most a request body may hold; more answers 413.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub use crate::server::error::BODY_LIMIT;
 
 /// A JSON body (`Content-Type: application/json`).
 pub struct Body<T>(pub T);

@@ -44,6 +44,7 @@ fn api_router() -> OpenApiRouter<SharedState> {
         .routes(routes!(verify::verify))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(audit::checkpoint))
 }
 
 pub fn router(state: SharedState) -> Router {

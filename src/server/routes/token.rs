@@ -109,7 +109,11 @@ pub async fn exchange(
     let Some(key) = key.filter(|k| well_formed && k.accepts(&digest, now)) else {
         // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
-        state.store.record_audit(&audit).await?;
+        // Written in a batch with the other failures of the moment (see `audit_queue`).
+        state
+            .audit_queue
+            .record(state.store.as_ref(), audit)
+            .await?;
         return Err(ApiError::InvalidClient);
     };
     let refuse = |code: &'static str, detail: String| ApiError::UnauthorizedClient { code, detail };
@@ -143,7 +147,10 @@ pub async fn exchange(
         // The right secret, refused by policy (disabled, expired, public, address): audited,
         // not throttled: it guesses nothing.
         audit.error_code = Some(refusal.code());
-        state.store.record_audit(&audit).await?;
+        state
+            .audit_queue
+            .record(state.store.as_ref(), audit)
+            .await?;
         return Err(refusal);
     }
 

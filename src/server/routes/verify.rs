@@ -56,7 +56,7 @@ pub async fn verify(
         return Ok(answer(&state, VerifyResponse::invalid()));
     }
     let digest = state.pepper.digest(presented);
-    let found = match state.store.find_key_by_digest(&digest).await? {
+    let found = match state.credentials.find_key_by_digest(&digest).await? {
         Some(k) if k.accepts(&digest, now) => Some(k),
         // A rotated-out secret past its grace is no longer this key's.
         Some(_) => None,

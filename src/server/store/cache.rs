@@ -1,36 +1,40 @@
-//! A server's own cache of what verify and token authentication need, kept right by following
-//! the change feed.
+//! A server's own cache of what verify and token authentication read ([`Credentials`]), kept
+//! right by the change feed and bounded in staleness.
 //!
 //! Keys are cached by secret digest and access tokens (with their key) by token digest, so a
-//! hit touches no database. Each change in the feed drops what is cached of its key, on every
-//! server: the one that wrote it at once, the others when their follower reads the feed (woken
-//! by PostgreSQL's NOTIFY, and polling in any case). A look-up that started before a change
-//! never puts the old record back after the change dropped it: inserts carry the cache's
-//! generation from before the database read, and a drop of the same key since (or too many
-//! drops to tell) refuses them.
+//! hit touches no database. Each change drops what is cached of its key: on the server that
+//! wrote it at once ([`KeyChanged`]), on the others when their follower reads the feed
+//! ([`crate::server::workers::follower`]). A look-up that started before a change never puts
+//! the old record back after the change dropped it: inserts carry the cache's generation from
+//! before the database read, and a drop of the same key since (or too many drops to tell)
+//! refuses them.
+//!
+//! The cache answers only while the feed was read within `max_staleness`: past it, a look-up
+//! reads the database, and fails (503) when it cannot. A revocation therefore reaches every
+//! replica within `max_staleness`, whatever happened to its follower.
+//!
+//! Past its capacity the cache makes room by CLOCK (second chance): keys in the order they
+//! were cached, a key used since it was last passed over is kept once more, so the keys verify
+//! sees most stay.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 
-use super::{
-    AuditEvent, AuditFilter, Change, EnvironmentDeletion, IdempotencyRecord, KeyFilter, KeyRecord,
-    RevokedFingerprints, Store, StoreResult, TokenRecord, UsageCount,
-};
-use crate::api::{Environment, KeyCounts};
-use crate::server::audit::{AuditRow, ChainKey};
+use super::{Credentials, KeyChanged, KeyRecord, StoreResult, TokenRecord};
 
-/// How the cache is sized and how often the feed is read.
+/// How the cache is sized, how often the feed is read, and how stale an answer may be.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheSettings {
-    /// The most entries (keys and tokens together) kept; past it, older ones make room.
+    /// The most entries (keys and tokens together) kept; past it, others make room.
     pub capacity: usize,
     /// How often the change feed is read when no notification woke the follower first.
     pub poll_every: Duration,
+    /// The oldest the cache may be (since the feed was last read) and still answer.
+    pub max_staleness: Duration,
 }
 
 impl Default for CacheSettings {
@@ -38,6 +42,7 @@ impl Default for CacheSettings {
         CacheSettings {
             capacity: DEFAULT_CAPACITY,
             poll_every: DEFAULT_POLL,
+            max_staleness: DEFAULT_MAX_STALENESS,
         }
     }
 }
@@ -48,43 +53,28 @@ impl Default for CacheSettings {
 pub const DEFAULT_CAPACITY: usize = 500_000;
 /// The poll that bounds propagation where notifications do not arrive.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
+/// DESIGN.md's default: an answer from the cache is never older than this.
+pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(5);
 /// How many drops are remembered to tell whether a look-up's key was dropped while it ran; a
 /// look-up that saw more go by is not cached.
 const RECENT_DROPS: u64 = 4096;
-/// How long a gap in the feed's sequence numbers is waited for (a transaction that took a
-/// number and has not committed yet) before it is taken for a rollback and passed over.
-const GAP_WAIT: Duration = Duration::from_secs(10);
-/// Rows read from the feed at a time.
-const FEED_BATCH: i64 = 1000;
 
-/// Wraps `inner` in a cache; returns the store to serve from and the follower that keeps it
-/// right, to be spawned on the server's runtime. The feed's position is read first, so no
-/// change made after anything was cached can go unseen; until it can be read (the database is
-/// down at start), nothing is cached.
-pub async fn cached(
-    inner: Arc<dyn Store>,
-    settings: CacheSettings,
-) -> (Arc<CachedStore>, impl Future<Output = ()> + Send + 'static) {
-    let position = inner.last_change().await.ok().map(FeedPosition::new);
-    let cache = Cache::new(settings.capacity);
-    cache.following.store(position.is_some(), Ordering::Release);
-    if position.is_some() {
-        *cache.last_read.lock().expect("feed clock") = Some(Instant::now());
+/// The cache in front of a store's [`Credentials`].
+pub struct Cached {
+    inner: Arc<dyn Credentials>,
+    cache: Cache,
+    max_staleness: Duration,
+}
+
+impl Cached {
+    pub fn new(inner: Arc<dyn Credentials>, settings: &CacheSettings) -> Arc<Cached> {
+        Arc::new(Cached {
+            inner,
+            cache: Cache::new(settings.capacity),
+            max_staleness: settings.max_staleness,
+        })
     }
-    let store = Arc::new(CachedStore {
-        inner,
-        cache: Arc::new(cache),
-    });
-    let follower = follow(store.clone(), settings.poll_every, position);
-    (store, follower)
-}
 
-pub struct CachedStore {
-    inner: Arc<dyn Store>,
-    cache: Arc<Cache>,
-}
-
-impl CachedStore {
     /// Hits, misses and entries so far.
     pub fn stats(&self) -> CacheStats {
         self.cache.stats()
@@ -95,8 +85,81 @@ impl CachedStore {
         self.cache
             .last_read
             .lock()
-            .expect("feed clock")
+            .unwrap_or_else(|e| e.into_inner())
             .map(|at| at.elapsed())
+    }
+
+    /// Whether the cache may answer: the feed was read within `max_staleness`.
+    fn fresh(&self) -> bool {
+        self.feed_age().is_some_and(|age| age <= self.max_staleness)
+    }
+
+    /// The follower read the feed up to date (or knows where it stands).
+    pub fn feed_read(&self) {
+        self.cache.following.store(true, Ordering::Release);
+        *self
+            .cache
+            .last_read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// The follower lost its place: nothing is cached until it finds it again.
+    pub fn feed_lost(&self) {
+        self.cache.following.store(false, Ordering::Release);
+    }
+
+    /// Drops everything: the follower may have missed changes. Every look-up in flight is
+    /// refused too.
+    pub fn clear(&self) {
+        self.cache.clear();
+    }
+
+    /// Drops what is cached of `key_id` (it changed).
+    pub fn drop_key(&self, key_id: &str) {
+        self.cache.drop_key(key_id);
+    }
+}
+
+impl KeyChanged for Cached {
+    fn key_changed(&self, key_id: &str) {
+        self.cache.drop_key(key_id);
+    }
+}
+
+#[async_trait]
+impl Credentials for Cached {
+    async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>> {
+        if !self.fresh() {
+            self.cache.count(false);
+            return self.inner.find_key_by_digest(digest).await;
+        }
+        if let Some(key) = self.cache.key(digest) {
+            return Ok(Some(KeyRecord::clone(&key)));
+        }
+        let generation = self.cache.generation();
+        let found = self.inner.find_key_by_digest(digest).await?;
+        if let Some(key) = &found {
+            self.cache.put(digest, Entry::Key(key.clone()), generation);
+        }
+        Ok(found)
+    }
+
+    async fn token_and_key(&self, digest: &[u8]) -> StoreResult<Option<(TokenRecord, KeyRecord)>> {
+        if !self.fresh() {
+            self.cache.count(false);
+            return self.inner.token_and_key(digest).await;
+        }
+        if let Some((token, key)) = self.cache.token(digest) {
+            return Ok(Some((token, KeyRecord::clone(&key))));
+        }
+        let generation = self.cache.generation();
+        let found = self.inner.token_and_key(digest).await?;
+        if let Some((token, key)) = &found {
+            self.cache
+                .put(digest, Entry::Token(token.clone(), key.clone()), generation);
+        }
+        Ok(found)
     }
 }
 
@@ -109,17 +172,31 @@ pub struct CacheStats {
     pub evictions: u64,
 }
 
+/// What is put in the cache.
+enum Entry {
+    Key(KeyRecord),
+    Token(TokenRecord, KeyRecord),
+}
+
+/// A key's place in the cache: the digests it is cached under (each marked `true` for a
+/// token) and whether it was used since CLOCK last passed it.
+struct Slot {
+    digests: Vec<(bool, Vec<u8>)>,
+    used: Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct Entries {
     /// By secret digest (current or rotated-out).
-    keys: HashMap<Vec<u8>, Arc<KeyRecord>>,
+    keys: HashMap<Vec<u8>, (Arc<KeyRecord>, Arc<AtomicBool>)>,
     /// By access token digest.
-    tokens: HashMap<Vec<u8>, (TokenRecord, Arc<KeyRecord>)>,
-    /// What to drop when a key changes: the digests it is cached under, each marked `true`
-    /// for a token.
-    by_key: HashMap<String, Vec<(bool, Vec<u8>)>>,
+    tokens: HashMap<Vec<u8>, (TokenRecord, Arc<KeyRecord>, Arc<AtomicBool>)>,
+    /// What to drop when a key changes.
+    by_key: HashMap<String, Slot>,
+    /// Key ids in the order CLOCK visits them (a dropped key's id stays until visited).
+    clock: VecDeque<String>,
     /// The latest drops, with the generation each one made, oldest first.
-    recent_drops: std::collections::VecDeque<(u64, String)>,
+    recent_drops: VecDeque<(u64, String)>,
 }
 
 impl Entries {
@@ -128,7 +205,10 @@ impl Entries {
     }
 
     fn drop_key(&mut self, key_id: &str) {
-        for (token, digest) in self.by_key.remove(key_id).unwrap_or_default() {
+        let Some(slot) = self.by_key.remove(key_id) else {
+            return;
+        };
+        for (token, digest) in slot.digests {
             if token {
                 self.tokens.remove(&digest);
             } else {
@@ -137,13 +217,23 @@ impl Entries {
         }
     }
 
-    /// Makes room for one entry by dropping a key, with its tokens.
+    /// Makes room for one entry: CLOCK over keys, a key used since its last visit kept once
+    /// more.
     fn make_room(&mut self, capacity: usize) {
+        // Each key is visited at most twice before one goes: the loop ends.
         while self.len() >= capacity.max(1) {
-            let Some(victim) = self.by_key.keys().next().cloned() else {
+            let Some(id) = self.clock.pop_front() else {
                 return;
             };
-            self.drop_key(&victim);
+            let Some(slot) = self.by_key.get(&id) else {
+                // Dropped since it was cached.
+                continue;
+            };
+            if slot.used.swap(false, Ordering::Relaxed) {
+                self.clock.push_back(id);
+            } else {
+                self.drop_key(&id);
+            }
         }
     }
 }
@@ -158,9 +248,9 @@ fn slim(mut key: KeyRecord) -> KeyRecord {
 struct Cache {
     entries: RwLock<Entries>,
     /// Whether the follower knows where it stands in the feed: only then may entries be added.
-    following: std::sync::atomic::AtomicBool,
+    following: AtomicBool,
     /// When the follower last read the feed.
-    last_read: std::sync::Mutex<Option<Instant>>,
+    last_read: Mutex<Option<Instant>>,
     /// Moves on every drop; an insert prepared before a drop is refused.
     generation: AtomicU64,
     capacity: usize,
@@ -173,8 +263,8 @@ impl Cache {
     fn new(capacity: usize) -> Cache {
         Cache {
             entries: RwLock::default(),
-            following: std::sync::atomic::AtomicBool::new(true),
-            last_read: std::sync::Mutex::new(None),
+            following: AtomicBool::new(false),
+            last_read: Mutex::new(None),
             generation: AtomicU64::new(0),
             capacity,
             hits: AtomicU64::new(0),
@@ -201,48 +291,68 @@ impl Cache {
     }
 
     fn key(&self, digest: &[u8]) -> Option<Arc<KeyRecord>> {
-        let found = self.read().keys.get(digest).cloned();
+        let found = self.read().keys.get(digest).map(|(key, used)| {
+            used.store(true, Ordering::Relaxed);
+            key.clone()
+        });
         self.count(found.is_some());
         found
     }
 
     fn token(&self, digest: &[u8]) -> Option<(TokenRecord, Arc<KeyRecord>)> {
-        let found = self.read().tokens.get(digest).cloned();
+        let found = self.read().tokens.get(digest).map(|(token, key, used)| {
+            used.store(true, Ordering::Relaxed);
+            (token.clone(), key.clone())
+        });
         self.count(found.is_some());
         found
     }
 
-    /// Caches `key` under `digest`, unless it was dropped since `generation`.
-    fn put_key(&self, digest: &[u8], key: KeyRecord, generation: u64) {
-        let key = slim(key);
+    /// Caches `entry` under `digest`, unless its key was dropped since `generation`.
+    fn put(&self, digest: &[u8], entry: Entry, generation: u64) {
+        let (key, token) = match entry {
+            Entry::Key(key) => (slim(key), None),
+            Entry::Token(token, key) => (slim(key), Some(token)),
+        };
         let mut entries = self.write();
         if self.stale(&entries, &key.id, generation) {
             return;
         }
         entries.make_room(self.capacity);
-        entries
-            .by_key
-            .entry(key.id.clone())
-            .or_default()
-            .push((false, digest.to_vec()));
-        entries.keys.insert(digest.to_vec(), Arc::new(key));
-    }
-
-    fn put_token(&self, digest: &[u8], token: TokenRecord, key: KeyRecord, generation: u64) {
-        let key = slim(key);
-        let mut entries = self.write();
-        if self.stale(&entries, &key.id, generation) {
-            return;
+        let used = match entries.by_key.get_mut(&key.id) {
+            Some(slot) => {
+                slot.digests.push((token.is_some(), digest.to_vec()));
+                slot.used.clone()
+            }
+            None => {
+                let used = Arc::new(AtomicBool::new(false));
+                entries.by_key.insert(
+                    key.id.clone(),
+                    Slot {
+                        digests: vec![(token.is_some(), digest.to_vec())],
+                        used: used.clone(),
+                    },
+                );
+                entries.clock.push_back(key.id.clone());
+                // A key dropped and cached again leaves its old place in the clock behind:
+                // now and then the clock is rebuilt from the keys cached.
+                if entries.clock.len() > 2 * entries.by_key.len() + 1024 {
+                    let mut seen = std::collections::HashSet::new();
+                    let Entries { clock, by_key, .. } = &mut *entries;
+                    clock.retain(|id| by_key.contains_key(id) && seen.insert(id.clone()));
+                }
+                used
+            }
+        };
+        let key = Arc::new(key);
+        match token {
+            Some(token) => {
+                entries.tokens.insert(digest.to_vec(), (token, key, used));
+            }
+            None => {
+                entries.keys.insert(digest.to_vec(), (key, used));
+            }
         }
-        entries.make_room(self.capacity);
-        entries
-            .by_key
-            .entry(key.id.clone())
-            .or_default()
-            .push((true, digest.to_vec()));
-        entries
-            .tokens
-            .insert(digest.to_vec(), (token, Arc::new(key)));
     }
 
     /// Whether a record of `key_id` read by a look-up that began at `generation` may be out of
@@ -274,8 +384,6 @@ impl Cache {
         self.evictions.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Drops everything: the follower may have missed changes. Every look-up in flight is
-    /// refused too.
     fn clear(&self) {
         let mut entries = self.write();
         self.generation
@@ -293,456 +401,123 @@ impl Cache {
     }
 }
 
-/// Where a follower stands in the change feed. Sequence numbers can become visible out of
-/// order on PostgreSQL (a transaction that took a lower number commits after one that took a
-/// higher), so the feed is read again from below the first gap until the gap fills, or until
-/// it has waited [`GAP_WAIT`] (a rolled-back transaction leaves a number unused for ever).
-#[derive(Debug)]
-struct FeedPosition {
-    /// Every change up to this one was applied (or passed over).
-    done_upto: i64,
-    /// Changes above `done_upto` applied already, waiting for the gap below them to fill.
-    applied: BTreeSet<i64>,
-    /// Since when the gap at `done_upto + 1` has been open.
-    gap_since: Option<Instant>,
-}
-
-/// What a batch of the feed asks of the cache.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct FeedActions {
-    /// Keys to drop.
-    keys: Vec<String>,
-    /// A gap was passed over: a change may have been missed, so drop everything.
-    clear: bool,
-}
-
-impl FeedPosition {
-    fn new(done_upto: i64) -> FeedPosition {
-        FeedPosition {
-            done_upto,
-            applied: BTreeSet::new(),
-            gap_since: None,
-        }
-    }
-
-    fn accept(&mut self, rows: &[Change], now: Instant) -> FeedActions {
-        let mut actions = FeedActions::default();
-        for row in rows {
-            if row.seq <= self.done_upto || !self.applied.insert(row.seq) {
-                continue;
-            }
-            if let Some(key) = &row.key_id {
-                actions.keys.push(key.clone());
-            }
-        }
-        self.advance();
-        match (self.applied.first(), self.gap_since) {
-            (None, _) => self.gap_since = None,
-            (Some(_), None) => self.gap_since = Some(now),
-            (Some(&first), Some(since)) if now.duration_since(since) >= GAP_WAIT => {
-                self.done_upto = first - 1;
-                self.advance();
-                self.gap_since = (!self.applied.is_empty()).then_some(now);
-                actions.clear = true;
-            }
-            (Some(_), Some(_)) => {}
-        }
-        actions
-    }
-
-    fn advance(&mut self) {
-        while self.applied.first() == Some(&(self.done_upto + 1)) {
-            self.applied.pop_first();
-            self.done_upto += 1;
-        }
-    }
-}
-
-/// Follows the change feed for as long as the server runs.
-async fn follow(store: Arc<CachedStore>, poll_every: Duration, start: Option<FeedPosition>) {
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let listener = {
-        let inner = store.inner.clone();
-        let wake = wake.clone();
-        async move {
-            loop {
-                match inner.listen_for_changes(&wake).await {
-                    // No notifications on this database: the poll alone serves.
-                    Ok(()) => return,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "not listening for changes; polling");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        }
-    };
-    let listening = tokio::spawn(listener);
-    let mut position = start;
-    // Set when the database could not be read: changes may have gone by unseen.
-    let mut lost = false;
-    let mut reported = store.stats();
-    let mut last_report = Instant::now();
-    loop {
-        tokio::select! {
-            () = wake.notified() => {}
-            () = tokio::time::sleep(poll_every) => {}
-        }
-        let read = match &position {
-            None => store.inner.last_change().await.map(|last| {
-                position = Some(FeedPosition::new(last));
-                store.cache.following.store(true, Ordering::Release);
-                Vec::new()
-            }),
-            Some(p) => store.inner.changes_after(p.done_upto, FEED_BATCH).await,
-        };
-        let rows = match read {
-            Ok(rows) => {
-                *store.cache.last_read.lock().expect("feed clock") = Some(Instant::now());
-                rows
-            }
-            Err(e) => {
-                if !lost {
-                    tracing::warn!(error = %e, "cannot read the change feed; serving what is cached");
-                }
-                lost = true;
-                continue;
-            }
-        };
-        if lost {
-            // Back after an outage: whatever was cached may have changed meanwhile (the
-            // database may even have been restored from a backup), so start afresh.
-            tracing::info!("the change feed is readable again; the cache starts afresh");
-            store.cache.clear();
-            lost = false;
-            if let Ok(last) = store.inner.last_change().await {
-                if position.as_ref().is_some_and(|p| p.done_upto > last) {
-                    position = Some(FeedPosition::new(last));
-                }
-            }
-        }
-        let Some(p) = position.as_mut() else {
-            continue;
-        };
-        let actions = p.accept(&rows, Instant::now());
-        if actions.clear {
-            tracing::warn!("a gap in the change feed did not fill; the cache starts afresh");
-            store.cache.clear();
-        }
-        for key in &actions.keys {
-            tracing::debug!(key, "changed elsewhere: dropped from the cache");
-            store.cache.drop_key(key);
-        }
-        if last_report.elapsed() >= Duration::from_secs(60) {
-            let now = store.stats();
-            if now != reported {
-                tracing::info!(
-                    hits = now.hits,
-                    misses = now.misses,
-                    entries = now.entries,
-                    evictions = now.evictions,
-                    "verify cache"
-                );
-                reported = now;
-            }
-            last_report = Instant::now();
-        }
-        if listening.is_finished() && rows.len() as i64 == FEED_BATCH {
-            // More waiting and nobody to wake us: read on at once.
-            wake.notify_one();
-        }
-    }
-}
-
-#[async_trait]
-impl Store for CachedStore {
-    async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        if let Some(key) = self.cache.key(digest) {
-            return Ok(Some(KeyRecord::clone(&key)));
-        }
-        let generation = self.cache.generation();
-        let found = self.inner.find_key_by_digest(digest).await?;
-        if let Some(key) = &found {
-            self.cache.put_key(digest, key.clone(), generation);
-        }
-        Ok(found)
-    }
-
-    async fn token_and_key(&self, digest: &[u8]) -> StoreResult<Option<(TokenRecord, KeyRecord)>> {
-        if let Some((token, key)) = self.cache.token(digest) {
-            return Ok(Some((token, KeyRecord::clone(&key))));
-        }
-        let generation = self.cache.generation();
-        let found = self.inner.token_and_key(digest).await?;
-        if let Some((token, key)) = &found {
-            self.cache
-                .put_token(digest, token.clone(), key.clone(), generation);
-        }
-        Ok(found)
-    }
-
-    async fn update_key(
-        &self,
-        key: &KeyRecord,
-        expected_version: i64,
-        cap_tokens_at: Option<Timestamp>,
-        audit: &AuditEvent,
-    ) -> StoreResult<bool> {
-        let done = self
-            .inner
-            .update_key(key, expected_version, cap_tokens_at, audit)
-            .await?;
-        if done {
-            // This server sees its own change at once; the others when they read the feed.
-            self.cache.drop_key(&key.id);
-        }
-        Ok(done)
-    }
-
-    async fn revoke_key(
-        &self,
-        id: &str,
-        expected_version: i64,
-        at: Timestamp,
-        fingerprints: &RevokedFingerprints,
-        audit: &AuditEvent,
-    ) -> StoreResult<bool> {
-        let done = self
-            .inner
-            .revoke_key(id, expected_version, at, fingerprints, audit)
-            .await?;
-        if done {
-            self.cache.drop_key(id);
-        }
-        Ok(done)
-    }
-
-    // Everything else goes to the database as it is.
-
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()> {
-        self.inner.seed_keys(keys).await
-    }
-    async fn analyze(&self) -> StoreResult<()> {
-        self.inner.analyze().await
-    }
-    fn pool_use(&self) -> Option<(u32, usize)> {
-        self.inner.pool_use()
-    }
-    async fn optimize(&self) -> StoreResult<()> {
-        self.inner.optimize().await
-    }
-    async fn list_plan(&self, filter: &KeyFilter) -> StoreResult<String> {
-        self.inner.list_plan(filter).await
-    }
-    async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
-        self.inner.list_environments().await
-    }
-    async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.create_environment(env, audit).await
-    }
-    async fn count_keys(&self) -> StoreResult<i64> {
-        self.inner.count_keys().await
-    }
-    async fn pepper_check(&self) -> StoreResult<Option<Vec<u8>>> {
-        self.inner.pepper_check().await
-    }
-    async fn adopt_pepper_check(&self, check: &[u8]) -> StoreResult<Vec<u8>> {
-        self.inner.adopt_pepper_check(check).await
-    }
-    async fn insert_first_key(
-        &self,
-        key: &KeyRecord,
-        environment: Option<(&Environment, &AuditEvent)>,
-        audit: &AuditEvent,
-    ) -> StoreResult<bool> {
-        self.inner.insert_first_key(key, environment, audit).await
-    }
-    async fn insert_key(
-        &self,
-        key: &KeyRecord,
-        idempotency: Option<&IdempotencyRecord>,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.insert_key(key, idempotency, audit).await
-    }
-    async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>> {
-        self.inner.get_key(id).await
-    }
-    async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>> {
-        self.inner.find_key_by_fingerprint(fingerprint).await
-    }
-    async fn list_keys(&self, filter: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
-        self.inner.list_keys(filter).await
-    }
-    async fn record_last_used(
-        &self,
-        uses: &[(String, Timestamp, Option<String>)],
-    ) -> StoreResult<()> {
-        self.inner.record_last_used(uses).await
-    }
-    async fn get_idempotency(
-        &self,
-        actor: &str,
-        idem_key: &str,
-    ) -> StoreResult<Option<IdempotencyRecord>> {
-        self.inner.get_idempotency(actor, idem_key).await
-    }
-    async fn insert_token(&self, token: &TokenRecord, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.insert_token(token, audit).await
-    }
-    async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>> {
-        self.inner.get_token(digest).await
-    }
-    async fn purge(
-        &self,
-        tokens_before: Timestamp,
-        idempotency_before: Timestamp,
-    ) -> StoreResult<(u64, u64)> {
-        self.inner.purge(tokens_before, idempotency_before).await
-    }
-    async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.record_audit(audit).await
-    }
-    async fn environment_counts(
-        &self,
-        now: Timestamp,
-        soon: Timestamp,
-        within: Option<&BTreeSet<String>>,
-    ) -> StoreResult<Vec<(String, KeyCounts)>> {
-        self.inner.environment_counts(now, soon, within).await
-    }
-    async fn delete_environment(
-        &self,
-        name: &str,
-        audit: &AuditEvent,
-        moved: &AuditEvent,
-    ) -> StoreResult<EnvironmentDeletion> {
-        let done = self.inner.delete_environment(name, audit, moved).await?;
-        if let EnvironmentDeletion::Deleted { moved } = &done {
-            for id in moved {
-                self.cache.drop_key(id);
-            }
-        }
-        Ok(done)
-    }
-    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
-        self.inner.prune_audit(before).await
-    }
-    async fn audit_anchor(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
-        self.inner.audit_anchor().await
-    }
-    async fn record_usage(&self, counts: &[UsageCount]) -> StoreResult<()> {
-        self.inner.record_usage(counts).await
-    }
-    async fn usage(
-        &self,
-        key_id: &str,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> StoreResult<Vec<UsageCount>> {
-        self.inner.usage(key_id, since, until).await
-    }
-    fn set_chain_key(&self, key: ChainKey) {
-        self.inner.set_chain_key(key)
-    }
-    async fn seal_audit(&self) -> StoreResult<u64> {
-        self.inner.seal_audit().await
-    }
-    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
-        self.inner.list_audit(filter).await
-    }
-    async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
-        self.inner.changes_after(seq, limit).await
-    }
-    async fn last_change(&self) -> StoreResult<i64> {
-        self.inner.last_change().await
-    }
-    async fn purge_changes(&self, before: Timestamp) -> StoreResult<u64> {
-        self.inner.purge_changes(before).await
-    }
-    async fn listen_for_changes(&self, wake: &tokio::sync::Notify) -> StoreResult<()> {
-        self.inner.listen_for_changes(wake).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use jiff::Timestamp;
+
     use super::*;
 
-    fn change(seq: i64, key: &str) -> Change {
-        Change {
-            seq,
-            key_id: Some(key.to_owned()),
-        }
+    fn following(capacity: usize) -> Cache {
+        let cache = Cache::new(capacity);
+        cache.following.store(true, Ordering::Release);
+        cache
     }
 
-    #[test]
-    fn a_change_that_becomes_visible_late_is_still_applied() {
-        let start = Instant::now();
-        let mut p = FeedPosition::new(10);
-        // 11 is not visible yet (its transaction has not committed); 12 is.
-        let a = p.accept(&[change(12, "b")], start);
-        assert_eq!(a.keys, ["b"]);
-        assert_eq!(p.done_upto, 10, "the feed is read again from below the gap");
-        // Read again: 12 is not applied twice, and 11 shows up now.
-        let a = p.accept(&[change(11, "a"), change(12, "b")], start);
-        assert_eq!(a.keys, ["a"]);
-        assert!(!a.clear);
-        assert_eq!(p.done_upto, 12);
-    }
-
-    #[test]
-    fn a_gap_that_never_fills_is_passed_over_and_the_cache_cleared() {
-        let start = Instant::now();
-        let mut p = FeedPosition::new(0);
-        assert!(!p.accept(&[change(2, "b")], start).clear);
-        assert!(!p.accept(&[change(2, "b")], start + GAP_WAIT / 2).clear);
-        let a = p.accept(&[change(2, "b")], start + GAP_WAIT);
-        assert!(a.clear, "a change may have been missed");
-        assert_eq!(p.done_upto, 2);
-        assert_eq!(p.gap_since, None);
+    fn put_key(cache: &Cache, digest: &[u8], key: KeyRecord, generation: u64) {
+        cache.put(digest, Entry::Key(key), generation);
     }
 
     #[test]
     fn a_drop_during_a_look_up_keeps_the_old_record_out() {
-        let cache = Cache::new(10);
+        let cache = following(10);
         let before = cache.generation();
         // The look-up read the key; meanwhile the key changed and was dropped.
         cache.drop_key("key_1");
         let mut key = sample("key_1");
         key.version = 1;
-        cache.put_key(b"digest", key, before);
+        put_key(&cache, b"digest", key, before);
         assert!(cache.key(b"digest").is_none(), "the stale record came back");
         // A look-up that starts after the drop is cached.
-        cache.put_key(b"digest", sample("key_1"), cache.generation());
+        put_key(&cache, b"digest", sample("key_1"), cache.generation());
         assert!(cache.key(b"digest").is_some());
     }
 
     #[test]
     fn a_drop_of_another_key_does_not_keep_a_look_up_out() {
-        let cache = Cache::new(10);
+        let cache = following(10);
         let before = cache.generation();
         cache.drop_key("key_2");
-        cache.put_key(b"digest", sample("key_1"), before);
+        put_key(&cache, b"digest", sample("key_1"), before);
         assert!(cache.key(b"digest").is_some());
         // A clear refuses every look-up in flight.
         let before = cache.generation();
         cache.clear();
-        cache.put_key(b"digest", sample("key_1"), before);
+        put_key(&cache, b"digest", sample("key_1"), before);
         assert!(cache.key(b"digest").is_none());
     }
 
     #[test]
-    fn the_cache_stays_within_its_capacity() {
-        let cache = Cache::new(3);
+    fn nothing_is_cached_while_the_follower_does_not_know_where_it_stands() {
+        let cache = Cache::new(10);
+        put_key(&cache, b"digest", sample("key_1"), cache.generation());
+        assert!(cache.key(b"digest").is_none());
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity_and_keeps_the_keys_in_use() {
+        let cache = following(3);
+        put_key(&cache, b"hot", sample("hot"), cache.generation());
         for i in 0..10 {
             let id = format!("key_{i}");
-            cache.put_key(id.as_bytes(), sample(&id), cache.generation());
+            // The hot key is used between every two new ones.
+            assert!(
+                cache.key(b"hot").is_some(),
+                "the key in use was evicted at {i}"
+            );
+            put_key(&cache, id.as_bytes(), sample(&id), cache.generation());
+            assert!(cache.stats().entries <= 3);
         }
-        assert!(cache.stats().entries <= 3);
+    }
+
+    #[tokio::test]
+    async fn past_max_staleness_the_database_answers_and_its_failure_is_not_hidden() {
+        struct Down;
+        #[async_trait]
+        impl Credentials for Down {
+            async fn find_key_by_digest(&self, _: &[u8]) -> StoreResult<Option<KeyRecord>> {
+                Err(super::super::StoreError::Unavailable("down".into()))
+            }
+            async fn token_and_key(
+                &self,
+                _: &[u8],
+            ) -> StoreResult<Option<(TokenRecord, KeyRecord)>> {
+                Err(super::super::StoreError::Unavailable("down".into()))
+            }
+        }
+        let cached = Cached::new(
+            Arc::new(Down),
+            &CacheSettings {
+                max_staleness: Duration::from_millis(50),
+                ..CacheSettings::default()
+            },
+        );
+        cached.feed_read();
+        cached.cache.put(
+            b"digest",
+            Entry::Key(sample("key_1")),
+            cached.cache.generation(),
+        );
+        // Fresh: the cache answers, even with the database down.
+        assert!(
+            cached
+                .find_key_by_digest(b"digest")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        // Stale: the database is asked, and its failure is the answer.
+        assert!(cached.find_key_by_digest(b"digest").await.is_err());
+        cached.feed_read();
+        assert!(
+            cached
+                .find_key_by_digest(b"digest")
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     fn sample(id: &str) -> KeyRecord {

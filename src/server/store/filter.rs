@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use super::engine::Sql;
 use super::rows::ms;
 use super::{AuditFilter, KeyFilter, KeySort, SortValue};
 use crate::api::{KeyCounts, KeyStatus};
@@ -370,16 +371,12 @@ where
 
 /// The columns of an audit event, in [`crate::server::audit::AuditRow`]'s order.
 pub(super) const AUDIT_FIELDS: &str = "SELECT id, at, actor, actor_name, action, key_id, \
-    environments, source_ip, request_id, outcome, error_code, changed, hash FROM audit_events";
+    environments, source_ip, request_id, outcome, error_code, changed, detail, hash \
+    FROM audit_events";
 
-/// Appends ` WHERE … ORDER BY id … LIMIT …` for `f` to [`AUDIT_FIELDS`].
-pub(super) fn push_audit_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, f: &AuditFilter)
-where
-    DB: Database,
-    i64: Encode<'a, DB> + Type<DB>,
-    String: Encode<'a, DB> + Type<DB>,
-{
-    qb.push(" WHERE 1 = 1");
+/// `sql` (which is [`AUDIT_FIELDS`]) with ` WHERE … ORDER BY id … LIMIT …` for `f`.
+pub(super) fn audit_filter(mut sql: Sql, f: &AuditFilter) -> Sql {
+    sql = sql.push(" WHERE 1 = 1");
     for (column, value) in [
         ("actor", &f.actor),
         ("key_id", &f.key_id),
@@ -387,15 +384,14 @@ where
         ("outcome", &f.outcome),
     ] {
         if let Some(value) = value {
-            qb.push(format!(" AND {column} = "))
-                .push_bind(value.clone());
+            sql = sql.push(&format!(" AND {column} = ?")).bind(value);
         }
     }
     if let Some(since) = f.since {
-        qb.push(" AND at >= ").push_bind(ms(since));
+        sql = sql.push(" AND at >= ?").bind(ms(since));
     }
     if let Some(until) = f.until {
-        qb.push(" AND at < ").push_bind(ms(until));
+        sql = sql.push(" AND at < ?").bind(ms(until));
     }
     let (beyond, order) = if f.oldest_first {
         (" > ", "")
@@ -403,52 +399,29 @@ where
         (" < ", " DESC")
     };
     if let Some(after) = f.after {
-        qb.push(" AND id").push(beyond).push_bind(after);
+        sql = sql.push(&format!(" AND id{beyond}?")).bind(after);
     }
-    qb.push(format!(" ORDER BY id{order} LIMIT "))
-        .push_bind(i64::from(f.limit));
+    sql.push(&format!(" ORDER BY id{order} LIMIT ?"))
+        .bind(i64::from(f.limit))
 }
 
-/// Per environment, its keys by state (see [`super::Store::environment_counts`]).
-pub(super) fn push_environment_counts<'a, DB>(
-    qb: &mut QueryBuilder<'a, DB>,
-    now: i64,
-    soon: i64,
-    within: Option<&BTreeSet<String>>,
-) where
-    DB: Database,
-    i64: Encode<'a, DB> + Type<DB>,
-    String: Encode<'a, DB> + Type<DB>,
-{
-    qb.push("SELECT e.environment, SUM(CASE WHEN k.status = 'active' AND k.expires_at > ")
-        .push_bind(now)
-        .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN k.status = 'disabled' THEN 1 ELSE 0 END), ")
-        .push("SUM(CASE WHEN k.status = 'active' AND k.expires_at <= ")
-        .push_bind(now)
-        .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN k.status = 'revoked' THEN 1 ELSE 0 END), ")
-        .push("SUM(CASE WHEN k.status <> 'revoked' AND k.expires_at > ")
-        .push_bind(now)
-        .push(" AND k.expires_at <= ")
-        .push_bind(soon)
-        .push(" THEN 1 ELSE 0 END) FROM key_environments e JOIN keys k ON k.id = e.key_id");
+/// The end of the per-environment counts (see [`super::Environments::environment_counts`]):
+/// only keys whose environments all lie in `within`, when given, grouped by environment.
+pub(super) fn push_environment_counts(mut sql: Sql, within: Option<&BTreeSet<String>>) -> Sql {
     match within {
         None => {}
-        Some(within) if within.is_empty() => {
-            qb.push(" WHERE 0 = 1");
-        }
+        Some(within) if within.is_empty() => sql = sql.push(" WHERE 0 = 1"),
         Some(within) => {
-            qb.push(
-                " WHERE NOT EXISTS (SELECT 1 FROM key_environments o WHERE o.key_id = k.id \
-                 AND o.environment NOT IN (",
-            );
-            let mut each = qb.separated(", ");
-            for env in within {
-                each.push_bind(env.clone());
-            }
-            qb.push("))");
+            sql = sql
+                .push(
+                    " WHERE NOT EXISTS (SELECT 1 FROM key_environments o WHERE o.key_id = k.id \
+                     AND o.environment NOT IN (",
+                )
+                .list(within)
+                .push("))");
         }
     }
-    qb.push(" GROUP BY e.environment");
+    sql.push(" GROUP BY e.environment")
 }
 
 /// A row of [`push_environment_counts`] as counts.
@@ -468,6 +441,6 @@ pub(super) fn key_counts(row: (String, i64, i64, i64, i64, i64)) -> (String, Key
 
 /// Keys that are not revoked and live only in the environment bound first.
 pub(super) const LIVE_ONLY_THERE: &str = "SELECT count(*) FROM key_environments e \
-    JOIN keys k ON k.id = e.key_id WHERE e.environment = {name} AND k.status <> 'revoked' \
+    JOIN keys k ON k.id = e.key_id WHERE e.environment = ? AND k.status <> 'revoked' \
     AND NOT EXISTS (SELECT 1 FROM key_environments o \
     WHERE o.key_id = e.key_id AND o.environment <> e.environment)";

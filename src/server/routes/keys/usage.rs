@@ -58,7 +58,7 @@ pub async fn usage(
     }
     let key = visible_key(&state, &caller, &id).await?;
     // This server's counts not yet written are part of the answer.
-    crate::server::flush_last_used(&state).await;
+    crate::server::flush_pending(&state).await;
     let counts = state.store.usage(&key.id, since, until).await?;
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
     let mut buckets: Vec<UsageBucket> = Vec::new();

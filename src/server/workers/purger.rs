@@ -5,10 +5,10 @@
 
 use jiff::SignedDuration;
 
-use super::AppState;
+use crate::server::AppState;
 
 /// How long change feed rows are kept. A follower reads the feed every fraction of a second;
-/// one cut off for longer starts afresh anyway (see store::cache).
+/// one cut off for longer starts afresh anyway (see `follower`).
 const CHANGE_RETENTION: SignedDuration = SignedDuration::from_hours(1);
 
 /// Deletes what has expired as of now; failures are logged and retried at the next tick.
@@ -26,7 +26,7 @@ pub async fn run(state: &AppState) {
         Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
     }
     if let Some(retention) = state.timing.audit_retention {
-        match state.store.prune_audit(now - retention).await {
+        match state.store.prune_audit(now - retention, now).await {
             Ok(0) => {}
             Ok(events) => tracing::info!(events, "deleted audit events past their retention"),
             Err(e) => tracing::warn!(error = %e, "could not delete old audit events"),
@@ -37,5 +37,19 @@ pub async fn run(state: &AppState) {
     }
     if let Err(e) = state.store.optimize().await {
         tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+    }
+}
+
+/// Runs the purger every `purge_every` until told to stop.
+pub async fn every(
+    state: crate::server::SharedState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(state.timing.purge_every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => run(&state).await,
+            _ = stop.changed() => return,
+        }
     }
 }

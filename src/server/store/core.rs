@@ -1,0 +1,882 @@
+//! The store's invariants, written once for every database: a change, its audit event and its
+//! change-feed row in one transaction; bootstrap, revoke, rotate, environment delete; the
+//! uniqueness rules checked under the write lock. [`Core`] implements the store's jobs over
+//! any [`Engine`]; the engines hold only their SQL.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::chain::{self, ChainKey, Checkpoint, Verification};
+use super::engine::{Engine, Row, Sql};
+use super::filter::{AUDIT_FIELDS, LIVE_ONLY_THERE, key_counts, push_environment_counts};
+use super::jobs::{
+    AuditLog, Bench, ChangeFeed, Credentials, Environments, KeyChanged, Keys, Maintenance, Tokens,
+    Usage,
+};
+use super::records::{
+    AuditEvent, AuditFilter, AuditRow, Change, EnvironmentDeletion, IdempotencyRecord, KeyFilter,
+    KeyRecord, RevokedFingerprints, TokenRecord, UsageCount,
+};
+use super::rows::{
+    EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
+};
+use super::{Conflict, StoreError, StoreResult};
+use crate::api::{Environment, KeyCounts};
+
+/// Rows per statement when a batch is written (PostgreSQL allows 65,535 bound values; SQLite
+/// 32,766).
+const CHUNK: usize = 500;
+
+pub(super) struct Core<E> {
+    engine: E,
+    chain: OnceLock<ChainKey>,
+    observers: RwLock<Vec<Arc<dyn KeyChanged>>>,
+}
+
+impl<E: Engine> Core<E> {
+    pub fn new(engine: E) -> Self {
+        Core {
+            engine,
+            chain: OnceLock::new(),
+            observers: RwLock::default(),
+        }
+    }
+
+    fn chain(&self) -> StoreResult<&ChainKey> {
+        self.chain
+            .get()
+            .ok_or_else(|| StoreError::Database("the audit chain key was not set".into()))
+    }
+
+    /// Ends an audited write: appends `events` to the audit chain, a change-feed row for each
+    /// key in `keys` (and one for the environments, when `environments` changed), and commits,
+    /// all in `tx`: the one shape of every audited change. Observers in this process hear of
+    /// the changed keys once the change has committed.
+    async fn finish(
+        &self,
+        mut tx: E::Tx,
+        events: &[&AuditEvent],
+        keys: &[String],
+        environments: bool,
+    ) -> StoreResult<()> {
+        let e = &self.engine;
+        chain::append(e, &mut tx, self.chain()?, events).await?;
+        let at = events.last().map_or(0, |a| ms(a.at));
+        let change = |kind: &str, key: Option<&String>| {
+            Sql::new(E::WORDS.change_insert)
+                .bind(at)
+                .bind(kind)
+                .bind(key.cloned())
+        };
+        for key in keys {
+            e.execute(&mut tx, &change("key", Some(key))).await?;
+        }
+        if environments {
+            e.execute(&mut tx, &change("environment", None)).await?;
+        }
+        e.commit(tx).await?;
+        let observers = self.observers.read().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            for o in observers.iter() {
+                o.key_changed(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// A write transaction, once the chain key is known to be there (so that no write can
+    /// happen whose event could not be recorded).
+    async fn begin(&self) -> StoreResult<E::Tx> {
+        self.chain()?;
+        self.engine.begin_write().await
+    }
+
+    async fn read<T: Row>(&self, sql: Sql) -> StoreResult<Vec<T>> {
+        self.engine.read(&sql).await
+    }
+
+    async fn read_one<T: Row>(&self, sql: Sql) -> StoreResult<Option<T>> {
+        Ok(self.engine.read(&sql).await?.into_iter().next())
+    }
+
+    /// The key `condition` (on `keys k`, its values bound in `sql`) finds.
+    async fn key_where(
+        &self,
+        condition: &str,
+        bind: impl FnOnce(Sql) -> Sql + Send,
+    ) -> StoreResult<Option<KeyRecord>> {
+        let sql = bind(Sql::new(format!(
+            "{} WHERE {condition}",
+            key_columns::<E>()
+        )));
+        Ok(self.read_one::<KeyRow>(sql).await?.map(KeyRecord::from))
+    }
+}
+
+/// A key's columns, its environments and permissions folded in, read from `keys k`.
+pub(super) fn key_fields<E: Engine>() -> String {
+    let agg = E::WORDS.aggregate;
+    format!(
+        "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
+         k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
+         k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
+         k.revoked_fingerprint, k.revoked_previous_fingerprint, \
+         (SELECT {agg}(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
+         (SELECT {agg}(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms"
+    )
+}
+
+pub(super) fn key_columns<E: Engine>() -> String {
+    format!("{} FROM keys k", key_fields::<E>())
+}
+
+/// Whether a `SELECT 1 …` finds a row, in `tx`.
+async fn found<E: Engine>(e: &E, tx: &mut E::Tx, sql: Sql) -> StoreResult<bool> {
+    Ok(!e.fetch::<(i64,)>(tx, &sql).await?.is_empty())
+}
+
+/// The conflict writing `k` (and `idempotency`) would run into, if any: a live key with its
+/// name, a key with one of its secrets, or the caller's Idempotency-Key used already. Asked
+/// under the write lock, by name of rule; a database that names its constraints (PostgreSQL)
+/// also maps a violation that slips past to the same [`Conflict`].
+async fn check_unique<E: Engine>(
+    e: &E,
+    tx: &mut E::Tx,
+    k: &KeyRecord,
+    idempotency: Option<&IdempotencyRecord>,
+) -> StoreResult<()> {
+    let live_name = Sql::new(
+        "SELECT CAST(1 AS BIGINT) FROM keys WHERE name = ? AND status <> 'revoked' AND id <> ?",
+    )
+    .bind(&k.name)
+    .bind(&k.id);
+    if found(e, tx, live_name).await? {
+        return Err(StoreError::Conflict(Conflict::KeyName));
+    }
+    for digest in [&k.secret_digest, &k.previous_digest].into_iter().flatten() {
+        let secret = Sql::new(
+            "SELECT CAST(1 AS BIGINT) FROM keys WHERE (secret_digest = ? OR previous_digest = ?) AND id <> ?",
+        )
+        .bind(digest.as_slice())
+        .bind(digest.as_slice())
+        .bind(&k.id);
+        if found(e, tx, secret).await? {
+            return Err(StoreError::Conflict(Conflict::Secret));
+        }
+    }
+    if let Some(i) = idempotency {
+        let used = Sql::new(
+            "SELECT CAST(1 AS BIGINT) FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
+        )
+        .bind(&i.actor)
+        .bind(&i.idem_key);
+        if found(e, tx, used).await? {
+            return Err(StoreError::Conflict(Conflict::Idempotency));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces a key's environment and permission rows. Its environments must still be there:
+/// one deleted since the request checked it (`envs delete` racing a create) is a conflict.
+/// Where the database has row locks, the environments are locked for share, so a deletion
+/// waits for this write, or this write for it.
+async fn write_sets<E: Engine>(e: &E, tx: &mut E::Tx, k: &KeyRecord) -> StoreResult<()> {
+    let live: Vec<(i64,)> = e
+        .fetch(
+            tx,
+            &Sql::new(
+                "SELECT CAST(1 AS BIGINT) FROM environments WHERE deleted_at IS NULL AND name IN (",
+            )
+            .list(k.environments.iter())
+            .push(")")
+            .push(E::WORDS.for_share),
+        )
+        .await?;
+    if live.len() != k.environments.len() {
+        return Err(StoreError::Conflict(Conflict::EnvironmentGone));
+    }
+    for ((table, column), values) in SET_TABLES.iter().zip(key_sets(k)) {
+        e.execute(
+            tx,
+            &Sql::new(format!("DELETE FROM {table} WHERE key_id = ?")).bind(&k.id),
+        )
+        .await?;
+        // One statement, whatever the number of rows: every statement is a round trip.
+        let values: Vec<&String> = values.iter().collect();
+        for chunk in values.chunks(CHUNK) {
+            let mut sql = Sql::new(format!(
+                "INSERT INTO {table} (key_id, {column}, key_created_at) VALUES "
+            ));
+            for (i, v) in chunk.iter().enumerate() {
+                sql = sql
+                    .push(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" })
+                    .bind(&k.id)
+                    .bind(*v)
+                    .bind(ms(k.created_at));
+            }
+            e.execute(tx, &sql).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A new key's rows, and the record of the Idempotency-Key that minted it.
+async fn insert_key_rows<E: Engine>(
+    e: &E,
+    tx: &mut E::Tx,
+    k: &KeyRecord,
+    idempotency: Option<&IdempotencyRecord>,
+) -> StoreResult<()> {
+    let (extra_column, extra_value) = match E::WORDS.key_extra {
+        Some((c, v)) => (format!(", {c}"), format!(", {v}")),
+        None => (String::new(), String::new()),
+    };
+    let sql = Sql::new(format!(
+        "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
+         created_by, updated_at, expires_at, hint, version, secret_digest{extra_column}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_value})"
+    ))
+    .bind(&k.id)
+    .bind(&k.name)
+    .bind(&k.description)
+    .bind(k.key_type.as_str())
+    .bind(allowed_ips_column(k))
+    .bind(k.status.as_str())
+    .bind(ms(k.created_at))
+    .bind(&k.created_by)
+    .bind(ms(k.updated_at))
+    .bind(ms(k.expires_at))
+    .bind(&k.hint)
+    .bind(k.version)
+    .bind(&k.secret_digest);
+    e.execute(tx, &sql).await?;
+    write_sets(e, tx, k).await?;
+    if let Some(i) = idempotency {
+        let sql = Sql::new(
+            "INSERT INTO idempotency_keys (actor, idem_key, request_hash, key_id, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&i.actor)
+        .bind(&i.idem_key)
+        .bind(i.request_hash.as_slice())
+        .bind(&i.key_id)
+        .bind(ms(i.created_at));
+        e.execute(tx, &sql).await?;
+    }
+    Ok(())
+}
+
+const PEPPER_CHECK: &str = "pepper_check";
+
+#[async_trait]
+impl<E: Engine> Credentials for Core<E> {
+    async fn find_key_by_digest(&self, digest: &[u8]) -> StoreResult<Option<KeyRecord>> {
+        self.key_where("k.secret_digest = ? OR k.previous_digest = ?", |s| {
+            s.bind(digest).bind(digest)
+        })
+        .await
+    }
+
+    async fn token_and_key(&self, digest: &[u8]) -> StoreResult<Option<(TokenRecord, KeyRecord)>> {
+        let Some(token) = self.get_token(digest).await? else {
+            return Ok(None);
+        };
+        Ok(self.get_key(&token.key_id).await?.map(|key| (token, key)))
+    }
+}
+
+#[async_trait]
+impl<E: Engine> Keys for Core<E> {
+    async fn count_keys(&self) -> StoreResult<i64> {
+        let n: Option<(i64,)> = self.read_one(Sql::new("SELECT count(*) FROM keys")).await?;
+        Ok(n.map_or(0, |(n,)| n))
+    }
+
+    async fn insert_first_key(
+        &self,
+        k: &KeyRecord,
+        environment: Option<(&Environment, &AuditEvent)>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        // The lock is taken before the count, so a second bootstrap waits for the first to
+        // commit and then sees its key.
+        if !E::WORDS.lock_keys.is_empty() {
+            e.execute(&mut tx, &Sql::new(E::WORDS.lock_keys)).await?;
+        }
+        if found(
+            e,
+            &mut tx,
+            Sql::new("SELECT CAST(1 AS BIGINT) FROM keys LIMIT 1"),
+        )
+        .await?
+        {
+            return Ok(false);
+        }
+        let mut events = Vec::new();
+        if let Some((env, env_audit)) = environment {
+            let sql = Sql::new(
+                "INSERT INTO environments (name, description, created_at) \
+                 VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&env.name)
+            .bind(&env.description)
+            .bind(ms(env.created_at));
+            e.execute(&mut tx, &sql).await?;
+            events.push(env_audit);
+        }
+        insert_key_rows(e, &mut tx, k, None).await?;
+        events.push(audit);
+        self.finish(tx, &events, std::slice::from_ref(&k.id), false)
+            .await?;
+        Ok(true)
+    }
+
+    async fn insert_key(
+        &self,
+        k: &KeyRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        check_unique(e, &mut tx, k, idempotency).await?;
+        insert_key_rows(e, &mut tx, k, idempotency).await?;
+        self.finish(tx, &[audit], std::slice::from_ref(&k.id), false)
+            .await
+    }
+
+    async fn get_key(&self, id: &str) -> StoreResult<Option<KeyRecord>> {
+        self.key_where("k.id = ?", |s| s.bind(id)).await
+    }
+
+    async fn find_key_by_fingerprint(&self, fingerprint: &[u8]) -> StoreResult<Option<KeyRecord>> {
+        self.key_where(
+            "k.revoked_fingerprint = ? OR k.revoked_previous_fingerprint = ?",
+            |s| s.bind(fingerprint).bind(fingerprint),
+        )
+        .await
+    }
+
+    async fn list_keys(&self, filter: &KeyFilter) -> StoreResult<Vec<KeyRecord>> {
+        self.engine.list_keys(filter).await
+    }
+
+    async fn update_key(
+        &self,
+        k: &KeyRecord,
+        expected_version: i64,
+        cap_tokens_at: Option<Timestamp>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        check_unique(e, &mut tx, k, None).await?;
+        let sql = Sql::new(
+            "UPDATE keys SET name = ?, description = ?, allowed_ips = ?, status = ?, \
+             updated_at = ?, expires_at = ?, hint = ?, version = ?, secret_digest = ?, \
+             previous_digest = ?, previous_expires_at = ? \
+             WHERE id = ? AND version = ? AND status <> 'revoked'",
+        )
+        .bind(&k.name)
+        .bind(&k.description)
+        .bind(allowed_ips_column(k))
+        .bind(k.status.as_str())
+        .bind(ms(k.updated_at))
+        .bind(ms(k.expires_at))
+        .bind(&k.hint)
+        .bind(k.version)
+        .bind(&k.secret_digest)
+        .bind(&k.previous_digest)
+        .bind(k.previous_expires_at.map(ms))
+        .bind(&k.id)
+        .bind(expected_version);
+        if e.execute(&mut tx, &sql).await? == 0 {
+            return Ok(false);
+        }
+        write_sets(e, &mut tx, k).await?;
+        if let Some(cap) = cap_tokens_at {
+            // A CASE: SQLite's two-argument min() is PostgreSQL's least().
+            let cap = ms(cap);
+            let sql = Sql::new(
+                "UPDATE access_tokens SET expires_at = \
+                 CASE WHEN expires_at < ? THEN expires_at ELSE ? END WHERE key_id = ?",
+            )
+            .bind(cap)
+            .bind(cap)
+            .bind(&k.id);
+            e.execute(&mut tx, &sql).await?;
+        }
+        self.finish(tx, &[audit], std::slice::from_ref(&k.id), false)
+            .await?;
+        Ok(true)
+    }
+
+    async fn revoke_key(
+        &self,
+        id: &str,
+        expected_version: i64,
+        at: Timestamp,
+        fingerprints: &RevokedFingerprints,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        let sql = Sql::new(
+            "UPDATE keys SET status = 'revoked', secret_digest = NULL, previous_digest = NULL, \
+             previous_expires_at = NULL, revoked_fingerprint = ?, \
+             revoked_previous_fingerprint = ?, updated_at = ?, version = version + 1 \
+             WHERE id = ? AND version = ? AND status <> 'revoked'",
+        )
+        .bind(&fingerprints.current)
+        .bind(&fingerprints.previous)
+        .bind(ms(at))
+        .bind(id)
+        .bind(expected_version);
+        if e.execute(&mut tx, &sql).await? == 0 {
+            return Ok(false);
+        }
+        let tokens = Sql::new("DELETE FROM access_tokens WHERE key_id = ?").bind(id);
+        e.execute(&mut tx, &tokens).await?;
+        self.finish(tx, &[audit], &[id.to_owned()], false).await?;
+        Ok(true)
+    }
+
+    async fn get_idempotency(
+        &self,
+        actor: &str,
+        idem_key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        let row: Option<IdempotencyRow> = self
+            .read_one(
+                Sql::new(
+                    "SELECT actor, idem_key, request_hash, key_id, created_at \
+                     FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
+                )
+                .bind(actor)
+                .bind(idem_key),
+            )
+            .await?;
+        Ok(row.map(IdempotencyRecord::from))
+    }
+}
+
+#[async_trait]
+impl<E: Engine> Environments for Core<E> {
+    async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
+        let rows: Vec<EnvironmentRow> = self
+            .read(Sql::new(
+                "SELECT name, description, created_at FROM environments \
+                 WHERE deleted_at IS NULL ORDER BY name",
+            ))
+            .await?;
+        Ok(rows.into_iter().map(Environment::from).collect())
+    }
+
+    async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        let existing: Vec<(Option<i64>,)> = e
+            .fetch(
+                &mut tx,
+                &Sql::new("SELECT deleted_at FROM environments WHERE name = ?").bind(&env.name),
+            )
+            .await?;
+        let sql = match existing.first() {
+            Some((None,)) => return Err(StoreError::Conflict(Conflict::Environment)),
+            // A deleted environment's name comes back (its revoked keys still carry it).
+            Some((Some(_),)) => {
+                "UPDATE environments SET description = ?, created_at = ?, \
+                                 deleted_at = NULL WHERE name = ?"
+            }
+            None => "INSERT INTO environments (description, created_at, name) VALUES (?, ?, ?)",
+        };
+        let sql = Sql::new(sql)
+            .bind(&env.description)
+            .bind(ms(env.created_at))
+            .bind(&env.name);
+        e.execute(&mut tx, &sql).await?;
+        self.finish(tx, &[audit], &[], true).await
+    }
+
+    async fn environment_counts(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        within: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, KeyCounts)>> {
+        let (now, soon) = (ms(now), ms(soon));
+        let mut sql = Sql::new(
+            "SELECT e.environment, SUM(CASE WHEN k.status = 'active' AND k.expires_at > ? \
+             THEN 1 ELSE 0 END), SUM(CASE WHEN k.status = 'disabled' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN k.status = 'active' AND k.expires_at <= ? THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN k.status = 'revoked' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN k.status <> 'revoked' AND k.expires_at > ? AND k.expires_at <= ? \
+             THEN 1 ELSE 0 END) FROM key_environments e JOIN keys k ON k.id = e.key_id",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .bind(soon);
+        sql = push_environment_counts(sql, within);
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = self.read(sql).await?;
+        Ok(rows.into_iter().map(key_counts).collect())
+    }
+
+    async fn delete_environment(
+        &self,
+        name: &str,
+        audit: &AuditEvent,
+        moved: &AuditEvent,
+    ) -> StoreResult<EnvironmentDeletion> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        let live = Sql::new(
+            "SELECT CAST(1 AS BIGINT) FROM environments WHERE name = ? AND deleted_at IS NULL",
+        )
+        .bind(name);
+        if !found(e, &mut tx, live).await? {
+            return Ok(EnvironmentDeletion::NotFound);
+        }
+        let only_there: Vec<(i64,)> = e
+            .fetch(&mut tx, &Sql::new(LIVE_ONLY_THERE).bind(name))
+            .await?;
+        if let Some(&(keys @ 1..,)) = only_there.first() {
+            return Ok(EnvironmentDeletion::InUse { keys: keys as u64 });
+        }
+        // The keys that leave, each with its environments before: one read, then one
+        // statement per table, whatever the number of keys.
+        let rows: Vec<(String, String)> = e
+            .fetch(
+                &mut tx,
+                &Sql::new(
+                    "SELECT o.key_id, o.environment FROM key_environments o \
+                     JOIN key_environments e ON e.key_id = o.key_id \
+                     JOIN keys k ON k.id = o.key_id \
+                     WHERE e.environment = ? AND k.status <> 'revoked' \
+                     ORDER BY o.key_id, o.environment",
+                )
+                .bind(name),
+            )
+            .await?;
+        let mut before: Vec<(String, Vec<String>)> = Vec::new();
+        for (key, env) in rows {
+            match before.last_mut() {
+                Some((k, envs)) if *k == key => envs.push(env),
+                _ => before.push((key, vec![env])),
+            }
+        }
+        let ids: Vec<String> = before.iter().map(|(k, _)| k.clone()).collect();
+        for chunk in ids.chunks(CHUNK) {
+            let bump =
+                Sql::new("UPDATE keys SET version = version + 1, updated_at = ? WHERE id IN (")
+                    .bind(ms(moved.at))
+                    .list(chunk)
+                    .push(")");
+            e.execute(&mut tx, &bump).await?;
+            let leave =
+                Sql::new("DELETE FROM key_environments WHERE environment = ? AND key_id IN (")
+                    .bind(name)
+                    .list(chunk)
+                    .push(")");
+            e.execute(&mut tx, &leave).await?;
+        }
+        let gone = Sql::new("UPDATE environments SET deleted_at = ? WHERE name = ?")
+            .bind(ms(audit.at))
+            .bind(name);
+        e.execute(&mut tx, &gone).await?;
+        let events: Vec<AuditEvent> = before
+            .into_iter()
+            .map(|(key, envs)| AuditEvent {
+                key_id: Some(key),
+                environments: envs,
+                changed: vec!["environments"],
+                ..moved.clone()
+            })
+            .collect();
+        let mut all: Vec<&AuditEvent> = events.iter().collect();
+        all.push(audit);
+        self.finish(tx, &all, &ids, true).await?;
+        Ok(EnvironmentDeletion::Deleted { moved: ids })
+    }
+}
+
+#[async_trait]
+impl<E: Engine> Tokens for Core<E> {
+    async fn insert_token(&self, t: &TokenRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let sql = Sql::new(
+            "INSERT INTO access_tokens (digest, key_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(t.digest.as_slice())
+        .bind(&t.key_id)
+        .bind(ms(t.created_at))
+        .bind(ms(t.expires_at));
+        self.engine.execute(&mut tx, &sql).await?;
+        // A new token changes no answer anything cached: no change-feed row.
+        self.finish(tx, &[audit], &[], false).await
+    }
+
+    async fn get_token(&self, digest: &[u8]) -> StoreResult<Option<TokenRecord>> {
+        let row: Option<TokenRow> = self
+            .read_one(
+                Sql::new(
+                    "SELECT digest, key_id, created_at, expires_at FROM access_tokens \
+                     WHERE digest = ?",
+                )
+                .bind(digest),
+            )
+            .await?;
+        Ok(row.map(TokenRecord::from))
+    }
+
+    async fn purge(
+        &self,
+        tokens_before: Timestamp,
+        idempotency_before: Timestamp,
+    ) -> StoreResult<(u64, u64)> {
+        let e = &self.engine;
+        let tokens = e
+            .write(
+                &Sql::new("DELETE FROM access_tokens WHERE expires_at < ?").bind(ms(tokens_before)),
+            )
+            .await?;
+        let idempotency = e
+            .write(
+                &Sql::new("DELETE FROM idempotency_keys WHERE created_at < ?")
+                    .bind(ms(idempotency_before)),
+            )
+            .await?;
+        Ok((tokens, idempotency))
+    }
+}
+
+#[async_trait]
+impl<E: Engine> AuditLog for Core<E> {
+    fn set_chain_key(&self, key: ChainKey) {
+        // The first key stays: a store serves one pepper.
+        let _ = self.chain.set(key);
+    }
+
+    async fn seal_audit(&self, at: Timestamp) -> StoreResult<u64> {
+        chain::seal(&self.engine, self.chain()?, at).await
+    }
+
+    async fn record_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let chain = self.chain()?;
+        let e = &self.engine;
+        let mut tx = e.begin_write().await?;
+        let all: Vec<&AuditEvent> = events.iter().collect();
+        chain::append(e, &mut tx, chain, &all).await?;
+        e.commit(tx).await
+    }
+
+    async fn prune_audit(&self, before: Timestamp, at: Timestamp) -> StoreResult<u64> {
+        chain::prune(&self.engine, self.chain()?, before, at).await
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
+        self.read(super::filter::audit_filter(Sql::new(AUDIT_FIELDS), filter))
+            .await
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<Checkpoint>> {
+        chain::head(&self.engine).await
+    }
+
+    async fn verify_audit(
+        &self,
+        checkpoint: Option<&Checkpoint>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> StoreResult<Verification> {
+        chain::verify(&self.engine, self.chain()?, checkpoint, progress).await
+    }
+}
+
+#[async_trait]
+impl<E: Engine> ChangeFeed for Core<E> {
+    async fn changes_after(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>> {
+        let rows: Vec<(i64, Option<String>)> = self
+            .read(
+                Sql::new("SELECT seq, key_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
+                    .bind(seq)
+                    .bind(limit),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, key_id)| Change { seq, key_id })
+            .collect())
+    }
+
+    async fn last_change(&self) -> StoreResult<i64> {
+        let last: Option<(Option<i64>,)> = self
+            .read_one(Sql::new("SELECT max(seq) FROM changes"))
+            .await?;
+        Ok(last.and_then(|(l,)| l).unwrap_or(0))
+    }
+
+    async fn purge_changes(&self, before: Timestamp) -> StoreResult<u64> {
+        self.engine
+            .write(&Sql::new("DELETE FROM changes WHERE at < ?").bind(ms(before)))
+            .await
+    }
+
+    async fn listen_for_changes(&self, wake: &tokio::sync::Notify) -> StoreResult<()> {
+        self.engine.listen_for_changes(wake).await
+    }
+
+    fn on_key_changed(&self, observer: Arc<dyn KeyChanged>) {
+        self.observers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(observer);
+    }
+}
+
+#[async_trait]
+impl<E: Engine> Usage for Core<E> {
+    async fn record_usage(&self, counts: &[UsageCount]) -> StoreResult<()> {
+        let e = &self.engine;
+        let mut tx = e.begin_write().await?;
+        for chunk in counts.chunks(CHUNK) {
+            let mut sql = Sql::new("INSERT INTO key_usage (key_id, minute, code, count) VALUES ");
+            for (i, c) in chunk.iter().enumerate() {
+                sql = sql
+                    .push(if i == 0 {
+                        "(?, ?, ?, ?)"
+                    } else {
+                        ", (?, ?, ?, ?)"
+                    })
+                    .bind(&c.key_id)
+                    .bind(c.minute)
+                    .bind(&c.code)
+                    .bind(c.count);
+            }
+            sql = sql.push(
+                " ON CONFLICT (key_id, minute, code) \
+                 DO UPDATE SET count = key_usage.count + excluded.count",
+            );
+            e.execute(&mut tx, &sql).await?;
+        }
+        e.commit(tx).await
+    }
+
+    async fn usage(
+        &self,
+        key_id: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<UsageCount>> {
+        self.read(
+            Sql::new(
+                "SELECT key_id, minute, code, count FROM key_usage \
+                 WHERE key_id = ? AND minute >= ? AND minute < ? ORDER BY minute, code",
+            )
+            .bind(key_id)
+            .bind(ms(since))
+            .bind(ms(until)),
+        )
+        .await
+    }
+
+    async fn record_last_used(
+        &self,
+        uses: &[(String, Timestamp, Option<String>)],
+    ) -> StoreResult<()> {
+        // In key order, in one statement per chunk: two replicas flushing the same keys lock
+        // them in the same order, so neither waits for the other in a cycle (PostgreSQL's
+        // deadlock, 40P01).
+        let mut sorted: Vec<&(String, Timestamp, Option<String>)> = uses.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let e = &self.engine;
+        let mut tx = e.begin_write().await?;
+        for chunk in sorted.chunks(CHUNK) {
+            if !E::WORDS.lock_rows.is_empty() {
+                let lock = Sql::new("SELECT CAST(1 AS BIGINT) FROM keys WHERE id IN (")
+                    .list(chunk.iter().map(|u| &u.0))
+                    .push(E::WORDS.lock_rows);
+                e.fetch::<(i64,)>(&mut tx, &lock).await?;
+            }
+            let mut sql = Sql::new(
+                "UPDATE keys SET last_used_at = u.column2, last_used_ip = u.column3 \
+                 FROM (VALUES ",
+            );
+            for (i, (id, at, ip)) in chunk.iter().enumerate() {
+                sql = sql
+                    .push(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" })
+                    .bind(id)
+                    .bind(ms(*at))
+                    .bind(ip);
+            }
+            sql = sql.push(
+                ") AS u WHERE keys.id = u.column1 \
+                 AND (keys.last_used_at IS NULL OR keys.last_used_at < u.column2)",
+            );
+            e.execute(&mut tx, &sql).await?;
+        }
+        e.commit(tx).await
+    }
+}
+
+#[async_trait]
+impl<E: Engine> Maintenance for Core<E> {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read::<(i64,)>(Sql::new("SELECT CAST(1 AS BIGINT)"))
+            .await?;
+        Ok(())
+    }
+
+    async fn pepper_check(&self) -> StoreResult<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = self
+            .read_one(Sql::new("SELECT value FROM server_meta WHERE name = ?").bind(PEPPER_CHECK))
+            .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    async fn adopt_pepper_check(&self, check: &[u8]) -> StoreResult<Vec<u8>> {
+        self.engine
+            .write(
+                &Sql::new(
+                    "INSERT INTO server_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(PEPPER_CHECK)
+                .bind(check),
+            )
+            .await?;
+        self.pepper_check()
+            .await?
+            .ok_or_else(|| StoreError::Database("the pepper check value was not stored".into()))
+    }
+
+    async fn optimize(&self) -> StoreResult<()> {
+        self.engine.optimize().await
+    }
+
+    fn pool_use(&self) -> Option<(u32, usize)> {
+        self.engine.pool_use()
+    }
+}
+
+#[async_trait]
+impl<E: Engine> Bench for Core<E> {
+    async fn seed_keys(&self, keys: &[KeyRecord]) -> StoreResult<()> {
+        self.engine.seed_keys(keys).await
+    }
+
+    async fn analyze(&self) -> StoreResult<()> {
+        self.engine.write(&Sql::new("ANALYZE")).await.map(drop)
+    }
+
+    async fn list_plan(&self, filter: &KeyFilter) -> StoreResult<String> {
+        self.engine.list_plan(filter).await
+    }
+}
