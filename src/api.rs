@@ -777,4 +777,11 @@ pub struct Problem {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+    /// `/readyz` on a server with a cache: how long ago its change feed was last read, in
+    /// milliseconds (absent before the first read). Past `max_staleness_ms`, verify and token
+    /// authentication read the database instead of the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_age_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_staleness_ms: Option<u64>,
 }

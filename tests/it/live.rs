@@ -124,6 +124,14 @@ impl LiveServer {
         self.runtime.block_on(f)
     }
 
+    /// Runs `f` in the background on the server's runtime.
+    pub fn state_runtime_spawn<F>(&self, f: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(f);
+    }
+
     pub fn authority(&self) -> &str {
         self.url.trim_start_matches("http://")
     }

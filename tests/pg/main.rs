@@ -80,3 +80,9 @@ mod pgbouncer;
 
 // The change feed's sequence numbers, visible out of order.
 mod feed;
+
+// Two replicas flushing last-used times for the same keys.
+mod flush;
+
+// A follower cut off, and a flood of failed exchanges: staleness stays bounded.
+mod staleness;

@@ -14,30 +14,32 @@ use crate::server::error::ApiResult;
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
+        feed_age_ms: None,
+        max_staleness_ms: None,
     })
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers; says how stale the cache is.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "The database answers", body = crate::api::Health),
+        (status = 200, description = "The database answers; with a cache, how long ago the change feed was read", body = crate::api::Health),
         (status = 503, description = "The database does not answer", body = crate::api::Health),
     ))]
 pub async fn readyz(State(state): State<SharedState>) -> (StatusCode, Json<Health>) {
-    match state.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Health {
-                status: "ready".to_owned(),
-            }),
-        ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health {
-                status: "database unreachable".to_owned(),
-            }),
-        ),
-    }
+    let cached = state.cache.as_ref().map(|c| &c.cached);
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let (status, words) = match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    };
+    (
+        status,
+        Json(Health {
+            status: words.to_owned(),
+            feed_age_ms: cached.and_then(|c| c.feed_age()).map(ms),
+            max_staleness_ms: cached.map(|c| ms(c.max_staleness())),
+        }),
+    )
 }
 
 #[utoipa::path(get, path = "/v1/whoami", tag = "auth", security(("bearer" = [])),

@@ -89,6 +89,11 @@ impl Cached {
             .map(|at| at.elapsed())
     }
 
+    /// The oldest the cache may be and still answer.
+    pub fn max_staleness(&self) -> Duration {
+        self.max_staleness
+    }
+
     /// Whether the cache may answer: the feed was read within `max_staleness`.
     fn fresh(&self) -> bool {
         self.feed_age().is_some_and(|age| age <= self.max_staleness)
