@@ -124,7 +124,8 @@ impl LiveServer {
         self.runtime.block_on(f)
     }
 
-    /// Runs `f` in the background on the server's runtime.
+    /// Runs `f` in the background on the server's runtime (tests/pg's forwarder).
+    #[allow(dead_code)]
     pub fn state_runtime_spawn<F>(&self, f: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,

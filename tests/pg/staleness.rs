@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use keyward::secret::Pepper;
 use keyward::server::store::{self, CacheSettings};
 use keyward::server::{self, AppState, Catalog};
 use serde_json::{Value, json};
