@@ -14,6 +14,12 @@ use crate::api::VerifyCode;
 
 /// One minute, the granularity of usage counts.
 const MINUTE_MS: i64 = 60_000;
+/// One hour: what old minutes are folded into when the database stays away.
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+/// The most (key, minute, code) counts kept while they cannot be written; past it, minutes
+/// before the newest hour are folded into their hour (counted in [`LastUsed::folded`]), so an
+/// outage costs precision, not memory.
+pub const MAX_PENDING_COUNTS: usize = 100_000;
 
 #[derive(Default, Debug)]
 struct Pending {
@@ -26,6 +32,8 @@ struct Pending {
 #[derive(Clone, Default, Debug)]
 pub struct LastUsed {
     pending: Arc<Mutex<Pending>>,
+    /// Counts folded into their hour during outages, so far (a metric).
+    folded: Arc<std::sync::atomic::AtomicU64>,
     /// Held while a batch is written, so that a flush returns only once every use noted before
     /// it is in the database, even when another flush had taken them first.
     writing: Arc<tokio::sync::Mutex<()>>,
@@ -44,6 +52,44 @@ impl Pending {
                 self.last.insert(key_id.to_owned(), (at, ip));
             }
         }
+    }
+
+    /// How many (key, minute, code) counts are waiting.
+    fn counts_len(&self) -> usize {
+        self.counts.values().map(HashMap::len).sum()
+    }
+
+    /// Folds every count before the newest hour into its hour's first minute; returns how
+    /// many counts were folded away.
+    fn fold_old_minutes(&mut self) -> u64 {
+        let Some(newest) = self
+            .counts
+            .values()
+            .flat_map(|m| m.keys())
+            .map(|(m, _)| *m)
+            .max()
+        else {
+            return 0;
+        };
+        let cut = newest.div_euclid(HOUR_MS) * HOUR_MS;
+        let before = self.counts_len();
+        for per_key in self.counts.values_mut() {
+            let old: Vec<((i64, VerifyCode), i64)> = per_key
+                .iter()
+                .filter(|((minute, _), _)| *minute < cut)
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            // All taken out first: an hour's first minute is one of the old minutes too.
+            for (minute_code, _) in &old {
+                per_key.remove(minute_code);
+            }
+            for ((minute, code), n) in old {
+                *per_key
+                    .entry((minute.div_euclid(HOUR_MS) * HOUR_MS, code))
+                    .or_default() += n;
+            }
+        }
+        (before - self.counts_len()) as u64
     }
 
     fn count(&mut self, key_id: &str, minute: i64, code: VerifyCode, n: i64) {
@@ -108,6 +154,20 @@ impl LastUsed {
                 pending.count(&c.key_id, c.minute, code, c.count);
             }
         }
+        if pending.counts_len() > MAX_PENDING_COUNTS {
+            let folded = pending.fold_old_minutes();
+            self.folded
+                .fetch_add(folded, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                folded,
+                "usage counts kept for a database that does not answer: minutes before the last hour folded into their hour"
+            );
+        }
+    }
+
+    /// Usage counts folded into their hour during database outages, since the server started.
+    pub fn folded(&self) -> u64 {
+        self.folded.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -138,4 +198,26 @@ pub async fn flush(state: &AppState) -> StoreResult<()> {
         state.last_used.restore(uses, counts);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_kept_through_an_outage_are_folded_into_their_hour_past_the_bound() {
+        let mut pending = Pending::default();
+        // Three hours of minutes for one key, and the newest minute.
+        for minute in 0..180 {
+            pending.count("key_a", minute * MINUTE_MS, VerifyCode::Valid, 2);
+        }
+        assert_eq!(pending.counts_len(), 180);
+        let folded = pending.fold_old_minutes();
+        // The newest hour keeps its minutes; the two before become one count each.
+        assert_eq!(pending.counts_len(), 60 + 2);
+        assert_eq!(folded, 118);
+        let total: i64 = pending.counts["key_a"].values().sum();
+        assert_eq!(total, 360, "no verify was lost in the folding");
+        assert_eq!(pending.counts["key_a"][&(0, VerifyCode::Valid)], 120);
+    }
 }

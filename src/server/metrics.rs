@@ -168,6 +168,11 @@ pub fn render(state: &SharedState) -> String {
             gauge(cache.feed_age().map_or(-1, |age| age.as_secs() as i64)),
         );
     }
+    registry.register(
+        "usage_counts_folded",
+        "Usage counts (key, minute, answer) folded into their hour while the database could not be written",
+        counter(state.last_used.folded()),
+    );
     if let Some((size, idle)) = state.store.pool_use() {
         registry.register(
             "database_connections",

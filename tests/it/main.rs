@@ -26,6 +26,7 @@ mod lifecycle;
 mod listing;
 mod live;
 mod metrics;
+mod modules;
 mod no_terminal;
 mod openapi;
 mod output;
