@@ -16,6 +16,11 @@ pub const KEYWARD_DATABASE_URL: &str = "KEYWARD_DATABASE_URL";
 pub const KEYWARD_PEPPER_FILE: &str = "KEYWARD_PEPPER_FILE";
 pub const KEYWARD_SERVER_CONFIG: &str = "KEYWARD_SERVER_CONFIG";
 pub const KEYWARD_LISTEN: &str = "KEYWARD_LISTEN";
+/// `keyward server`: the metrics listener, the TLS files, the shutdown deadline (seconds).
+pub const KEYWARD_METRICS_LISTEN: &str = "KEYWARD_METRICS_LISTEN";
+pub const KEYWARD_TLS_CERT: &str = "KEYWARD_TLS_CERT";
+pub const KEYWARD_TLS_KEY: &str = "KEYWARD_TLS_KEY";
+pub const KEYWARD_SHUTDOWN_TIMEOUT: &str = "KEYWARD_SHUTDOWN_TIMEOUT";
 /// Log filter (tracing-subscriber `EnvFilter` syntax), e.g. `keyward=debug`.
 pub const KEYWARD_LOG: &str = "KEYWARD_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";

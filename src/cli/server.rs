@@ -1,6 +1,5 @@
 //! `keyward server`: run the Keyward API.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,8 +11,9 @@ use crate::env_vars;
 use crate::output;
 use crate::secret::Pepper;
 use crate::server::config::{ServerConfig, check_pepper, open_pepper};
+use crate::server::settings::{Flags, Settings};
 use crate::server::store as store_backend;
-use crate::server::{self, AppState, Catalog, MAX_KEY_LIFETIME_DAYS, dev};
+use crate::server::{self, AppState, Catalog, dev};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -38,7 +38,7 @@ pub struct ServerArgs {
     pub listen: Option<String>,
 
     /// Serve Prometheus metrics at http://ADDR/metrics, apart from the API (keep it private) [default: none]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, env = env_vars::KEYWARD_METRICS_LISTEN, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
 
     /// Database URL: sqlite:PATH (or a plain path to a SQLite file), or postgres://USER@HOST/DB for replicas sharing one PostgreSQL
@@ -47,11 +47,11 @@ pub struct ServerArgs {
     pub database: Option<String>,
 
     /// Serve HTTPS with this PEM certificate chain (leaf first); read again on SIGHUP. Needs --tls-key
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, env = env_vars::KEYWARD_TLS_CERT, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
     /// The PEM private key of --tls-cert (keep it private: chmod 600)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, env = env_vars::KEYWARD_TLS_KEY, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
     /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
@@ -79,7 +79,7 @@ pub struct ServerArgs {
     pub seed_keys: Option<u64>,
 
     /// On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, env = env_vars::KEYWARD_SHUTDOWN_TIMEOUT, value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
 }
 
@@ -89,85 +89,25 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         Some(path) => ServerConfig::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
         None => ServerConfig::default(),
     };
-    let listen = args
-        .listen
-        .or(config.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let addr: SocketAddr = listen.parse().map_err(|_| {
-        UsageError(format!(
-            "--listen {listen:?} is not an address; write it like 127.0.0.1:8080 or [::1]:8080"
-        ))
-    })?;
-    let metrics_addr: Option<SocketAddr> =
-        match args.metrics_listen.or(config.metrics_listen.clone()) {
-            None => None,
-            Some(text) => Some(text.parse().map_err(|_| {
-                UsageError(format!(
-                    "--metrics-listen {text:?} is not an address; write it like 127.0.0.1:9090"
-                ))
-            })?),
-        };
-    let tls = tls_certificates(args.tls_cert, args.tls_key, &config)?;
-    if args.dev && !addr.ip().is_loopback() {
-        bail!(UsageError(format!(
-            "--dev listens on loopback only, and {addr} is not loopback"
-        )));
-    }
-
-    // The config is checked whole before anything is created.
-    if let Some(minutes) = config.audit_checkpoint_minutes {
-        if !(1..=1440).contains(&minutes) {
-            bail!(UsageError(format!(
-                "audit_checkpoint_minutes in the server config must be between 1 and 1440, not {minutes}"
-            )));
-        }
-    }
-    let max_key_lifetime = match config.max_key_lifetime_days {
-        Some(days) if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&days) => {
-            bail!("max_key_lifetime_days must be between 1 and {MAX_KEY_LIFETIME_DAYS}, not {days}")
-        }
-        Some(days) => Some(jiff::SignedDuration::from_hours(24 * days)),
-        None => None,
+    let flags = Flags {
+        listen: args.listen,
+        metrics_listen: args.metrics_listen,
+        database: args.database,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        pepper_file: args.pepper_file,
+        shutdown_timeout: args.shutdown_timeout,
+        dev: args.dev,
     };
-    let audit_retention = match config.audit_retention_days {
-        Some(days) if !(1..=36_500).contains(&days) => {
-            bail!(
-                "audit_retention_days must be between 1 and 36500, not {days}; leave it out to keep every event"
-            )
-        }
-        Some(days) => Some(jiff::SignedDuration::from_hours(24 * days)),
-        None => None,
-    };
-    let trusted_proxies = config
-        .trusted_proxies
-        .iter()
-        .map(|p| {
-            crate::server::parse_cidr(p).map_err(|why| {
-                anyhow::anyhow!("trusted_proxies entry {p:?} in the server config: {why}")
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-
-    let cache = cache_settings(&config)?;
-    let (connections, request_timeout) = connection_limits(&config)?;
-    let mut product = config.permissions.clone();
-    let database = args.database.or(config.database.clone());
-    let database = match database {
-        Some(database) => database,
-        None if args.dev => "sqlite::memory:".to_owned(),
-        None => bail!(UsageError(
-            "keyward server needs --database (or KEYWARD_DATABASE_URL, or `database` in --config); --dev runs on a throwaway one".to_owned()
-        )),
-    };
-    let pepper_file = args.pepper_file.or(config.pepper_file.clone());
-    if !args.dev && pepper_file.is_none() {
-        bail!(UsageError(
-            "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, or `pepper_file` in --config): the pepper is kept outside the database".to_owned()
-        ));
-    }
-    let url = database_url(&database)?;
+    // The settings are checked whole before anything is opened or created.
+    let settings = Settings::resolve(flags, config).map_err(|e| UsageError(e.0))?;
+    let tls = tls_certificates(&settings)?;
+    let mut product = settings.permissions.clone();
+    let (addr, metrics_addr) = (settings.addr, settings.metrics_addr);
+    let url = database_url(&settings.database)?;
+    let pepper_file = settings.pepper_file.clone();
     // A PostgreSQL URL may carry a password: messages show it without.
-    let database = store_backend::redacted(&database);
+    let database = store_backend::redacted(&settings.database);
     let store = store_backend::open(&url)
         .await
         .with_context(|| format!("cannot open the database {database}"))?;
@@ -205,25 +145,10 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let feed = store_backend::open_feed(&url, &store)
         .await
         .with_context(|| format!("cannot open the database {database} for the change feed"))?;
-    let mut state = AppState::new(store, pepper, Catalog::new(&product)?).with_cache(feed, cache);
-    if let Some(max) = max_key_lifetime {
-        state.max_key_lifetime = max;
-    }
-    state.trusted_proxies = trusted_proxies;
-    state.connections = connections;
+    let mut state =
+        AppState::new(store, pepper, Catalog::new(&product)?).with_cache(feed, settings.cache);
+    settings.apply(&mut state);
     state.tls = tls.as_ref().map(|certificates| certificates.acceptor());
-    state.timing.request_timeout = request_timeout;
-    if let Some(secs) = args.shutdown_timeout.or(config.shutdown_timeout_secs) {
-        state.timing.shutdown_deadline = std::time::Duration::from_secs(secs);
-    }
-    if let Some(secs) = config.last_used_flush_secs {
-        state.timing.last_used_flush = std::time::Duration::from_secs(secs.max(1));
-    }
-    state.timing.audit_retention = audit_retention;
-    state.timing.audit_checkpoint_file = config.audit_checkpoint_file.clone();
-    if let Some(minutes) = config.audit_checkpoint_minutes {
-        state.timing.audit_checkpoint_every = std::time::Duration::from_secs(60 * minutes);
-    }
     let state = Arc::new(state);
     let operator = format!("local:{}", env_vars::os_user());
     // A new chain is sealed once: with the events an older keyward wrote, if any.
@@ -335,25 +260,13 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 
 /// The TLS certificate and key, from the flags or else the server config: both or neither. Read
 /// and checked before anything else is opened; a key file others may read is warned about.
-fn tls_certificates(
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-    config: &ServerConfig,
-) -> anyhow::Result<Option<Arc<server::tls::Certificates>>> {
-    let (cert, key) = match (cert, key) {
-        (Some(cert), Some(key)) => (cert, key),
-        _ => match (&config.tls_cert, &config.tls_key) {
-            (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-            (None, None) => return Ok(None),
-            _ => bail!(UsageError(
-                "the server config names one of tls_cert and tls_key: give both, or neither"
-                    .to_owned()
-            )),
-        },
+fn tls_certificates(settings: &Settings) -> anyhow::Result<Option<Arc<server::tls::Certificates>>> {
+    let Some((cert, key)) = &settings.tls else {
+        return Ok(None);
     };
     let certificates =
-        server::tls::Certificates::open(&cert, &key).map_err(|e| UsageError(e.to_string()))?;
-    if let Some(mode) = crate::server::config::private_file_exposed(&key) {
+        server::tls::Certificates::open(cert, key).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(mode) = crate::server::config::private_file_exposed(key) {
         eprintln!(
             "warning: the TLS key file {} can be read or written by other users (mode {mode:03o}); make it private: chmod 600 {}",
             key.display(),
@@ -361,84 +274,6 @@ fn tls_certificates(
         );
     }
     Ok(Some(certificates))
-}
-
-/// The header timeout, the connection bound and the request timeout, from the server config.
-/// The bound stays below the process's open-file limit (raised to its maximum first), leaving
-/// room for the database's connections and files.
-fn connection_limits(
-    config: &ServerConfig,
-) -> anyhow::Result<(server::listener::Limits, std::time::Duration)> {
-    use std::time::Duration;
-    let seconds = |value: Option<u64>, name: &str, range: std::ops::RangeInclusive<u64>| match value
-    {
-        Some(v) if !range.contains(&v) => Err(UsageError(format!(
-            "{name} in the server config must be between {} and {}, not {v}",
-            range.start(),
-            range.end()
-        ))),
-        v => Ok(v.map(Duration::from_secs)),
-    };
-    let mut limits = server::listener::Limits::default();
-    if let Some(t) = seconds(config.header_timeout_secs, "header_timeout_secs", 1..=300)? {
-        limits.header_timeout = t;
-    }
-    let request_timeout = seconds(config.request_timeout_secs, "request_timeout_secs", 1..=600)?
-        .unwrap_or(Duration::from_secs(30));
-    if let Some(max) = config.max_connections {
-        if max == 0 {
-            bail!(UsageError(
-                "max_connections in the server config must be at least 1".to_owned()
-            ));
-        }
-        limits.max_connections = max;
-    }
-    if let Some(files) = server::listener::raise_open_file_limit() {
-        let room = usize::try_from(files.saturating_sub(100))
-            .unwrap_or(usize::MAX)
-            .max(1);
-        if limits.max_connections > room {
-            tracing::info!(
-                files,
-                room,
-                "the connection bound is lowered to the open-file limit"
-            );
-            limits.max_connections = room;
-        }
-    }
-    Ok((limits, request_timeout))
-}
-
-/// The verify cache's size and the change feed's poll, from the server config.
-fn cache_settings(config: &ServerConfig) -> anyhow::Result<store_backend::CacheSettings> {
-    let mut settings = store_backend::CacheSettings::default();
-    if let Some(entries) = config.cache_entries {
-        if entries == 0 {
-            bail!(UsageError(
-                "cache_entries in the server config must be at least 1".to_owned()
-            ));
-        }
-        settings.capacity = entries;
-    }
-    if let Some(ms) = config.change_poll_ms {
-        // Past 250 ms the poll alone could not keep DESIGN.md's one-second bound with room to
-        // spare (a SQLite file, PgBouncer, a lost LISTEN).
-        if !(10..=250).contains(&ms) {
-            bail!(UsageError(format!(
-                "change_poll_ms in the server config must be between 10 and 250, not {ms}"
-            )));
-        }
-        settings.poll_every = std::time::Duration::from_millis(ms);
-    }
-    if let Some(secs) = config.max_staleness_secs {
-        if !(1..=60).contains(&secs) {
-            bail!(UsageError(format!(
-                "max_staleness_secs in the server config must be between 1 and 60, not {secs}"
-            )));
-        }
-        settings.max_staleness = std::time::Duration::from_secs(secs);
-    }
-    Ok(settings)
 }
 
 /// Prints a key minted on the server host (bootstrap, break glass) and its secret, once.

@@ -13,6 +13,7 @@ pub mod metrics;
 mod mint;
 mod routes;
 pub mod seed;
+pub mod settings;
 pub mod store;
 pub mod throttle;
 pub mod tls;
