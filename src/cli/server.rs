@@ -78,6 +78,10 @@ pub struct ServerArgs {
     #[arg(long, hide = true, value_name = "N", conflicts_with_all = ["dev", "bootstrap", "break_glass"])]
     pub seed_keys: Option<u64>,
 
+    /// Benchmarks only: append N audit events (token exchanges, chained as any) and exit
+    #[arg(long, hide = true, value_name = "N", conflicts_with_all = ["dev", "bootstrap", "break_glass", "seed_keys"])]
+    pub seed_audit_events: Option<u64>,
+
     /// On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]
     #[arg(long, env = env_vars::KEYWARD_SHUTDOWN_TIMEOUT, value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
@@ -167,6 +171,15 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 created.key.name, created.key.id
             ),
         );
+    }
+    if let Some(total) = args.seed_audit_events {
+        server::seed::seed_audit(state.store.as_ref(), total, state.now(), |done| {
+            if done % 100_000 == 0 || done == total {
+                eprintln!("appended {done} of {total} audit events");
+            }
+        })
+        .await?;
+        return Ok(());
     }
     if let Some(total) = args.seed_keys {
         for name in server::seed::ENVIRONMENTS {

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::api::{KeyStatus, KeyType};
 use crate::secret::{Pepper, Secret};
 use crate::server::mint::{NewKey, mint};
-use crate::server::store::{Store, StoreResult};
+use crate::server::store::{AuditEvent, Store, StoreResult};
 
 /// The environments seeded keys live in; `eu-audit` is rare (1 %), for a selective filter.
 pub const ENVIRONMENTS: [&str; 4] = ["production", "staging", "development", "eu-audit"];
@@ -190,6 +190,36 @@ pub async fn seed(
             .map(|i| seeded_key((i, offset), total, now, &mut mix, pepper))
             .collect();
         store.seed_keys(&keys).await?;
+        done += n;
+        progress(done);
+    }
+    Ok(())
+}
+
+/// Appends `total` audit events (failed token exchanges of made-up clients, from made-up
+/// addresses), chained as any event is, 1,000 per transaction: a long log to verify.
+pub async fn seed_audit(
+    store: &dyn Store,
+    total: u64,
+    now: Timestamp,
+    mut progress: impl FnMut(u64),
+) -> StoreResult<()> {
+    const BATCH: u64 = 1_000;
+    let mut mix = Mix(0x0061_7564_6974_0001);
+    let mut done = 0;
+    while done < total {
+        let n = BATCH.min(total - done);
+        let events: Vec<AuditEvent> = (0..n)
+            .map(|_| {
+                let mut event = AuditEvent::success(now, "key:<seeded>", "token.exchange");
+                event.outcome = "failure";
+                event.error_code = Some("invalid_client");
+                event.source_ip = Some(format!("198.18.{}.{}", mix.below(256), mix.below(256)));
+                event.request_id = Some(format!("req_seeded{:010}", mix.below(10_000_000_000)));
+                event
+            })
+            .collect();
+        store.record_audit(&events).await?;
         done += n;
         progress(done);
     }

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The bound under load (issue: "one core for the store's invariants", item 4): two release-built
+# `keyward server`s on one throwaway PostgreSQL, wrk verifying a cached key at 16 connections
+# against each (requests over 2 s count as timeouts), and a writer that, for BENCH_SECONDS
+# (default 120), creates a key through A, verifies it at B (so B caches it), revokes it through A
+# and times until B refuses it. Reports failed writes, verify answers that were not 2xx or took
+# over 2 s, and the revocation's arrival at B (p50, p99, max), as Markdown for the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${BENCH_SECONDS:-120}
+. bench/lib/db.sh
+. bench/lib/wrk.sh
+need_wrk
+cargo build --release --quiet --bin keyward
+bin=target/release/keyward
+
+bench_work
+
+start_server() {
+  local out=$1
+  "$bin" server --listen 127.0.0.1:0 --database "$DB_URL" --pepper-file "$work/pepper" \
+    >"$out" 2>"$out.err" &
+  pids+=($!)
+  for _ in $(seq 200); do grep -q 'http://' "$out" 2>/dev/null && break; sleep 0.05; done
+  grep -o 'http://[0-9.:]*' "$out" | head -1
+}
+
+mkdir -p "$work/pg"
+db_start postgres "$work/pg"
+admin=$("$bin" --output json server --bootstrap --database "$DB_URL" \
+  --pepper-file "$work/pepper" 2>/dev/null)
+a=$(start_server "$work/a.out")
+b=$(start_server "$work/b.out")
+
+# A token and a key to verify, made through A; each replica's wrk script verifies that key.
+ADMIN="$admin" A="$a" python3 - >"$work/setup" <<'PY'
+import base64, json, os, urllib.request
+admin = json.loads(os.environ["ADMIN"])
+basic = base64.b64encode(f"{admin['id']}:{admin['secret']}".encode()).decode()
+req = urllib.request.Request(os.environ["A"] + "/v1/oauth/token", data=b"grant_type=client_credentials",
+    headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"})
+token = json.load(urllib.request.urlopen(req))["access_token"]
+body = json.dumps({"name": "soak-verified", "environments": ["default"]}).encode()
+req = urllib.request.Request(os.environ["A"] + "/v1/keys", data=body,
+    headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+print(token)
+print(json.load(urllib.request.urlopen(req))["secret"])
+PY
+token=$(sed -n 1p "$work/setup")
+key=$(sed -n 2p "$work/setup")
+cat >"$work/verify.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"key":"$key"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+done = function(s, l, r)
+  io.write(string.format("RESULT %d %d %d %.3f %.3f\n", s.requests, s.errors.status,
+    s.errors.timeout + s.errors.connect + s.errors.read + s.errors.write, l:percentile(99) / 1000, l.max / 1000))
+end
+LUA
+wrk -t1 -c16 -d"${seconds}s" --timeout 2s -s "$work/verify.lua" "$a/v1/verify" >"$work/wrk-a" &
+wa=$!
+wrk -t1 -c16 -d"${seconds}s" --timeout 2s -s "$work/verify.lua" "$b/v1/verify" >"$work/wrk-b" &
+wb=$!
+
+TOKEN="$token" A="$a" B="$b" SECONDS_="$seconds" python3 - >"$work/writer" <<'PY'
+import http.client, json, os, random, time, urllib.parse
+def conn(url):
+    u = urllib.parse.urlparse(url)
+    return http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+A, B = conn(os.environ["A"]), conn(os.environ["B"])
+token = os.environ["TOKEN"]
+def call(c, method, path, body=None):
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    r = c.getresponse()
+    return r.status, r.read()
+end = time.time() + float(os.environ["SECONDS_"])
+writes = failed = 0
+times = []
+n = 0
+while time.time() < end:
+    n += 1
+    status, body = call(A, "POST", "/v1/keys", {"name": f"soak-{n}", "environments": ["default"]})
+    writes += 1
+    if status != 201:
+        failed += 1
+        continue
+    created = json.loads(body)
+    secret = created["secret"]
+    call(B, "POST", "/v1/verify", {"key": secret})
+    time.sleep(random.uniform(0, 0.05))
+    status, _ = call(A, "POST", f"/v1/keys/{created['id']}/revoke")
+    writes += 1
+    if status != 200:
+        failed += 1
+        continue
+    revoked = time.monotonic()
+    while True:
+        status, body = call(B, "POST", "/v1/verify", {"key": secret})
+        if status == 200 and json.loads(body)["code"] != "VALID":
+            times.append(time.monotonic() - revoked)
+            break
+        if time.monotonic() - revoked > 10:
+            times.append(float("inf"))
+            break
+times.sort()
+pct = lambda p: times[min(len(times) - 1, int(len(times) * p))] * 1000
+print(f"{writes} {failed} {len(times)} {pct(0.5):.1f} {pct(0.99):.1f} {times[-1] * 1000:.1f}")
+PY
+wait "$wa" "$wb"
+read -r writes failed revokes p50 p99 max <"$work/writer"
+for r in a b; do
+  read -r _ requests bad timeouts vp99 vmax < <(grep RESULT "$work/wrk-$r")
+  echo "| replica $r | $requests verifies | $bad not 2xx | $timeouts over 2 s or failed | p99 $vp99 ms, max $vmax ms |"
+done
+echo "| writer | $writes writes through A | $failed failed | $revokes revocations at B | p50 $p50 ms, p99 $p99 ms, max $max ms |"
