@@ -10,6 +10,7 @@
 # BENCH_KEYS (default 1000000) keys are seeded first with the hidden `keyward server
 # --seed-keys` (realistic keys written through the store in batches; its time is reported).
 # BENCH_REPORT=memory prints only the start-up and memory rows (bench/memory.sh).
+# KEYWARD_BIN=PATH measures another build (a baseline) the same way.
 # Prints Markdown rows for the README's performance table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,9 @@ report=${BENCH_REPORT:-all}
 . bench/lib/wrk.sh
 
 need_wrk
-cargo build --release --quiet --bin keyward
+# KEYWARD_BIN: another build to measure (a baseline), the same way.
+bin=${KEYWARD_BIN:-target/release/keyward}
+[ -n "${KEYWARD_BIN:-}" ] || cargo build --release --quiet --bin keyward
 
 bench_work
 
@@ -37,10 +40,10 @@ name = "orders:read"
 description = "Read orders"
 public_safe = true
 TOML
-  admin=$(target/release/keyward --output json server --bootstrap --database "$DB_URL" \
+  admin=$("$bin" --output json server --bootstrap --database "$DB_URL" \
     --pepper-file "$work/pepper" 2>/dev/null)
   seed_start=$(date +%s.%N)
-  target/release/keyward server --database "$DB_URL" --pepper-file "$work/pepper" \
+  "$bin" server --database "$DB_URL" --pepper-file "$work/pepper" \
     --seed-keys "$keys" 2>"$work/seed.err" >/dev/null || { cat "$work/seed.err" >&2; exit 1; }
   seed_seconds=$(python3 -c "import time; print(f'{time.time() - $seed_start:.0f}')")
   echo "seeded $keys keys on $backend in ${seed_seconds} s" >&2
@@ -49,7 +52,7 @@ TOML
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   url="http://127.0.0.1:$port"
   start=$(date +%s.%N)
-  target/release/keyward server --listen "127.0.0.1:$port" --config "$work/server.toml" >"$work/server.out" 2>"$work/server.err" &
+  "$bin" server --listen "127.0.0.1:$port" --config "$work/server.toml" >"$work/server.out" 2>"$work/server.err" &
   server=$!
   pids+=($server)
   until curl -sf "$url/readyz" >/dev/null 2>&1; do
