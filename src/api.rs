@@ -603,9 +603,11 @@ pub struct VerifyAudit {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[param(pattern = "^[0-9]+:[0-9a-f]{64}$")]
     pub checkpoint: Option<String>,
-    /// `true`: the answer is JSON Lines, a `{"checked": N}` line as each batch of events is
-    /// checked, then the result. Otherwise one JSON object (preceded by blank lines while the
-    /// walk goes on, so that no proxy times the answer out).
+    /// `true`: the answer is JSON Lines: `{"checked": N}` lines (at most four a second, blank
+    /// lines between) while the walk goes on, then the result. Otherwise one JSON object,
+    /// preceded by blank lines while the walk goes on, so that no proxy times the answer out.
+    /// One verify runs at a time on a server (409 `verify_in_progress` meanwhile), and a walk
+    /// whose client hung up stops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<bool>,
 }

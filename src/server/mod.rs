@@ -66,6 +66,8 @@ pub struct AppState {
     pub cache: Option<CacheHandle>,
     /// Audit events of failed authentications, waiting to be appended in a batch.
     pub audit_queue: workers::audit_queue::AuditQueue,
+    /// One audit verify at a time (each holds a connection and a long read snapshot).
+    pub audit_verify: Arc<tokio::sync::Semaphore>,
 }
 
 /// A server's cache, and what its follower reads.
@@ -134,6 +136,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             cache: None,
             audit_queue: Default::default(),
+            audit_verify: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -221,7 +224,9 @@ pub async fn serve(
 
 /// Writes what the request path noted in memory (last-used times, usage counts, queued audit
 /// events) now: the embedded store does after each request, and a read of usage or of the
-/// audit log first.
-pub async fn flush_pending(state: &AppState) {
-    workers::flusher::flush(state).await;
+/// audit log first. In a task of its own, so that a request cancelled meanwhile loses none of
+/// what the flush had taken.
+pub async fn flush_pending(state: &SharedState) {
+    let state = state.clone();
+    let _ = tokio::spawn(async move { workers::flusher::flush(&state).await }).await;
 }

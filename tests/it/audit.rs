@@ -896,3 +896,138 @@ fn retention_deletes_the_oldest_events_and_the_rest_still_verifies_from_them() {
     server.block_on(keyward::server::workers::purger::run(&server.state));
     assert!(!crate::harness::audit_rows(&server.db).is_empty());
 }
+
+#[test]
+fn a_failed_exchange_whose_client_hangs_up_is_still_audited() {
+    use std::io::Write;
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let before = crate::harness::audit_rows(&server.db)
+        .iter()
+        .filter(|r| r.action == "token.exchange" && r.outcome == "failure")
+        .count();
+    // The audit log cannot be appended to for a while (someone holds its lock)...
+    let held = server.block_on(async {
+        use sqlx::{Connection, Executor};
+        if server.db.starts_with("sqlite:") {
+            let mut conn = sqlx::SqliteConnection::connect(&server.db).await.unwrap();
+            conn.execute("BEGIN IMMEDIATE").await.unwrap();
+            Held::Sqlite(conn)
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&server.db).await.unwrap();
+            conn.execute("SELECT pg_advisory_lock(30249082973088116)")
+                .await
+                .unwrap();
+            Held::Postgres(conn)
+        }
+    });
+    // ...while three guesses arrive, and each client hangs up before its answer.
+    for i in 0..3 {
+        let mut socket = std::net::TcpStream::connect(server.authority()).unwrap();
+        let body =
+            format!("grant_type=client_credentials&client_id=key_{i:016}&client_secret=wrong");
+        write!(
+            socket,
+            "POST /v1/oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        drop(socket);
+    }
+    server.block_on(async move {
+        use sqlx::Executor;
+        match held {
+            Held::Sqlite(mut c) => {
+                c.execute("COMMIT").await.unwrap();
+            }
+            Held::Postgres(mut c) => {
+                c.execute("SELECT pg_advisory_unlock(30249082973088116)")
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    // Every guess is in the log once the lock is gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let failures = crate::harness::audit_rows(&server.db)
+            .iter()
+            .filter(|r| r.action == "token.exchange" && r.outcome == "failure")
+            .count();
+        if failures >= before + 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 3 guesses audited",
+            failures - before
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A connection holding the audit log's append lock.
+enum Held {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+#[test]
+fn one_audit_verify_at_a_time_and_a_client_that_hangs_up_stops_its_walk() {
+    use std::io::{Read, Write};
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let at = server.now();
+    server.block_on(async {
+        for _ in 0..40 {
+            let events: Vec<AuditEvent> = (0..1000)
+                .map(|_| AuditEvent::success(at, "local:tester", "token.exchange"))
+                .collect();
+            server.state.store.record_audit(&events).await.unwrap();
+        }
+    });
+    let admin = server.admin_token();
+    let mut walking = std::net::TcpStream::connect(server.authority()).unwrap();
+    write!(
+        walking,
+        "GET /v1/audit/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\r\n"
+    )
+    .unwrap();
+    // The head arrives at once; the walk goes on behind it.
+    let mut head = [0u8; 12];
+    walking.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let r = server.call(&admin, "GET", "/v1/audit/verify", None, &[]);
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    let problem: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(problem["code"], "verify_in_progress");
+
+    // Its client hangs up: the walk stops after its current batch, and the next may start,
+    // well before a whole walk would have ended.
+    drop(walking);
+    let dropped = Instant::now();
+    let waited = loop {
+        let asked = dropped.elapsed();
+        let r = server.call(&admin, "GET", "/v1/audit/verify", None, &[]);
+        if r.status != 409 {
+            assert_eq!(r.status, 200);
+            break asked;
+        }
+        assert!(
+            dropped.elapsed() < Duration::from_secs(30),
+            "the abandoned walk went on"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let started = Instant::now();
+    let r = server.call(&admin, "GET", "/v1/audit/verify", None, &[]);
+    let whole = started.elapsed();
+    let found: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(found["intact"], true, "{found}");
+    assert!(found["checked"].as_u64().unwrap() > 40_000);
+    assert!(
+        waited < whole / 2,
+        "the next verify waited {waited:?}; a whole walk takes {whole:?}"
+    );
+}

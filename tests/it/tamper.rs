@@ -48,6 +48,14 @@ fn db_rows(url: &str, sql: &str) -> Vec<Vec<u8>> {
     })
 }
 
+/// An empty blob, as the database spells it.
+fn empty_blob() -> &'static str {
+    match crate::BACKEND {
+        crate::harness::Backend::Sqlite => "x''",
+        crate::harness::Backend::Postgres => "'\\x'::bytea",
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -133,6 +141,14 @@ fn edited_events_with_every_link_erased_stay_broken_after_a_restart() {
         ),
     );
     db_exec(&db, "UPDATE audit_events SET hash = NULL");
+    // And makes the chain look as if it had never been sealed.
+    db_exec(
+        &db,
+        &format!(
+            "UPDATE server_meta SET value = {} WHERE name = 'audit_chain'",
+            empty_blob()
+        ),
+    );
     // The next start does not link them again.
     let _server = Server::start_on(&env, &authority, &store);
     verify_fails_naming(&cli, &[], all[0]);
@@ -159,6 +175,10 @@ fn edited_events_with_every_link_erased_stay_broken_after_an_embedded_command() 
         ),
     );
     db_exec(&db, "UPDATE audit_events SET hash = NULL");
+    db_exec(
+        &db,
+        "UPDATE server_meta SET value = x'' WHERE name = 'audit_chain'",
+    );
     // Any command opens the store again: nothing is sealed a second time.
     cli.ok(&["keys", "list"]);
     verify_fails_naming(&cli, &[], all[0]);
@@ -216,6 +236,24 @@ fn the_oldest_events_deleted_under_a_forged_starting_point_fail_verify_without_r
         ),
     );
     verify_fails_naming(&cli, &[], forged);
+
+    // A declaration slipped in below every id keyward gives, where a walk from the first
+    // event would not reach it: refused for its id alone.
+    db_exec(
+        &server.db,
+        &format!("DELETE FROM audit_events WHERE id = {forged}"),
+    );
+    db_exec(
+        &server.db,
+        &format!(
+            "INSERT INTO audit_events (id, at, actor, action, outcome, environments, changed, detail, hash) \
+             {overriding} VALUES (-1, 0, 'server', 'audit.prune', 'success', '', '', \
+             'deleted={k} from={} after={}', {hash})",
+            all[4],
+            hex(&link)
+        ),
+    );
+    verify_fails_naming(&cli, &[], -1);
 }
 
 #[test]

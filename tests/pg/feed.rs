@@ -60,3 +60,54 @@ fn a_change_that_commits_after_a_later_one_still_reaches_the_cache() {
     runtime.block_on(tx.commit()).unwrap();
     b.time_until(&slow_secret, "DISABLED", BOUND);
 }
+
+#[test]
+fn a_gap_held_open_does_not_hold_up_the_changes_after_it_past_a_full_batch() {
+    let env = TestEnv::new();
+    let database = env.database("feed");
+    let (a, b) = two_replicas(&env, &database);
+    let k = a.expect(
+        201,
+        "POST",
+        "/v1/keys",
+        Some(json!({"name": "watched", "environments": ["default"]})),
+    );
+    let (id, secret) = (
+        k["id"].as_str().unwrap().to_owned(),
+        k["secret"].as_str().unwrap().to_owned(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(b.verify(&secret), "VALID");
+    assert_eq!(b.verify(&secret), "VALID");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut held = runtime
+        .block_on(sqlx::PgConnection::connect(&database))
+        .unwrap();
+    let mut tx = runtime.block_on(held.begin()).unwrap();
+    // A number taken and not committed: a gap the follower waits for (up to 10 s)...
+    runtime
+        .block_on(
+            tx.execute("INSERT INTO changes (at, kind, key_id) VALUES (0, 'key', 'key_none')"),
+        )
+        .unwrap();
+    // ...while more than a batch of changes commits after it (as a large environment delete
+    // would write),
+    let mut other = runtime
+        .block_on(sqlx::PgConnection::connect(&database))
+        .unwrap();
+    runtime
+        .block_on(other.execute(
+            "INSERT INTO changes (at, kind, key_id) \
+             SELECT 0, 'key', 'key_filler' || g FROM generate_series(1, 1500) g",
+        ))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...and then a revocation: it reaches B within the bound, the gap still open.
+    a.expect(200, "POST", &format!("/v1/keys/{id}/revoke"), None);
+    b.time_until(&secret, "REVOKED", BOUND);
+    runtime.block_on(tx.rollback()).unwrap();
+}

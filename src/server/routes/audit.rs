@@ -160,6 +160,7 @@ fn to_api(row: AuditRow) -> AuditEvent {
     params(crate::api::VerifyAudit),
     responses(
         (status = 200, description = "Whether the chain of events is intact, and if not the first event that breaks it (needs `audit:read` over every environment); with `progress=true`, JSON Lines of progress first", body = crate::api::AuditVerification),
+        (status = 409, description = "`verify_in_progress`: another audit verify is running on this server", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_checkpoint`", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
@@ -176,6 +177,15 @@ pub async fn verify(
                 .map_err(|why| ApiError::invalid("invalid_checkpoint", why))
         })
         .transpose()?;
+    // One walk at a time on a server: each holds a connection and a long read snapshot.
+    let Ok(running) = state.audit_verify.clone().try_acquire_owned() else {
+        return Err(ApiError::Conflict {
+            code: "verify_in_progress",
+            detail:
+                "another audit verify is running on this server; try again when it has finished"
+                    .to_owned(),
+        });
+    };
     // Events queued by failed authentications are part of the log being verified.
     crate::server::flush_pending(&state).await;
     let progress = query.progress.unwrap_or(false);
@@ -183,19 +193,23 @@ pub async fn verify(
     tokio::spawn(async move {
         let last = std::sync::Mutex::new(std::time::Instant::now());
         let tell = |checked: u64| {
-            // At most one line a second: the client's terminal, or a proxy's idle timer.
+            // Something after every batch: a client that hung up is noticed when the write
+            // fails, and no proxy's idle timer runs out. A progress line at most four times
+            // a second (a terminal rewrites it in place), a blank line otherwise.
             let mut at = last.lock().unwrap_or_else(|e| e.into_inner());
-            if at.elapsed() >= std::time::Duration::from_secs(1) {
+            let line = if progress && at.elapsed() >= std::time::Duration::from_millis(250) {
                 *at = std::time::Instant::now();
-                let line = if progress {
-                    json_line(&AuditProgress { checked })
-                } else {
-                    Bytes::from_static(b"\n")
-                };
-                let _ = tx.try_send(line);
-            }
+                json_line(&AuditProgress { checked })
+            } else {
+                Bytes::from_static(b"\n")
+            };
+            let _ = tx.try_send(line);
+            // The client hung up: the walk stops.
+            !tx.is_closed()
         };
         let found = state.store.verify_audit(checkpoint.as_ref(), &tell).await;
+        // Free before the answer goes out: a client that asks again at once is not refused.
+        drop(running);
         let end = match found {
             Ok(found) => json_line(&to_answer(found)),
             Err(e) => {

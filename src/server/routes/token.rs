@@ -110,10 +110,7 @@ pub async fn exchange(
         // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
         // Written in a batch with the other failures of the moment (see `audit_queue`).
-        state
-            .audit_queue
-            .record(state.store.as_ref(), audit)
-            .await?;
+        state.audit_queue.record(state.store.clone(), audit).await?;
         return Err(ApiError::InvalidClient);
     };
     let refuse = |code: &'static str, detail: String| ApiError::UnauthorizedClient { code, detail };
@@ -147,10 +144,7 @@ pub async fn exchange(
         // The right secret, refused by policy (disabled, expired, public, address): audited,
         // not throttled: it guesses nothing.
         audit.error_code = Some(refusal.code());
-        state
-            .audit_queue
-            .record(state.store.as_ref(), audit)
-            .await?;
+        state.audit_queue.record(state.store.clone(), audit).await?;
         return Err(refusal);
     }
 

@@ -99,19 +99,17 @@ impl Cached {
         self.feed_age().is_some_and(|age| age <= self.max_staleness)
     }
 
-    /// The follower read the feed up to date (or knows where it stands).
-    pub fn feed_read(&self) {
+    /// The follower applied every change committed before `began` (when its read began).
+    pub fn feed_read(&self, began: Instant) {
         self.cache.following.store(true, Ordering::Release);
-        *self
+        let mut last = self
             .cache
             .last_read
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-    }
-
-    /// The follower lost its place: nothing is cached until it finds it again.
-    pub fn feed_lost(&self) {
-        self.cache.following.store(false, Ordering::Release);
+            .unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| at < began) {
+            *last = Some(began);
+        }
     }
 
     /// Drops everything: the follower may have missed changes. Every look-up in flight is
@@ -498,7 +496,7 @@ mod tests {
                 ..CacheSettings::default()
             },
         );
-        cached.feed_read();
+        cached.feed_read(Instant::now());
         cached.cache.put(
             b"digest",
             Entry::Key(sample("key_1")),
@@ -515,7 +513,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(80)).await;
         // Stale: the database is asked, and its failure is the answer.
         assert!(cached.find_key_by_digest(b"digest").await.is_err());
-        cached.feed_read();
+        cached.feed_read(Instant::now());
         assert!(
             cached
                 .find_key_by_digest(b"digest")

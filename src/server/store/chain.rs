@@ -7,10 +7,10 @@
 //! - **Append**: under the append lock ([`Engine::lock_audit`]), so the chain never forks,
 //!   whatever the number of replicas; the event is linked to the one just below its id.
 //! - **Seal, once**: a log written before the chain existed is linked when the chain is
-//!   created, and never again. The migration that brought this rule marks the chain
-//!   "to be sealed" (`audit_chain` in `server_meta`, empty); the first start seals, writes a
-//!   chained `audit.seal` event, and replaces the mark with an HMAC of that event's id. A link
-//!   found empty later is a break, reported as such.
+//!   created, and never again. Only the process that applies the migration bringing the chain
+//!   (it marks it "to be sealed": `audit_chain` in `server_meta`, empty) seals: it links the
+//!   older events, writes a chained `audit.seal` event, and replaces the mark with an HMAC of
+//!   that event's id. A link found empty later is a break; a mark found empty later is too.
 //! - **Prune**: retention deletes the oldest events and appends a chained `audit.prune` event
 //!   saying where the chain now starts and the link of the last event deleted. Its own link
 //!   covers both, so a forged starting point fails.
@@ -295,12 +295,17 @@ async fn meta<E: Engine>(e: &E, tx: &mut E::Tx, name: &str) -> StoreResult<Optio
     Ok(rows.into_iter().next().map(|(v,)| v))
 }
 
-/// Seals the chain if it was never sealed: links the events an older keyward wrote without
-/// links (those older than every linked event), carries an older keyward's retention anchor
-/// into the chain, and appends `audit.seal`. Returns how many events it linked. Does nothing
-/// once the chain is sealed, and nothing when the mark is missing altogether (it was removed
-/// by hand: verify reports it).
+/// Seals the chain when this process created it (applied the migration that brought it): links
+/// the events an older keyward wrote without links (those older than every linked event),
+/// carries an older keyward's retention anchor into the chain, and appends `audit.seal`.
+/// Returns how many events it linked. Does nothing in any other process, whatever the seal
+/// mark says (a blanked mark is reported by verify, never acted on), and nothing once sealed.
 pub(super) async fn seal<E: Engine>(e: &E, key: &ChainKey, at: Timestamp) -> StoreResult<u64> {
+    if !e.chain_created() {
+        // The chain existed before this process opened the database: whatever the mark says
+        // now (someone may have blanked it), nothing is linked again.
+        return Ok(0);
+    }
     let mut tx = e.begin_write().await?;
     e.lock_audit(&mut tx).await?;
     match meta(e, &mut tx, SEAL_MARK).await? {
@@ -435,13 +440,13 @@ fn declared_start(detail: &str) -> Option<(i64, Vec<u8>)> {
 }
 
 /// Walks the whole log from one consistent view, in batches, calling `progress` with the
-/// number checked so far after each; with `checkpoint`, also fails when that event is gone
-/// or its link differs.
+/// number checked so far after each (and stopping when it answers false); with `checkpoint`,
+/// also fails when that event is gone or its link differs.
 pub(super) async fn verify<E: Engine>(
     e: &E,
     key: &ChainKey,
     checkpoint: Option<&Checkpoint>,
-    progress: &(dyn Fn(u64) + Send + Sync),
+    progress: &(dyn Fn(u64) -> bool + Send + Sync),
 ) -> StoreResult<Verification> {
     let mut tx = e.begin_snapshot().await?;
     let found = walk_all(e, &mut tx, key, checkpoint, progress).await;
@@ -454,7 +459,7 @@ async fn walk_all<E: Engine>(
     tx: &mut E::Tx,
     key: &ChainKey,
     checkpoint: Option<&Checkpoint>,
-    progress: &(dyn Fn(u64) + Send + Sync),
+    progress: &(dyn Fn(u64) -> bool + Send + Sync),
 ) -> StoreResult<Verification> {
     let broken = |checked, id, why: String| {
         Ok(Verification {
@@ -462,8 +467,22 @@ async fn walk_all<E: Engine>(
             broken: Some((id, why)),
         })
     };
-    // The newest start a prune (or the seal of an older log) declared, vouched for by its own
-    // link when the walk reaches it.
+    // Every id keyward gives is positive: a row at or below zero was put there by hand (and
+    // would otherwise sit before every batch the walk reads).
+    let lowest: Vec<(Option<i64>,)> = e
+        .fetch(tx, &Sql::new("SELECT min(id) FROM audit_events"))
+        .await?;
+    if let Some(&(Some(id),)) = lowest.first() {
+        if id <= 0 {
+            return broken(
+                0,
+                id,
+                format!("event {id} has an id keyward never gives: it was inserted by hand"),
+            );
+        }
+    }
+    // The newest start a prune (or the seal of an older log) declared. It is believed only
+    // because the walk reaches it and checks its own link, and only for a start before it.
     let starts: Vec<(i64, Option<String>)> = e
         .fetch(
             tx,
@@ -473,10 +492,21 @@ async fn walk_all<E: Engine>(
             ),
         )
         .await?;
-    let start = starts
-        .into_iter()
-        .next()
-        .and_then(|(_, d)| declared_start(&d.unwrap_or_default()));
+    let declared = starts.into_iter().next().and_then(|(id, d)| {
+        declared_start(&d.unwrap_or_default()).map(|(from, link)| (id, from, link))
+    });
+    if let Some((id, from, _)) = &declared {
+        if from > id {
+            return broken(
+                0,
+                *id,
+                format!(
+                    "event {id} declares that the log starts after it, at event {from}: it was forged"
+                ),
+            );
+        }
+    }
+    let start = declared.map(|(_, from, link)| (from, link));
     let mut previous = None;
     let mut after = 0;
     let mut checked = 0u64;
@@ -548,7 +578,12 @@ async fn walk_all<E: Engine>(
             }
         }
         checked += batch.len() as u64;
-        progress(checked);
+        if !progress(checked) {
+            return Ok(Verification {
+                checked,
+                broken: Some((0, "stopped: nobody waits for the answer".to_owned())),
+            });
+        }
     }
     if let Some(cp) = checkpoint {
         let pruned = start.as_ref().is_some_and(|(from, _)| cp.id < *from);

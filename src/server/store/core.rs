@@ -695,7 +695,7 @@ impl<E: Engine> AuditLog for Core<E> {
     async fn verify_audit(
         &self,
         checkpoint: Option<&Checkpoint>,
-        progress: &(dyn Fn(u64) + Send + Sync),
+        progress: &(dyn Fn(u64) -> bool + Send + Sync),
     ) -> StoreResult<Verification> {
         chain::verify(&self.engine, self.chain()?, checkpoint, progress).await
     }

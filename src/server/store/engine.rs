@@ -180,6 +180,11 @@ pub(super) trait Engine: Send + Sync + 'static {
     type Tx: Send;
     const WORDS: Words;
 
+    /// Whether opening this database created the audit chain (applied the migration that
+    /// brought it): only then may a seal link events. A database writer can make a log look
+    /// as if it had never been sealed, but cannot make this process have migrated it.
+    fn chain_created(&self) -> bool;
+
     /// A transaction that writes. SQLite takes its write lock at once, so what it reads first
     /// stays true until it commits.
     async fn begin_write(&self) -> StoreResult<Self::Tx>;

@@ -140,11 +140,12 @@ pub trait AuditLog: Send + Sync + 'static {
     async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>>;
     /// The newest event's id and link.
     async fn audit_head(&self) -> StoreResult<Option<Checkpoint>>;
-    /// Walks the chain from one consistent view, telling `progress` how far it got.
+    /// Walks the chain from one consistent view, telling `progress` how far it got after each
+    /// batch; it stops early when `progress` answers false (nobody waits for the answer).
     async fn verify_audit(
         &self,
         checkpoint: Option<&Checkpoint>,
-        progress: &(dyn Fn(u64) + Send + Sync),
+        progress: &(dyn Fn(u64) -> bool + Send + Sync),
     ) -> StoreResult<Verification>;
 }
 

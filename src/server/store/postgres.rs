@@ -23,6 +23,8 @@ pub struct PostgresDb {
     /// there, since a named one would outlive its transaction on a server connection that
     /// another client gets next.
     persistent: bool,
+    /// This open applied migration 0008, which creates the audit chain.
+    chain_created: bool,
 }
 
 type Tx = sqlx::Transaction<'static, Postgres>;
@@ -59,6 +61,14 @@ impl PostgresDb {
                 .acquire_timeout(ACQUIRE_TIMEOUT),
         };
         let pool = pool.connect_with(options).await.map_err(db)?;
+        // Whether this open creates the audit chain (see `Engine::chain_created`).
+        let sealed_before: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM _sqlx_migrations WHERE version = 8 AND success",
+        )
+        .persistent(false)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(0);
         let migrator = sqlx::migrate!("migrations/postgres");
         let migrated = if pooled {
             // sqlx's migrator names its statements; they are dropped before the commit, and
@@ -89,6 +99,7 @@ impl PostgresDb {
         Ok(PostgresDb {
             pool,
             persistent: !pooled,
+            chain_created: sealed_before == 0,
         })
     }
 }
@@ -236,6 +247,10 @@ impl Engine for PostgresDb {
                         RETURNING seq) SELECT pg_notify('keyward_changes', seq::text) FROM c",
         ..Words::STANDARD
     };
+
+    fn chain_created(&self) -> bool {
+        self.chain_created
+    }
 
     async fn begin_write(&self) -> StoreResult<Tx> {
         self.pool.begin().await.map_err(db)

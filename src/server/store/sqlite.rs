@@ -17,6 +17,8 @@ use super::{Conflict, KeyFilter, KeyRecord, KeySort, StoreError, StoreResult};
 
 pub struct SqliteDb {
     pool: SqlitePool,
+    /// This open applied migration 0009, which creates the audit chain.
+    chain_created: bool,
 }
 
 type Tx = sqlx::Transaction<'static, Sqlite>;
@@ -84,11 +86,20 @@ impl SqliteDb {
             Pool::Follower => SqlitePoolOptions::new().max_connections(1),
         };
         let pool = pool.connect_with(options).await.map_err(db)?;
+        // Whether this open creates the audit chain (see `Engine::chain_created`).
+        let sealed_before: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM _sqlx_migrations WHERE version = 9 AND success")
+                .fetch_optional(&pool)
+                .await
+                .unwrap_or(None);
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(SqliteDb { pool })
+        Ok(SqliteDb {
+            pool,
+            chain_created: sealed_before.is_none(),
+        })
     }
 }
 
@@ -132,6 +143,10 @@ impl Engine for SqliteDb {
         // poll (see migrations/sqlite/0004).
         ..Words::STANDARD
     };
+
+    fn chain_created(&self) -> bool {
+        self.chain_created
+    }
 
     async fn begin_write(&self) -> StoreResult<Tx> {
         // `BEGIN IMMEDIATE` takes the one write lock at once: it is also the audit lock.

@@ -10,13 +10,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::server::store::{Cached, Change, ChangeFeed};
+use crate::server::store::{Cached, Change, ChangeFeed, StoreError, StoreResult};
 
 /// How long a gap in the feed's sequence numbers is waited for (a transaction that took a
 /// number and has not committed yet) before it is taken for a rollback and passed over.
 const GAP_WAIT: Duration = Duration::from_secs(10);
 /// Rows read from the feed at a time.
 const FEED_BATCH: i64 = 1000;
+/// The longest a read of the feed may take before it is given up (and the connection with
+/// it): a database that hangs is a database that cannot be read.
+const READ_LIMIT: Duration = Duration::from_secs(5);
 
 /// Where a follower stands in the change feed. Sequence numbers can become visible out of
 /// order on PostgreSQL (a transaction that took a lower number commits after one that took a
@@ -75,6 +78,12 @@ impl FeedPosition {
         actions
     }
 
+    /// The highest change seen so far: reading on from here finds what is new, while a gap
+    /// below it stays open.
+    fn highest(&self) -> i64 {
+        self.applied.last().copied().unwrap_or(self.done_upto)
+    }
+
     fn advance(&mut self) {
         while self.applied.first() == Some(&(self.done_upto + 1)) {
             self.applied.pop_first();
@@ -113,15 +122,32 @@ pub async fn run(
     let mut reported = cache.stats();
     let mut last_report = Instant::now();
     loop {
-        let read = match &position {
-            None => feed.last_change().await.map(|last| {
-                position = Some(FeedPosition::new(last));
-                Vec::new()
-            }),
-            Some(p) => feed.changes_after(p.done_upto, FEED_BATCH).await,
-        };
-        let rows = match read {
-            Ok(rows) => rows,
+        // What a read finds was committed by the time it began: the cache is as fresh as that.
+        let started = Instant::now();
+        let read = tokio::time::timeout(READ_LIMIT, async {
+            match &position {
+                None => start_position(feed.as_ref())
+                    .await
+                    .map(|p| (Some(p), Vec::new(), false)),
+                Some(p) => read_changes(feed.as_ref(), p)
+                    .await
+                    .map(|(rows, more)| (None, rows, more)),
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the change feed did not answer in time".into(),
+            ))
+        })
+        .map(|(start, rows, more)| {
+            if start.is_some() {
+                position = start;
+            }
+            (rows, more)
+        });
+        let (rows, more) = match read {
+            Ok(read) => read,
             Err(e) => {
                 if !lost {
                     tracing::warn!(error = %e, "cannot read the change feed; the cache answers until it is too stale");
@@ -141,7 +167,7 @@ pub async fn run(
             lost = false;
             if let Ok(last) = feed.last_change().await {
                 if position.as_ref().is_some_and(|p| p.done_upto > last) {
-                    position = Some(FeedPosition::new(last));
+                    position = start_position(feed.as_ref()).await.ok();
                 }
             }
         }
@@ -156,8 +182,11 @@ pub async fn run(
                 cache.drop_key(key);
             }
         }
-        // Everything committed before this read is applied: the cache may answer.
-        cache.feed_read();
+        // Everything committed before this read began is applied, unless a full batch says
+        // there is more: only then may the cache answer for that moment.
+        if !more {
+            cache.feed_read(started);
+        }
         if last_report.elapsed() >= Duration::from_secs(60) {
             let now = cache.stats();
             if now != reported {
@@ -172,8 +201,8 @@ pub async fn run(
             }
             last_report = Instant::now();
         }
-        if listening.is_finished() && rows.len() as i64 == FEED_BATCH {
-            // More waiting and nobody to wake us: read on at once.
+        if more {
+            // More waiting: read on at once.
             wake.notify_one();
         }
         if sleep_or_stop(&wake, poll_every, &mut stop).await {
@@ -181,6 +210,33 @@ pub async fn run(
         }
     }
     listening.abort();
+}
+
+/// Where a follower starts: below the newest change by a batch (or at the oldest change kept),
+/// so that a change that took its number before the newest and has not committed yet is a gap
+/// to wait for, not a change passed over for good.
+async fn start_position(feed: &dyn ChangeFeed) -> StoreResult<FeedPosition> {
+    let last = feed.last_change().await?;
+    let first = feed
+        .changes_after(0, 1)
+        .await?
+        .first()
+        .map_or(last + 1, |c| c.seq);
+    Ok(FeedPosition::new((last - FEED_BATCH).max(first - 1)))
+}
+
+/// The changes after `p`: while a gap is open, both those just above it (to fill it) and those
+/// past the newest seen (so that new changes are not held up behind it). Also says whether a
+/// full batch came back, so that there may be more.
+async fn read_changes(feed: &dyn ChangeFeed, p: &FeedPosition) -> StoreResult<(Vec<Change>, bool)> {
+    let mut rows = feed.changes_after(p.done_upto, FEED_BATCH).await?;
+    let mut more = rows.len() as i64 == FEED_BATCH;
+    if p.highest() > p.done_upto {
+        let tail = feed.changes_after(p.highest(), FEED_BATCH).await?;
+        more = tail.len() as i64 == FEED_BATCH;
+        rows.extend(tail);
+    }
+    Ok((rows, more))
 }
 
 /// Waits for a notification or the poll; true when told to stop.
