@@ -36,6 +36,8 @@ pub struct Options {
     pub purge_every: Option<std::time::Duration>,
     /// A smaller byte bound on list pages.
     pub page_bytes: Option<usize>,
+    /// Where, and how often, the audit log's head is appended.
+    pub audit_checkpoints: Option<(std::path::PathBuf, std::time::Duration)>,
     /// Wraps what verify and authentication read from the database, before the server's
     /// cache does (to slow it down, say).
     pub wrap_credentials: Option<WrapCredentials>,
@@ -78,6 +80,10 @@ impl LiveServer {
                 state.timing.purge_every = every;
             }
             state.timing.audit_retention = options.audit_retention;
+            if let Some((file, every)) = options.audit_checkpoints.clone() {
+                state.timing.audit_checkpoint_file = Some(file);
+                state.timing.audit_checkpoint_every = every;
+            }
             if let Some(bytes) = options.page_bytes {
                 state.page_bytes = bytes;
             }

@@ -25,8 +25,12 @@ fn metrics_count_requests_and_verify_answers_in_prometheus_text() {
             let log = server.log_text();
             let found = log
                 .lines()
-                .find_map(|l| l.strip_prefix("metrics on http://"))
-                .map(|rest| rest.trim_end_matches("/metrics").to_owned());
+                // Only a whole line: the log may be read while the line is being written.
+                .find_map(|l| {
+                    l.strip_prefix("metrics on http://")?
+                        .strip_suffix("/metrics")
+                })
+                .map(str::to_owned);
             if found.is_none() {
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -405,3 +405,45 @@ fn a_prune_running_during_verify_never_reports_a_false_break() {
         "the retention passes did not run"
     );
 }
+
+#[test]
+fn the_server_appends_checkpoints_to_a_private_file_that_verify_accepts() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let file = env.dir.path().join("checkpoints");
+    let server = LiveServer::start_with(
+        &env,
+        Options {
+            audit_checkpoints: Some((file.clone(), std::time::Duration::from_millis(100))),
+            ..Default::default()
+        },
+    );
+    let admin = server.admin_token();
+    server.create(&admin, json!({"name": "a", "environments": ["staging"]}));
+    let lines = || std::fs::read_to_string(&file).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while lines().lines().count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoints: {}",
+            lines()
+        );
+        server.create(
+            &admin,
+            json!({"name": format!("k{}", lines().len()), "environments": ["staging"]}),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the checkpoint file is readable by others");
+    let text = lines();
+    let last = text.lines().last().unwrap();
+    let (at, checkpoint) = last.split_once(' ').unwrap();
+    assert!(at.parse::<jiff::Timestamp>().is_ok(), "{last}");
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    verified(&cli, &["--checkpoint", checkpoint]);
+    // The same head is not written twice.
+    let heads: Vec<&str> = text.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+    assert!(heads.windows(2).all(|w| w[0] != w[1]), "{text}");
+}
