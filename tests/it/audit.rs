@@ -12,28 +12,8 @@ use keyward::server::store::{self, AuditEvent};
 use keyward::server::{AppState, Catalog};
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, TestEnv};
+use crate::harness::{Backend, TestEnv, db_exec};
 use crate::live::{LiveServer, json};
-
-/// Runs `sql` (one statement, or several for SQLite) on the database at `url` directly, as
-/// someone with database access but not the pepper would.
-fn db_exec(url: &str, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        if url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-            pool.close().await;
-        } else {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-    });
-}
 
 /// Every event the CLI exports as JSON Lines (`keyward audit --all --output jsonl`), each line
 /// parsed on its own.

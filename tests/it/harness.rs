@@ -533,6 +533,41 @@ pub struct AuditRow {
     pub request_id: Option<String>,
 }
 
+/// Runs `sql` (one statement, or several for SQLite) on the database at `url` directly, as
+/// someone with database access but not the pepper would.
+pub fn db_exec(url: &str, sql: &str) {
+    db_rows(url, sql);
+}
+
+/// Runs `sql` on the database at `url` directly; returns the first column of each row it
+/// returns, as bytes (a statement that returns none: nothing).
+pub fn db_rows(url: &str, sql: &str) -> Vec<Vec<u8>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Row;
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            let rows = sqlx::raw_sql(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows.iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| r.try_get::<Vec<u8>, _>(0).unwrap_or_default())
+                .collect()
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let rows = sqlx::raw_sql(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows.iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| r.try_get::<Vec<u8>, _>(0).unwrap_or_default())
+                .collect()
+        }
+    })
+}
+
 /// Every audit event in the database at `url`, oldest first.
 pub fn audit_rows(url: &str) -> Vec<AuditRow> {
     const QUERY: &str =

@@ -11,42 +11,8 @@ use jiff::SignedDuration;
 use keyward::server::store::AuditEvent;
 use serde_json::{Value, json};
 
-use crate::harness::{Server, TestEnv, bootstrap, store_args};
+use crate::harness::{Server, TestEnv, bootstrap, db_exec, db_rows, store_args};
 use crate::live::{LiveServer, Options};
-
-/// Runs `sql` (one statement) on the database at `url` directly, as someone with database
-/// access but not the pepper would.
-fn db_exec(url: &str, sql: &str) {
-    db_rows(url, sql);
-}
-
-/// The first column of each row `sql` returns, as bytes or text.
-fn db_rows(url: &str, sql: &str) -> Vec<Vec<u8>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::Row;
-        if url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-            pool.close().await;
-            rows.iter()
-                .filter(|r| !r.is_empty())
-                .map(|r| r.try_get::<Vec<u8>, _>(0).unwrap_or_default())
-                .collect()
-        } else {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-            pool.close().await;
-            rows.iter()
-                .filter(|r| !r.is_empty())
-                .map(|r| r.try_get::<Vec<u8>, _>(0).unwrap_or_default())
-                .collect()
-        }
-    })
-}
 
 /// An empty blob, as the database spells it.
 fn empty_blob() -> &'static str {

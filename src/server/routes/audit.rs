@@ -159,7 +159,10 @@ fn to_api(row: AuditRow) -> AuditEvent {
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     params(crate::api::VerifyAudit),
     responses(
-        (status = 200, description = "Whether the chain of events is intact, and if not the first event that breaks it (needs `audit:read` over every environment); with `progress=true`, JSON Lines of progress first", body = crate::api::AuditVerification),
+        (status = 200, description = "Whether the chain of events is intact, and if not the first event that breaks it (needs `audit:read` over every environment); with `progress=true`, JSON Lines: progress, then the result", content(
+            (crate::api::AuditVerification = "application/json"),
+            (String = "application/jsonl"),
+        )),
         (status = 409, description = "`verify_in_progress`: another audit verify is running on this server", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_checkpoint`", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]

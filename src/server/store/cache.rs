@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -82,11 +82,16 @@ impl Cached {
 
     /// How long since the follower last read the change feed (`None` before it first has).
     pub fn feed_age(&self) -> Option<Duration> {
-        self.cache
-            .last_read
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map(|at| at.elapsed())
+        // Nanoseconds after the cache was made (0: never); one atomic load on every verify.
+        match self.cache.last_read.load(Ordering::Acquire) {
+            0 => None,
+            at => Some(
+                self.cache
+                    .made
+                    .elapsed()
+                    .saturating_sub(Duration::from_nanos(at)),
+            ),
+        }
     }
 
     /// The oldest the cache may be and still answer.
@@ -102,14 +107,9 @@ impl Cached {
     /// The follower applied every change committed before `began` (when its read began).
     pub fn feed_read(&self, began: Instant) {
         self.cache.following.store(true, Ordering::Release);
-        let mut last = self
-            .cache
-            .last_read
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|at| at < began) {
-            *last = Some(began);
-        }
+        let at = began.saturating_duration_since(self.cache.made).as_nanos();
+        let at = u64::try_from(at).unwrap_or(u64::MAX).max(1);
+        self.cache.last_read.fetch_max(at, Ordering::AcqRel);
     }
 
     /// Drops everything: the follower may have missed changes. Every look-up in flight is
@@ -252,8 +252,9 @@ struct Cache {
     entries: RwLock<Entries>,
     /// Whether the follower knows where it stands in the feed: only then may entries be added.
     following: AtomicBool,
-    /// When the follower last read the feed.
-    last_read: Mutex<Option<Instant>>,
+    /// When the follower last read the feed, in nanoseconds after `made` (0: never).
+    last_read: AtomicU64,
+    made: Instant,
     /// Moves on every drop; an insert prepared before a drop is refused.
     generation: AtomicU64,
     capacity: usize,
@@ -267,7 +268,8 @@ impl Cache {
         Cache {
             entries: RwLock::default(),
             following: AtomicBool::new(false),
-            last_read: Mutex::new(None),
+            last_read: AtomicU64::new(0),
+            made: Instant::now(),
             generation: AtomicU64::new(0),
             capacity,
             hits: AtomicU64::new(0),
