@@ -14,6 +14,7 @@ cargo build --release --quiet --bin keyward
 
 bench_work
 
+# Starts a server (its pid kept for the cleanup: not in a subshell) and sets URL to its address.
 start_server() {
   local out=$1
   target/release/keyward server --listen 127.0.0.1:0 --database "$DB_URL" \
@@ -23,7 +24,7 @@ start_server() {
     grep -q 'http://' "$out" 2>/dev/null && break
     sleep 0.05
   done
-  grep -o 'http://[0-9.:]*' "$out" | head -1
+  URL=$(grep -o 'http://[0-9.:]*' "$out" | head -1)
 }
 
 for backend in $backends; do
@@ -32,8 +33,10 @@ for backend in $backends; do
   db_start "$backend" "$work/$backend"
   admin=$(target/release/keyward --output json server --bootstrap --database "$DB_URL" \
     --pepper-file "$work/pepper" 2>/dev/null)
-  a=$(start_server "$work/a.out")
-  b=$(start_server "$work/b.out")
+  start_server "$work/a.out"
+  a=$URL
+  start_server "$work/b.out"
+  b=$URL
   ADMIN="$admin" A="$a" B="$b" REVOKES="$revokes" BACKEND="$backend" python3 - <<'PY'
 import base64, http.client, json, os, random, time, urllib.parse
 

@@ -16,21 +16,24 @@ bin=target/release/keyward
 
 bench_work
 
+# Starts a server (its pid kept for the cleanup: not in a subshell) and sets URL to its address.
 start_server() {
   local out=$1
   "$bin" server --listen 127.0.0.1:0 --database "$DB_URL" --pepper-file "$work/pepper" \
     >"$out" 2>"$out.err" &
   pids+=($!)
   for _ in $(seq 200); do grep -q 'http://' "$out" 2>/dev/null && break; sleep 0.05; done
-  grep -o 'http://[0-9.:]*' "$out" | head -1
+  URL=$(grep -o 'http://[0-9.:]*' "$out" | head -1)
 }
 
 mkdir -p "$work/pg"
 db_start postgres "$work/pg"
 admin=$("$bin" --output json server --bootstrap --database "$DB_URL" \
   --pepper-file "$work/pepper" 2>/dev/null)
-a=$(start_server "$work/a.out")
-b=$(start_server "$work/b.out")
+start_server "$work/a.out"
+a=$URL
+start_server "$work/b.out"
+b=$URL
 
 # A token and a key to verify, made through A; each replica's wrk script verifies that key.
 ADMIN="$admin" A="$a" python3 - >"$work/setup" <<'PY'
@@ -64,7 +67,7 @@ wrk -t1 -c16 -d"${seconds}s" --timeout 2s -s "$work/verify.lua" "$b/v1/verify" >
 wb=$!
 
 TOKEN="$token" A="$a" B="$b" SECONDS_="$seconds" python3 - >"$work/writer" <<'PY'
-import http.client, json, os, random, time, urllib.parse
+import http.client, json, os, random, sys, time, urllib.parse
 def conn(url):
     u = urllib.parse.urlparse(url)
     return http.client.HTTPConnection(u.hostname, u.port, timeout=10)
@@ -85,21 +88,26 @@ while time.time() < end:
     writes += 1
     if status != 201:
         failed += 1
+        print(f"{time.strftime('%H:%M:%S')} create answered {status}: {body[:300]!r}", file=sys.stderr)
         continue
     created = json.loads(body)
     secret = created["secret"]
     call(B, "POST", "/v1/verify", {"key": secret})
     time.sleep(random.uniform(0, 0.05))
-    status, _ = call(A, "POST", f"/v1/keys/{created['id']}/revoke")
+    status, body = call(A, "POST", f"/v1/keys/{created['id']}/revoke")
     writes += 1
     if status != 200:
         failed += 1
+        print(f"{time.strftime('%H:%M:%S')} revoke answered {status}: {body[:300]!r}", file=sys.stderr)
         continue
     revoked = time.monotonic()
     while True:
         status, body = call(B, "POST", "/v1/verify", {"key": secret})
         if status == 200 and json.loads(body)["code"] != "VALID":
-            times.append(time.monotonic() - revoked)
+            took = time.monotonic() - revoked
+            times.append(took)
+            if took > 0.1:
+                print(f"{time.strftime('%H:%M:%S')} revocation reached B after {took * 1000:.0f} ms", file=sys.stderr)
             break
         if time.monotonic() - revoked > 10:
             times.append(float("inf"))
@@ -109,6 +117,8 @@ pct = lambda p: times[min(len(times) - 1, int(len(times) * p))] * 1000
 print(f"{writes} {failed} {len(times)} {pct(0.5):.1f} {pct(0.99):.1f} {times[-1] * 1000:.1f}")
 PY
 wait "$wa" "$wb"
+# The servers' logs, for what went wrong (BENCH_LOGS names a directory to keep them in).
+if [ -n "${BENCH_LOGS:-}" ]; then mkdir -p "$BENCH_LOGS" && cp "$work"/a.out.err "$work"/b.out.err "$BENCH_LOGS"/; fi
 read -r writes failed revokes p50 p99 max <"$work/writer"
 for r in a b; do
   read -r _ requests bad timeouts vp99 vmax < <(grep RESULT "$work/wrk-$r")

@@ -39,7 +39,7 @@ db_start() {
       "${DB_AS_PG[@]}" "$bin/initdb" -D "$DB_PG_DATA" -A trust -U postgres -E UTF8 >/dev/null
       port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
       "${DB_AS_PG[@]}" "$bin/pg_ctl" -D "$DB_PG_DATA" -l "$DB_PG_DIR/log" -w \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $DB_PG_DIR" start >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $DB_PG_DIR ${BENCH_PG_OPTIONS:-}" start >/dev/null
       DB_URL="postgres://postgres@127.0.0.1:$port/postgres"
       ;;
     *)
@@ -51,6 +51,9 @@ db_start() {
 
 db_stop() {
   if [ -n "$DB_PG_DATA" ]; then
+    # BENCH_LOGS: a directory to keep PostgreSQL's log in (with BENCH_PG_OPTIONS, e.g.
+    # "-c log_lock_waits=on -c log_checkpoints=on", to say what it did).
+    [ -n "${BENCH_LOGS:-}" ] && mkdir -p "$BENCH_LOGS" && cp "$DB_PG_DIR/log" "$BENCH_LOGS/postgresql.log" 2>/dev/null
     "${DB_AS_PG[@]}" "$DB_PG_BIN/pg_ctl" -D "$DB_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$DB_PG_DIR"
     DB_PG_DATA=""

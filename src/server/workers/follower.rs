@@ -17,9 +17,11 @@ use crate::server::store::{Cached, Change, ChangeFeed, StoreError, StoreResult};
 const GAP_WAIT: Duration = Duration::from_secs(10);
 /// Rows read from the feed at a time.
 const FEED_BATCH: i64 = 1000;
-/// The longest a read of the feed may take before it is given up (and the connection with
-/// it): a database that hangs is a database that cannot be read.
-const READ_LIMIT: Duration = Duration::from_secs(5);
+/// The longest a read of the feed may take before it is given up, and its connection with it
+/// (a connection whose peer vanished may otherwise wait for TCP to notice, for minutes).
+/// Generous: giving up costs a new connection, which a loaded database is slow to make, and
+/// `max_staleness` already bounds what a slow read can cost (the cache stops answering).
+const READ_LIMIT: Duration = Duration::from_secs(30);
 
 /// Where a follower stands in the change feed. Sequence numbers can become visible out of
 /// order on PostgreSQL (a transaction that took a lower number commits after one that took a
