@@ -74,7 +74,8 @@ impl Registry {
             .open
             .iter()
             .filter(|(_, c)| !c.busy.load(Ordering::Relaxed))
-            .min_by_key(|(_, c)| c.waiting_since.load(Ordering::Relaxed))
+            // Ties (many accepted within the same millisecond) go to the older connection.
+            .min_by_key(|(id, c)| (c.waiting_since.load(Ordering::Relaxed), **id))
             .map(|(id, _)| *id);
         match longest_waiting.and_then(|id| self.open.remove(&id)) {
             Some(evicted) => {
