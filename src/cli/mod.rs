@@ -11,6 +11,7 @@ mod logout;
 mod permissions;
 mod profiles;
 mod prompt;
+mod ready_check;
 mod secrets;
 mod server;
 mod time;

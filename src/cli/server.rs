@@ -82,6 +82,10 @@ pub struct ServerArgs {
     #[arg(long, hide = true, value_name = "N", conflicts_with_all = ["dev", "bootstrap", "break_glass", "seed_keys"])]
     pub seed_audit_events: Option<u64>,
 
+    /// Ask the server listening at --listen (or the config's `listen`) on this host whether it is ready (GET /readyz): exit 0 if so, 6 if not. For health checks
+    #[arg(long, conflicts_with_all = ["dev", "bootstrap", "break_glass", "seed_keys", "seed_audit_events"])]
+    pub ready_check: bool,
+
     /// On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]
     #[arg(long, env = env_vars::KEYWARD_SHUTDOWN_TIMEOUT, value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
@@ -93,6 +97,14 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         Some(path) => ServerConfig::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
         None => ServerConfig::default(),
     };
+    if args.ready_check {
+        let listen = args
+            .listen
+            .or(config.listen)
+            .unwrap_or_else(|| server::settings::DEFAULT_LISTEN.to_owned());
+        let tls = args.tls_cert.is_some() || config.tls_cert.is_some();
+        return super::ready_check::run(&listen, tls).await;
+    }
     let flags = Flags {
         listen: args.listen,
         metrics_listen: args.metrics_listen,

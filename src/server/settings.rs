@@ -56,13 +56,16 @@ pub struct Settings {
     pub permissions: Vec<CatalogEntry>,
 }
 
+/// Where the server listens when nothing says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 impl Settings {
     /// `flags` over `config` over the defaults, each value checked.
     pub fn resolve(flags: Flags, config: ServerConfig) -> Result<Settings, SettingsError> {
         let listen = flags
             .listen
             .or(config.listen.clone())
-            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let addr: SocketAddr = listen.parse().map_err(|_| {
             SettingsError(format!(
                 "--listen {listen:?} is not an address; write it like 127.0.0.1:8080 or [::1]:8080"
