@@ -21,6 +21,9 @@ pub const KEYWARD_METRICS_LISTEN: &str = "KEYWARD_METRICS_LISTEN";
 pub const KEYWARD_TLS_CERT: &str = "KEYWARD_TLS_CERT";
 pub const KEYWARD_TLS_KEY: &str = "KEYWARD_TLS_KEY";
 pub const KEYWARD_SHUTDOWN_TIMEOUT: &str = "KEYWARD_SHUTDOWN_TIMEOUT";
+/// Where systemd puts a unit's credentials (`LoadCredential=pepper:…`): the server reads its
+/// pepper there when no pepper file is named.
+pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
 /// Log filter (tracing-subscriber `EnvFilter` syntax), e.g. `keyward=debug`.
 pub const KEYWARD_LOG: &str = "KEYWARD_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";

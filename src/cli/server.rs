@@ -112,6 +112,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         pepper_file: args.pepper_file,
+        credentials_directory: std::env::var_os(env_vars::CREDENTIALS_DIRECTORY).map(PathBuf::from),
         shutdown_timeout: args.shutdown_timeout,
         dev: args.dev,
     };
@@ -273,9 +274,9 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         });
     }
     tracing::info!(%local, "listening");
-    if let Some(certificates) = tls {
-        tokio::spawn(certificates.reload_on_hangup());
-    }
+    // SIGHUP (systemctl reload, logrotate) reloads the TLS files, and never stops the server:
+    // its default action would kill it without a graceful shutdown or a last-used flush.
+    tokio::spawn(server::tls::on_hangup(tls));
     server::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped with an error")?;

@@ -188,6 +188,8 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Unavailable(source) => ApiError::Unavailable(source.to_string()),
             StoreError::Database(source) => ApiError::Internal(source.to_string()),
+            // Only opening a database finds this; a request never does.
+            e @ StoreError::NewerSchema(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -22,9 +22,14 @@ pub struct Flags {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub pepper_file: Option<PathBuf>,
+    /// `$CREDENTIALS_DIRECTORY` (systemd): its `pepper` is the pepper file when none is named.
+    pub credentials_directory: Option<PathBuf>,
     pub shutdown_timeout: Option<u64>,
     pub dev: bool,
 }
+
+/// The name of the pepper among systemd's credentials (`LoadCredential=pepper:/etc/keyward/pepper`).
+pub const PEPPER_CREDENTIAL: &str = "pepper";
 
 /// A setting that cannot be: the user's words, for a usage error (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -145,10 +150,19 @@ impl Settings {
                 ));
             }
         };
-        let pepper_file = flags.pepper_file.or(config.pepper_file.clone());
+        // A named file wins; else systemd's credential, which systemd made and keyward only
+        // reads (so it must exist: keyward never creates a pepper there).
+        let credential = flags
+            .credentials_directory
+            .map(|dir| dir.join(PEPPER_CREDENTIAL))
+            .filter(|path| path.is_file());
+        let pepper_file = flags
+            .pepper_file
+            .or(config.pepper_file.clone())
+            .or(credential);
         if !flags.dev && pepper_file.is_none() {
             return Err(SettingsError(
-                "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, or `pepper_file` in --config): the pepper is kept outside the database".to_owned(),
+                "keyward server needs --pepper-file (or KEYWARD_PEPPER_FILE, `pepper_file` in --config, or a systemd credential named pepper): the pepper is kept outside the database".to_owned(),
             ));
         }
         Ok(Settings {

@@ -98,30 +98,6 @@ impl Certificates {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         tokio_rustls::TlsAcceptor::from(Arc::new(config))
     }
-
-    /// Reloads on every SIGHUP, for as long as the server runs.
-    pub async fn reload_on_hangup(self: Arc<Self>) {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-                tracing::warn!("cannot listen for SIGHUP: the TLS certificate will not reload");
-                return;
-            };
-            while hangups.recv().await.is_some() {
-                match self.reload() {
-                    Ok(()) => tracing::info!(
-                        cert = %self.cert.display(),
-                        "reloaded the TLS certificate and key"
-                    ),
-                    Err(e) => tracing::error!(
-                        error = %e,
-                        "kept the TLS certificate in use: the new one cannot be used"
-                    ),
-                }
-            }
-        }
-    }
 }
 
 impl ResolvesServerCert for Certificates {
@@ -143,3 +119,34 @@ pub fn plain_http_answer() -> Vec<u8> {
 
 /// The first byte of every TLS connection: a handshake record.
 pub const HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Handles SIGHUP for as long as the server runs: reloads the TLS certificate and key when the
+/// server has them, and otherwise only says there is nothing to reload.
+pub async fn on_hangup(certificates: Option<Arc<Certificates>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the TLS certificate will not reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let Some(certificates) = &certificates else {
+                tracing::info!("SIGHUP: nothing to reload (no TLS certificate)");
+                continue;
+            };
+            match certificates.reload() {
+                Ok(()) => tracing::info!(
+                    cert = %certificates.cert.display(),
+                    "reloaded the TLS certificate and key"
+                ),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "kept the TLS certificate in use: the new one cannot be used"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(certificates);
+}

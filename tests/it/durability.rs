@@ -14,10 +14,10 @@ use crate::harness::{Server, TestEnv, bootstrap, store_args};
 
 /// What the writers sent and what the server acknowledged, by key name.
 #[derive(Default)]
-struct Load {
-    stop: AtomicBool,
-    sent: Mutex<BTreeSet<String>>,
-    acked: Mutex<BTreeSet<String>>,
+pub struct Load {
+    pub stop: AtomicBool,
+    pub sent: Mutex<BTreeSet<String>>,
+    pub acked: Mutex<BTreeSet<String>>,
 }
 
 /// One `POST /v1/keys` on a fresh connection; the status, or `None` when the connection
@@ -50,7 +50,7 @@ fn create(authority: &str, token: &str, name: &str) -> Option<u16> {
 }
 
 /// Four writers creating keys until told to stop.
-fn start_writers(
+pub fn start_writers(
     authority: &str,
     token: &str,
     round: &str,
@@ -85,7 +85,7 @@ fn start_writers(
 }
 
 /// Every key name in the database, through a server on it.
-fn names(server: &Server, token: &str) -> BTreeSet<String> {
+pub fn names(server: &Server, token: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -105,13 +105,13 @@ fn names(server: &Server, token: &str) -> BTreeSet<String> {
     }
 }
 
-struct Setup {
-    env: TestEnv,
-    store: Vec<String>,
-    admin: (String, String),
+pub struct Setup {
+    pub env: TestEnv,
+    pub store: Vec<String>,
+    pub admin: (String, String),
 }
 
-fn setup(name: &str) -> Setup {
+pub fn setup(name: &str) -> Setup {
     let env = TestEnv::new();
     let db = env.database(&format!("{name}.db"));
     let pepper = env.dir.path().join(format!("{name}.pepper"));
@@ -121,7 +121,7 @@ fn setup(name: &str) -> Setup {
 }
 
 impl Setup {
-    fn start(&self) -> (Server, String) {
+    pub fn start(&self) -> (Server, String) {
         let args: Vec<&str> = self.store.iter().map(String::as_str).collect();
         let server = Server::start(&self.env, &args);
         let (status, token) = server.token(&self.admin.0, &self.admin.1);

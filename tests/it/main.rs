@@ -12,6 +12,7 @@ mod canary;
 mod concurrency;
 mod conflicts;
 mod connections;
+mod deploy;
 mod durability;
 mod e2e;
 mod edit;

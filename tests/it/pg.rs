@@ -201,6 +201,18 @@ impl Cluster {
         PgBouncer::start(self)
     }
 
+    /// One of PostgreSQL's client programs (pg_dump, pg_restore) of this cluster's version.
+    #[allow(dead_code, reason = "the backup test uses it in tests/pg only")]
+    pub fn client(&self, program: &str) -> Command {
+        let beside = self.bin.join(program);
+        // Beside the server's binaries, else on PATH (Debian's postgresql-client wrappers).
+        Command::new(if beside.is_file() {
+            beside
+        } else {
+            program.into()
+        })
+    }
+
     /// The URL of database `name` in this cluster.
     pub fn url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)

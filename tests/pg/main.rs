@@ -17,6 +17,8 @@ mod canary;
 mod concurrency;
 #[path = "../it/conflicts.rs"]
 mod conflicts;
+#[path = "../it/deploy.rs"]
+mod deploy;
 #[path = "../it/durability.rs"]
 mod durability;
 #[path = "../it/e2e.rs"]

@@ -14,6 +14,7 @@ mod jobs;
 mod postgres;
 mod records;
 mod rows;
+mod schema;
 mod sqlite;
 
 use std::sync::Arc;
@@ -61,12 +62,16 @@ pub(crate) enum Pool {
 
 async fn open_pool(url: &str, pool: Pool) -> StoreResult<Arc<dyn Store>> {
     match Backend::of(url) {
-        Some(Backend::Postgres) => Ok(Arc::new(Core::new(
-            postgres::PostgresDb::open(url, pool).await?,
-        ))),
-        Some(Backend::Sqlite) => Ok(Arc::new(Core::new(
-            sqlite::SqliteDb::open(url, pool).await?,
-        ))),
+        Some(Backend::Postgres) => {
+            let db = postgres::PostgresDb::open(url, pool).await?;
+            schema::record(&db).await?;
+            Ok(Arc::new(Core::new(db)))
+        }
+        Some(Backend::Sqlite) => {
+            let db = sqlite::SqliteDb::open(url, pool).await?;
+            schema::record(&db).await?;
+            Ok(Arc::new(Core::new(db)))
+        }
         None => Err(StoreError::Database(
             "the database URL starts with neither sqlite: nor postgres://".into(),
         )),
@@ -160,6 +165,9 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database error")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A newer keyward migrated this database past what this one knows.
+    #[error(transparent)]
+    NewerSchema(schema::NewerSchema),
 }
 
 impl StoreError {

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::Pool;
 use super::core::key_fields;
 use super::engine::{Engine, Row, Sql, Words, arguments, numbered};
 use super::filter::{Dialect, Search, push_key_filter, push_order, push_pg_contains};
 use super::rows::{KeyRow, SET_TABLES, allowed_ips_column, key_sets, ms};
 use super::{Conflict, KeyFilter, KeyRecord, StoreError, StoreResult};
+use super::{Pool, schema};
 
 pub struct PostgresDb {
     pool: PgPool,
@@ -73,6 +73,20 @@ impl PostgresDb {
         .await
         .unwrap_or(0);
         let migrator = sqlx::migrate!("migrations/postgres");
+        // Before the first migration neither table exists: nothing to refuse.
+        let applied = sqlx::query_scalar(schema::APPLIED)
+            .persistent(false)
+            .fetch_one(&pool)
+            .await
+            .ok()
+            .flatten();
+        let written_by = sqlx::query_scalar(schema::READ_WRITTEN_BY)
+            .persistent(false)
+            .fetch_optional(&pool)
+            .await
+            .ok()
+            .flatten();
+        schema::check(applied, &migrator, written_by)?;
         let migrated = if pooled {
             // sqlx's migrator names its statements; they are dropped before the commit, and
             // before the first one too, in case a failed run left some on this connection.

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::Pool;
 use super::core::key_fields;
 use super::engine::{Engine, Row, Sql, Words, arguments};
 use super::filter::{Dialect, Search, push_key_filter};
 use super::rows::{KeyRow, SET_TABLES, allowed_ips_column, key_sets, ms};
 use super::{Conflict, KeyFilter, KeyRecord, KeySort, StoreError, StoreResult};
+use super::{Pool, schema};
 
 pub struct SqliteDb {
     pool: SqlitePool,
@@ -92,7 +92,19 @@ impl SqliteDb {
                 .fetch_optional(&pool)
                 .await
                 .unwrap_or(None);
-        sqlx::migrate!("migrations/sqlite")
+        let migrator = sqlx::migrate!("migrations/sqlite");
+        let applied = sqlx::query_scalar(schema::APPLIED)
+            .fetch_one(&pool)
+            .await
+            .ok()
+            .flatten();
+        let written_by = sqlx::query_scalar(schema::READ_WRITTEN_BY)
+            .fetch_optional(&pool)
+            .await
+            .ok()
+            .flatten();
+        schema::check(applied, &migrator, written_by)?;
+        migrator
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
