@@ -298,6 +298,90 @@ mod tests {
         toml::from_str(toml_text).unwrap()
     }
 
+    /// deploy/server.toml, the sample operators start from, names every setting: with each
+    /// commented-out setting uncommented it parses with the server's own parser, gives every
+    /// setting a value, and resolves. (The pattern below names every field with no `..`, so a
+    /// setting added to `ServerConfig` does not compile here until it is listed, and then
+    /// fails until the sample has its line.)
+    #[test]
+    fn the_sample_config_names_every_setting_and_resolves() {
+        let sample = include_str!("../../deploy/server.toml");
+        let as_is = config(sample);
+        assert!(
+            as_is.listen.is_none() && as_is.permissions.is_empty(),
+            "as it stands the sample sets nothing"
+        );
+        let uncommented: Vec<&str> = sample
+            .lines()
+            .map(|line| match line.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => {
+                    rest
+                }
+                _ => line,
+            })
+            .collect();
+        let full = config(&uncommented.join("\n"));
+        let ServerConfig {
+            listen,
+            database,
+            pepper_file,
+            max_key_lifetime_days,
+            shutdown_timeout_secs,
+            last_used_flush_secs,
+            audit_retention_days,
+            cache_entries,
+            change_poll_ms,
+            max_staleness_secs,
+            audit_checkpoint_file,
+            audit_checkpoint_minutes,
+            header_timeout_secs,
+            request_timeout_secs,
+            max_connections,
+            metrics_listen,
+            tls_cert,
+            tls_key,
+            trusted_proxies,
+            permissions,
+        } = &full;
+        let given = [
+            ("listen", listen.is_some()),
+            ("database", database.is_some()),
+            ("pepper_file", pepper_file.is_some()),
+            ("max_key_lifetime_days", max_key_lifetime_days.is_some()),
+            ("shutdown_timeout_secs", shutdown_timeout_secs.is_some()),
+            ("last_used_flush_secs", last_used_flush_secs.is_some()),
+            ("audit_retention_days", audit_retention_days.is_some()),
+            ("cache_entries", cache_entries.is_some()),
+            ("change_poll_ms", change_poll_ms.is_some()),
+            ("max_staleness_secs", max_staleness_secs.is_some()),
+            ("audit_checkpoint_file", audit_checkpoint_file.is_some()),
+            (
+                "audit_checkpoint_minutes",
+                audit_checkpoint_minutes.is_some(),
+            ),
+            ("header_timeout_secs", header_timeout_secs.is_some()),
+            ("request_timeout_secs", request_timeout_secs.is_some()),
+            ("max_connections", max_connections.is_some()),
+            ("metrics_listen", metrics_listen.is_some()),
+            ("tls_cert", tls_cert.is_some()),
+            ("tls_key", tls_key.is_some()),
+            ("trusted_proxies", !trusted_proxies.is_empty()),
+            ("permissions", !permissions.is_empty()),
+        ];
+        let missing: Vec<&str> = given
+            .iter()
+            .filter(|(_, given)| !given)
+            .map(|(name, _)| *name)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "deploy/server.toml has no line for {missing:?}"
+        );
+        if let Err(e) = Settings::resolve(Flags::default(), full) {
+            panic!("the sample's values do not resolve: {e}");
+        }
+    }
+
     #[test]
     fn a_flag_wins_over_the_config_and_the_config_over_the_default() {
         let flags = Flags {
