@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures `keyward audit verify` over a long log (DESIGN.md: verification streams, any log size,
+# Measures `keyward audit verify` over a long log (docs/design.md: verification streams, any log size,
 # no request timeout): BENCH_EVENTS audit events (default 1,000,000) appended to a throwaway
 # database of each backend (BENCH_BACKENDS, default "sqlite postgres") by the release build's
 # hidden `server --seed-audit-events`, then one verify through a running server (the CLI, over

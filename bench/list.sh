@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures DESIGN.md's targets at a million keys, on each backend (BENCH_BACKENDS, default
+# Measures docs/design.md's targets at a million keys, on each backend (BENCH_BACKENDS, default
 # "sqlite postgres"; PostgreSQL is a throwaway cluster):
 #   - GET /v1/keys, one page of 50: p50/p99 per query shape (each sort, each filter alone, a
 #     caller scoped to one environment, and `q` for name, hint, description and IP fragments),

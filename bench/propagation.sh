@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures DESIGN.md's bound on revocation across replicas (< 1 s): two release-built
+# Measures docs/design.md's bound on revocation across replicas (< 1 s): two release-built
 # `keyward server`s on one database, on each backend (BENCH_BACKENDS, default "sqlite postgres";
 # SQLite: one file, PostgreSQL: a throwaway cluster). BENCH_REVOKES times (default 200): a key
 # made at A and verified at B (so B has it cached), then revoked at A at a random moment; the

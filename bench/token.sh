@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures token exchange (POST /v1/oauth/token, client credentials) on each backend
-# (BENCH_BACKENDS, default "sqlite postgres"), and verify while exchanges run beside it: DESIGN.md
+# (BENCH_BACKENDS, default "sqlite postgres"), and verify while exchanges run beside it: docs/design.md
 # sets no target for the exchange yet, only that it must not slow verify. Each exchange checks
 # a secret and writes a token row and an audit event, so it is a database write; verify is not.
 # Uses wrk against release builds of `keyward server --dev`, 32 connections, BENCH_SECONDS each

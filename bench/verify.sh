@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures DESIGN.md's verify target: throughput >= 50 % of a bare axum JSON echo measured in the
+# Measures docs/design.md's verify target: throughput >= 50 % of a bare axum JSON echo measured in the
 # same run, and p99 <= 2 ms at 32 connections. Uses wrk (installed from Debian if missing) against
 # release builds of `keyward server --dev` and examples/echo.rs, both on 127.0.0.1, on each
 # backend (BENCH_BACKENDS, default "sqlite postgres"; PostgreSQL is a throwaway cluster).

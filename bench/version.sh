@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures DESIGN.md's first target: `keyward --version` median <= 5 ms.
+# Measures docs/design.md's first target: `keyward --version` median <= 5 ms.
 # Builds the release binary, then times it with hyperfine (installed from Debian if missing).
 # Prints one Markdown row for the README's performance table.
 set -euo pipefail

@@ -1,5 +1,5 @@
 //! A bare axum JSON echo: the baseline `bench/verify.sh` measures verify against, on the same
-//! machine in the same run (DESIGN.md: verify throughput >= 50 % of this).
+//! machine in the same run (docs/design.md: verify throughput >= 50 % of this).
 
 use axum::Json;
 use axum::routing::post;

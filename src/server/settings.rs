@@ -270,7 +270,7 @@ fn cache_settings(config: &ServerConfig) -> Result<CacheSettings, SettingsError>
         settings.capacity = entries;
     }
     if let Some(ms) = config.change_poll_ms {
-        // Past 250 ms the poll alone could not keep DESIGN.md's one-second bound with room to
+        // Past 250 ms the poll alone could not keep docs/design.md's one-second bound with room to
         // spare (a SQLite file, PgBouncer, a lost LISTEN).
         if !(10..=250).contains(&ms) {
             return Err(SettingsError(format!(

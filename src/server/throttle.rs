@@ -1,5 +1,5 @@
 //! Throttling failed token exchanges (unknown client ids and wrong secrets), per client id and
-//! per source address, and failed verifies (`INVALID`) per the address the key came from (DESIGN.md: 429 with
+//! per source address, and failed verifies (`INVALID`) per the address the key came from (docs/design.md: 429 with
 //! `Retry-After`, no database write for a throttled request, no hard lockout).
 //!
 //! Each subject has a bucket of failures it may make: a client id 10, refilled one every 6 s

@@ -1,4 +1,4 @@
-//! The tamper matrix (DESIGN.md, Audit), on both backends: someone with write access to the
+//! The tamper matrix (docs/design.md, Audit), on both backends: someone with write access to the
 //! database but not the pepper changes events and erases every link, deletes the oldest events
 //! and forges where the chain starts, or cuts off the newest events. `keyward audit verify`
 //! fails and names where, across restarts of the server and runs of the embedded store. A

@@ -1,4 +1,4 @@
-//! Bounded staleness (DESIGN.md, Staleness is bounded): a replica whose change-feed follower
+//! Bounded staleness (docs/design.md, Staleness is bounded): a replica whose change-feed follower
 //! cannot read the feed stops answering from its cache once `max_staleness` has passed, so a
 //! key revoked through another replica stops verifying there within `max_staleness` + 1 s;
 //! and a flood of failed token exchanges at one replica cannot hold its follower off the

@@ -48,12 +48,12 @@ impl Default for CacheSettings {
 }
 
 /// About 300 bytes an entry (measured with two environments, three permissions and a short
-/// name), so some 150 MB at most: within DESIGN.md's memory target, with room for the rest.
+/// name), so some 150 MB at most: within docs/design.md's memory target, with room for the rest.
 /// Keys past it are read from the database.
 pub const DEFAULT_CAPACITY: usize = 500_000;
 /// The poll that bounds propagation where notifications do not arrive.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
-/// DESIGN.md's default: an answer from the cache is never older than this.
+/// docs/design.md's default: an answer from the cache is never older than this.
 pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(5);
 /// How many drops are remembered to tell whether a look-up's key was dropped while it ran; a
 /// look-up that saw more go by is not cached.
