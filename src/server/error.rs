@@ -142,12 +142,19 @@ impl ApiError {
                     405 => "method_not_allowed",
                     408 => "request_timeout",
                     413 => "payload_too_large",
+                    414 => "uri_too_long",
                     415 => "unsupported_media_type",
                     422 => "invalid",
+                    431 => "headers_too_large",
                     s if s >= 500 => "internal",
                     _ => "error",
                 };
-                (*status, code, format!("{reason}."), None)
+                let detail = match status.as_u16() {
+                    414 => "the URL is too long".to_owned(),
+                    431 => "the request's headers are too large, or too many".to_owned(),
+                    _ => format!("{reason}."),
+                };
+                (*status, code, detail, None)
             }
             Throttled { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -202,16 +209,8 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
             _ => {}
         }
-        let (status, code, detail, error) = self.parts();
-        let problem = Problem {
-            type_uri: format!("https://keyward.dev/problems/{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            code: code.to_owned(),
-            detail,
-            error: error.map(str::to_owned),
-        };
-        let body = serde_json::to_vec(&problem).expect("a problem always serialises");
+        let (status, body) = self.problem_json();
+        let error = self.parts().3;
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -234,6 +233,29 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+impl ApiError {
+    /// The status and the problem+json body that answer this error.
+    fn problem_json(&self) -> (StatusCode, Vec<u8>) {
+        let (status, code, detail, error) = self.parts();
+        let problem = Problem {
+            type_uri: format!("https://keyward.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            code: code.to_owned(),
+            detail,
+            error: error.map(str::to_owned),
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem always serialises");
+        (status, body)
+    }
+}
+
+/// The problem+json body that answers `status` alone: what the HTTP layer refuses before a
+/// request exists (a request line that does not parse, headers too large, a URI too long).
+pub fn status_problem(status: StatusCode) -> Vec<u8> {
+    ApiError::Status(status).problem_json().1
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -48,9 +48,22 @@ impl Default for Limits {
     }
 }
 
+/// A request's connection, in its extensions: the router says when the request is whole and
+/// at work ([`Connection::at_work`]); until then the connection may be closed to make room.
+#[derive(Clone)]
+pub struct Connection(Arc<Open>);
+
+impl Connection {
+    /// The request's head and body have arrived: the connection is at work, no longer waiting
+    /// for its client.
+    pub fn at_work(&self) {
+        self.0.busy.store(true, Ordering::Relaxed);
+    }
+}
+
 /// What the accept loop knows of one open connection.
 struct Open {
-    /// Inside a request (its head read, its answer not yet made).
+    /// Inside a request (its head and body read, its answer not yet made).
     busy: AtomicBool,
     /// When it last started waiting for a request, in ms since the server started.
     waiting_since: AtomicU64,
@@ -137,8 +150,9 @@ pub async fn serve(
             let (starts, ends) = (open.clone(), open.clone());
             app.clone()
                 .map_request(move |mut request: axum::extract::Request| {
-                    starts.busy.store(true, Ordering::Relaxed);
+                    // Not at work yet: the body may still be trickling in (see `Connection`).
                     request.extensions_mut().insert(ConnectInfo(peer));
+                    request.extensions_mut().insert(Connection(starts.clone()));
                     request
                 })
                 .map_response({
@@ -180,7 +194,7 @@ pub async fn serve(
                     .timer(TokioTimer::new())
                     .header_read_timeout(limits.header_timeout)
                     .serve_connection(
-                        TokioIo::new(io),
+                        TokioIo::new(super::refusals::Refusals::new(io)),
                         TowerToHyperService::new(service.map_request(
                             |r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
                         )),

@@ -11,6 +11,7 @@ pub(crate) mod last_used;
 pub mod listener;
 pub mod metrics;
 mod mint;
+mod refusals;
 mod routes;
 pub mod seed;
 pub mod settings;

@@ -148,3 +148,81 @@ fn past_the_bound_the_longest_waiting_connection_makes_room() {
         "an old idle connection was kept"
     );
 }
+
+/// A connection that has sent `POST /v1/oauth/token`'s head and is trickling its 64 KiB body.
+fn trickling_body(server: &Server) -> TcpStream {
+    let mut s = TcpStream::connect(server.authority()).unwrap();
+    s.write_all(
+        b"POST /v1/oauth/token HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 65536\r\n\r\ngrant",
+    )
+    .unwrap();
+    s
+}
+
+#[test]
+fn a_body_trickling_in_is_answered_408_after_the_header_timeout_not_the_request_timeout() {
+    let env = TestEnv::new();
+    let server = server_with(&env, "header_timeout_secs = 2\nrequest_timeout_secs = 60\n");
+    let started = Instant::now();
+    let mut slow: Vec<TcpStream> = (0..20).map(|_| trickling_body(&server)).collect();
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    for s in &mut slow {
+        let _ = s.write_all(b"_type=");
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 408 "),
+            "after {:?}: {answer}",
+            started.elapsed()
+        );
+        assert!(answer.contains("application/problem+json"), "{answer}");
+    }
+    // Two seconds of header timeout, not the minute of request timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn past_the_bound_connections_trickling_a_body_make_room_like_idle_ones() {
+    let env = TestEnv::new();
+    let server = server_with(
+        &env,
+        "max_connections = 50\nheader_timeout_secs = 120\nrequest_timeout_secs = 120\n",
+    );
+    // 200 unauthenticated token requests, each trickling its body a byte a second: four times
+    // the bound, and each would hold its connection for two minutes.
+    let slow: Vec<TcpStream> = (0..200).map(|_| trickling_body(&server)).collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let mut writers: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                for w in &mut writers {
+                    let _ = w.write_all(b"a");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    // A well-behaved client is answered at once throughout.
+    let times: Vec<Duration> = (0..20)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            healthz_time(&server)
+        })
+        .collect();
+    assert_answered_at_once(&times);
+    std::thread::sleep(Duration::from_millis(200));
+    let open = slow.iter().filter(|s| !closed(s)).count();
+    assert!(open <= 50, "{open} trickling connections still open");
+    done.store(true, Ordering::Relaxed);
+    trickle.join().unwrap();
+}

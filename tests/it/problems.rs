@@ -399,3 +399,57 @@ fn a_callers_request_id_is_kept_when_well_formed_and_recorded_in_the_audit_log()
             .all(|i| i.as_deref().is_some_and(|i| i.starts_with("req_")))
     );
 }
+
+/// What a raw request gets back: the whole answer, as text.
+fn raw_answer(authority: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn requests_that_are_not_well_formed_http_get_a_problem_and_a_request_id() {
+    let env = TestEnv::new();
+    let server = Server::dev(&env, None, "info");
+    let mut huge_headers = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    huge_headers.extend(std::iter::repeat_n(b'a', 500_000));
+    huge_headers.extend_from_slice(b"\r\n\r\n");
+    let mut many_headers = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..200 {
+        many_headers.extend_from_slice(format!("X-{i}: a\r\n").as_bytes());
+    }
+    many_headers.extend_from_slice(b"\r\n");
+    let mut long_uri = b"GET /".to_vec();
+    long_uri.extend(std::iter::repeat_n(b'a', 70_000));
+    long_uri.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (request, status, code) in [
+        (&b"GARBAGE\r\n\r\n"[..], 400, "bad_request"),
+        (&huge_headers, 431, "headers_too_large"),
+        (&many_headers, 431, "headers_too_large"),
+        (&long_uri, 414, "uri_too_long"),
+    ] {
+        let answer = raw_answer(server.authority(), request);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with(&format!("http/1.1 {status} ")), "{answer}");
+        assert!(
+            head.contains("\r\ncontent-type: application/problem+json"),
+            "{answer}"
+        );
+        assert!(head.contains("\r\nx-request-id: req_"), "{answer}");
+        let p: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        assert_eq!(p["status"], status, "{p}");
+        assert_eq!(p["code"], code, "{p}");
+    }
+    // The server goes on answering.
+    assert_eq!(
+        http(server.authority(), "GET", "/healthz", &[], b"").status,
+        200
+    );
+}

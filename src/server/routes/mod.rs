@@ -88,6 +88,10 @@ async fn frame(
         if nul {
             return extract::nul_refused().into_response();
         }
+        let request = match whole_body(request, state.connections.header_timeout).await {
+            Ok(request) => request,
+            Err(refused) => return refused.into_response(),
+        };
         tracing::debug!("request received");
         let response =
             match tokio::time::timeout(state.timing.request_timeout, next.run(request)).await {
@@ -112,6 +116,41 @@ async fn frame(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// The request with its body read whole, within `deadline` of its head: a body trickling in
+/// slower than that is answered 408 at once, rather than holding a connection for the whole
+/// request timeout. Until then the connection counts as waiting for its client, so past the
+/// bound on open connections it may be closed to make room, as one trickling its head may (see
+/// `listener`); from here on it is at work.
+async fn whole_body(
+    request: axum::extract::Request,
+    deadline: std::time::Duration,
+) -> Result<axum::extract::Request, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
+                || e.into_inner().is::<http_body_util::LengthLimitError>();
+            return Err(if over {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("the request body was cut off".to_owned())
+            });
+        }
+        Err(_) => {
+            return Err(ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT));
+        }
+    };
+    if let Some(connection) = parts.extensions.get::<super::listener::Connection>() {
+        connection.at_work();
+    }
+    Ok(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
 }
 
 /// A JSON answer that must not be cached: it carries a secret or a token.
