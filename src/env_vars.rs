@@ -18,6 +18,7 @@ pub const KEYWARD_SERVER_CONFIG: &str = "KEYWARD_SERVER_CONFIG";
 pub const KEYWARD_LISTEN: &str = "KEYWARD_LISTEN";
 /// `keyward server`: the metrics listener, the TLS files, the shutdown deadline (seconds).
 pub const KEYWARD_METRICS_LISTEN: &str = "KEYWARD_METRICS_LISTEN";
+pub const KEYWARD_METRICS_TOKEN_FILE: &str = "KEYWARD_METRICS_TOKEN_FILE";
 pub const KEYWARD_TLS_CERT: &str = "KEYWARD_TLS_CERT";
 pub const KEYWARD_TLS_KEY: &str = "KEYWARD_TLS_KEY";
 pub const KEYWARD_SHUTDOWN_TIMEOUT: &str = "KEYWARD_SHUTDOWN_TIMEOUT";

@@ -41,6 +41,10 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_METRICS_LISTEN, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
 
+    /// Require this file's bearer token on /metrics (Prometheus' credentials_file) [default: none]
+    #[arg(long, env = env_vars::KEYWARD_METRICS_TOKEN_FILE, value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+
     /// Database URL: sqlite:PATH (or a plain path to a SQLite file), or postgres://USER@HOST/DB for replicas sharing one PostgreSQL
     // Its value may hold a password: help never shows it.
     #[arg(long, env = env_vars::KEYWARD_DATABASE_URL, value_name = "URL", hide_env_values = true)]
@@ -54,7 +58,7 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_TLS_KEY, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, tls_cert, tls_key, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, metrics_token_file, tls_cert, tls_key, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -108,6 +112,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let flags = Flags {
         listen: args.listen,
         metrics_listen: args.metrics_listen,
+        metrics_token_file: args.metrics_token_file,
         database: args.database,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
@@ -119,6 +124,7 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     // The settings are checked whole before anything is opened or created.
     let settings = Settings::resolve(flags, config).map_err(|e| UsageError(e.0))?;
     let tls = tls_certificates(&settings)?;
+    let metrics_token = metrics_token(&settings)?;
     let mut product = settings.permissions.clone();
     let (addr, metrics_addr) = (settings.addr, settings.metrics_addr);
     let url = database_url(&settings.database)?;
@@ -263,12 +269,21 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {metrics_addr} for metrics"))?;
         // On stderr, with the log: stdout carries the API's address, which scripts read.
         eprintln!(
-            "metrics on http://{}/metrics",
+            "metrics on {scheme}://{}/metrics",
             metrics_listener.local_addr()?
         );
-        let app = server::metrics::router(state.clone());
+        let app = server::metrics::router(state.clone(), metrics_token);
+        // The API's header and idle timeout, TLS when the API has it, and a bound of its own:
+        // idle or slow scrapers cannot take file descriptors the API needs.
+        let limits = server::listener::Limits {
+            header_timeout: state.connections.header_timeout,
+            max_connections: METRICS_MAX_CONNECTIONS,
+        };
+        let tls = state.tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(metrics_listener, app).await {
+            let forever = std::future::pending::<()>();
+            if let Err(e) = server::listener::serve(metrics_listener, app, limits, tls, forever).await
+            {
                 tracing::warn!(error = %e, "the metrics listener stopped");
             }
         });
@@ -282,6 +297,38 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .context("the server stopped with an error")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The most connections the metrics listener keeps open (a scraper needs one or two).
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
+/// The bearer token `/metrics` requires, read from its file before anything is opened.
+fn metrics_token(settings: &Settings) -> anyhow::Result<Option<server::metrics::MetricsToken>> {
+    let Some(path) = &settings.metrics_token_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError(format!(
+            "cannot read the metrics token file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let token = text.trim();
+    if token.len() < server::metrics::MetricsToken::MIN_LEN {
+        bail!(UsageError(format!(
+            "the metrics token in {} is shorter than {} characters; make a long random one (head -c 32 /dev/urandom | base64)",
+            path.display(),
+            server::metrics::MetricsToken::MIN_LEN
+        )));
+    }
+    if let Some(mode) = crate::server::config::private_file_exposed(path) {
+        eprintln!(
+            "warning: the metrics token file {} can be read or written by other users (mode {mode:03o}); make it private: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(Some(server::metrics::MetricsToken::new(token)))
 }
 
 /// The TLS certificate and key, from the flags or else the server config: both or neither. Read

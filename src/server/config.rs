@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Where to serve `GET /metrics` (Prometheus); none unless given.
     pub metrics_listen: Option<String>,
+    /// A file holding the bearer token `GET /metrics` requires; none: no token asked.
+    pub metrics_token_file: Option<PathBuf>,
     /// Serve the API over TLS: a PEM certificate chain (leaf first) and its PEM private key,
     /// read again on SIGHUP.
     pub tls_cert: Option<PathBuf>,

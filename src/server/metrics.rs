@@ -191,8 +191,35 @@ pub fn render(state: &SharedState) -> String {
     text
 }
 
-/// The metrics listener's only route.
-pub fn router(state: SharedState) -> axum::Router {
+/// The bearer token `/metrics` requires (`metrics_token_file`): kept as its SHA-256, compared
+/// in constant time, never logged.
+#[derive(Clone)]
+pub struct MetricsToken([u8; 32]);
+
+impl MetricsToken {
+    /// Tokens shorter than this are refused: a scrape credential is still a credential.
+    pub const MIN_LEN: usize = 16;
+
+    pub fn new(token: &str) -> Self {
+        use sha2::Digest;
+        MetricsToken(sha2::Sha256::digest(token.as_bytes()).into())
+    }
+
+    fn admits(&self, request: &Request) -> bool {
+        use sha2::Digest;
+        let presented = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let presented: [u8; 32] = sha2::Sha256::digest(presented.as_bytes()).into();
+        crate::secret::digests_equal(&presented, &self.0)
+    }
+}
+
+/// The metrics listener's only route; with a token, a scrape without it is answered 401.
+pub fn router(state: SharedState, token: Option<MetricsToken>) -> axum::Router {
     axum::Router::new()
         .route(
             "/metrics",
@@ -207,5 +234,25 @@ pub fn router(state: SharedState) -> axum::Router {
                     .into_response()
             }),
         )
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let admitted = token.as_ref().is_none_or(|t| t.admits(&request));
+                async move {
+                    if admitted {
+                        next.run(request).await
+                    } else {
+                        (
+                            axum::http::StatusCode::UNAUTHORIZED,
+                            [(
+                                axum::http::header::WWW_AUTHENTICATE,
+                                "Bearer realm=\"keyward-metrics\"",
+                            )],
+                            "a bearer token is required\n",
+                        )
+                            .into_response()
+                    }
+                }
+            },
+        ))
         .with_state(state)
 }

@@ -18,6 +18,7 @@ use super::{AppState, MAX_KEY_LIFETIME_DAYS, listener};
 pub struct Flags {
     pub listen: Option<String>,
     pub metrics_listen: Option<String>,
+    pub metrics_token_file: Option<PathBuf>,
     pub database: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -41,6 +42,8 @@ pub struct SettingsError(pub String);
 pub struct Settings {
     pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
+    /// The file of the bearer token `/metrics` requires, if any.
+    pub metrics_token_file: Option<PathBuf>,
     /// The TLS certificate chain and its key, both or neither.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The database as given (it may hold a password: show it through `store::redacted`).
@@ -89,6 +92,15 @@ impl Settings {
                 ))
             })?),
         };
+        let metrics_token_file = flags
+            .metrics_token_file
+            .or(config.metrics_token_file.clone());
+        if metrics_token_file.is_some() && metrics_addr.is_none() {
+            return Err(SettingsError(
+                "a metrics token file is given, but no --metrics-listen address to serve metrics on"
+                    .to_owned(),
+            ));
+        }
         let tls = match (flags.tls_cert, flags.tls_key) {
             (Some(cert), Some(key)) => Some((cert, key)),
             _ => match (&config.tls_cert, &config.tls_key) {
@@ -168,6 +180,7 @@ impl Settings {
         Ok(Settings {
             addr,
             metrics_addr,
+            metrics_token_file,
             tls,
             database,
             pepper_file,
@@ -338,6 +351,7 @@ mod tests {
             request_timeout_secs,
             max_connections,
             metrics_listen,
+            metrics_token_file,
             tls_cert,
             tls_key,
             trusted_proxies,
@@ -363,6 +377,7 @@ mod tests {
             ("request_timeout_secs", request_timeout_secs.is_some()),
             ("max_connections", max_connections.is_some()),
             ("metrics_listen", metrics_listen.is_some()),
+            ("metrics_token_file", metrics_token_file.is_some()),
             ("tls_cert", tls_cert.is_some()),
             ("tls_key", tls_key.is_some()),
             ("trusted_proxies", !trusted_proxies.is_empty()),

@@ -226,3 +226,105 @@ fn past_the_bound_connections_trickling_a_body_make_room_like_idle_ones() {
     done.store(true, Ordering::Relaxed);
     trickle.join().unwrap();
 }
+
+/// `GET /metrics` on a new connection, with `auth` as its Authorization header if any.
+fn metrics(authority: &str, auth: Option<&str>) -> crate::harness::HttpResponse {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    http(authority, "GET", "/metrics", &headers, b"")
+}
+
+#[test]
+fn the_metrics_listener_asks_its_token_and_closes_slow_and_idle_clients() {
+    let env = TestEnv::new();
+    let token_file = env.dir.path().join("metrics-token");
+    std::fs::write(&token_file, "metrics-token-0123456789abcdef\n").unwrap();
+    let config = env.dir.path().join("server.toml");
+    std::fs::write(&config, "header_timeout_secs = 2\n").unwrap();
+    let db = env.database("metrics.db");
+    let mut args = store_args(&db, &env.dir.path().join("pepper"));
+    args.extend(
+        [
+            "--config",
+            &config.display().to_string(),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--metrics-token-file",
+            &token_file.display().to_string(),
+        ]
+        .map(str::to_owned),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start(&env, &args);
+    let at = (0..100)
+        .find_map(|_| {
+            let found = server.log_text().lines().find_map(|l| {
+                l.strip_prefix("metrics on http://")?
+                    .strip_suffix("/metrics")
+                    .map(str::to_owned)
+            });
+            if found.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            found
+        })
+        .expect("the metrics address in the log");
+    let good = "Bearer metrics-token-0123456789abcdef";
+
+    // The token is asked for, and only the right one passes.
+    assert_eq!(metrics(&at, None).status, 401);
+    assert_eq!(
+        metrics(&at, Some("Bearer metrics-token-0123456789abcdeX")).status,
+        401
+    );
+    assert_eq!(metrics(&at, Some("Basic bWV0cmljcw==")).status, 401);
+    let scraped = metrics(&at, Some(good));
+    assert_eq!(scraped.status, 200);
+    assert!(String::from_utf8_lossy(&scraped.body).contains("keyward_"));
+
+    // 100 clients sending a request head a byte a second, and 300 saying nothing: more than the
+    // listener's bound. A scrape is answered at once throughout, and the header timeout (2 s)
+    // closes them all.
+    let slow: Vec<TcpStream> = (0..100)
+        .map(|_| {
+            let mut s = TcpStream::connect(&at).unwrap();
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let mut writers: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                for w in &mut writers {
+                    let _ = w.write_all(b"a");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let idle: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&at).unwrap()).collect();
+    let times: Vec<Duration> = (0..20)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            let start = Instant::now();
+            assert_eq!(metrics(&at, Some(good)).status, 200);
+            start.elapsed()
+        })
+        .collect();
+    assert_answered_at_once(&times);
+    assert_eq!(
+        wait_closed(&slow, Duration::from_secs(10)),
+        0,
+        "slow ones still open"
+    );
+    assert_eq!(
+        wait_closed(&idle, Duration::from_secs(10)),
+        0,
+        "idle ones still open"
+    );
+    done.store(true, Ordering::Relaxed);
+    trickle.join().unwrap();
+}
