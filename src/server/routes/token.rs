@@ -14,7 +14,7 @@ use crate::secret::{self, Secret};
 use crate::server::auth::RequestMeta;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::store::{AuditEvent, TokenRecord};
-use crate::server::throttle::Subject;
+use crate::server::throttle::{MALFORMED_CLIENT, Source, Subject};
 use crate::server::{SharedState, ipmatch};
 
 /// The token request's form (RFC 6749 §4.4.2).
@@ -59,18 +59,21 @@ pub async fn exchange(
     // Whatever arrived as the client id goes into the audit log only if it looks like a key id:
     // a secret pasted into the wrong field must not be written down.
     let plausible_id = crate::server::validate::key_id(&client_id);
-    // Failures count against the client id and the address; when either has none left, the
-    // request is answered before its secret is read, and nothing is written.
-    let subjects: Vec<Subject> = plausible_id
-        .then(|| Subject::Client(client_id.clone()))
-        .into_iter()
-        .chain(
-            meta.source_ip
-                .as_deref()
-                .and_then(|ip| ip.parse().ok())
-                .map(Subject::Address),
-        )
-        .collect();
+    // Failures count against the client id from this source, and against the source; when
+    // either has none left, the request is answered before its secret is read, and nothing is
+    // written. Another source's failures never hold this one back. Every client id that is not
+    // key-shaped counts as one, and every unknown source (a forwarded address that does not
+    // parse) as one: nothing goes unthrottled.
+    let source = Source::parse(meta.source_ip.as_deref());
+    let counted_id = if plausible_id {
+        client_id.as_str()
+    } else {
+        MALFORMED_CLIENT
+    };
+    let subjects = [
+        Subject::Client(counted_id, source),
+        Subject::Address(source),
+    ];
     if let Some(wait) = state.throttle.check(&subjects, now) {
         return Err(ApiError::Throttled {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
