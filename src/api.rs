@@ -758,7 +758,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     /// One of: bad_request (400); unauthenticated, invalid_client (401); unsupported_grant_type, key_disabled,
-    /// key_expired, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
+    /// key_expired, key_revoked, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
     /// not_found (404); method_not_allowed (405); request_timeout (408); name_taken,
     /// environment_exists, key_revoked, conflict, busy (409); version_mismatch (412);
     /// payload_too_large (413); unsupported_media_type (415); invalid_name,

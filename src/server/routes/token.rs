@@ -34,7 +34,7 @@ pub struct TokenForm {
         description = "`grant_type=client_credentials`; the private key's id and secret as HTTP Basic credentials, or as `client_id` and `client_secret` here"),
     responses(
         (status = 200, description = "An access token (RFC 6749 §5.1)", body = crate::api::TokenResponse),
-        (status = 400, description = "`unsupported_grant_type`, or a known key that may not get a token: `key_disabled`, `key_expired`, `public_key`, `ip_not_allowed` (RFC 6749 `error`: `unauthorized_client`)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`unsupported_grant_type`, or a known key that may not get a token: `key_disabled`, `key_expired`, `key_revoked`, `public_key`, `ip_not_allowed` (RFC 6749 `error`: `unauthorized_client`)", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_client`: unknown client id or wrong secret", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_failures` from this client id or address", body = crate::api::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the next attempt is counted"))),
@@ -109,7 +109,19 @@ pub async fn exchange(
         audit.environments = k.environments.iter().cloned().collect();
     }
     let digest = state.pepper.digest(candidate);
-    let Some(key) = key.filter(|k| well_formed && k.accepts(&digest, now)) else {
+    // A revoked key forgot its secret but keeps a fingerprint of it: the right secret of a
+    // revoked key is told so, like a disabled key's (and only then: a wrong one is a guess).
+    let revoked_secret = |k: &crate::server::store::KeyRecord| {
+        let fingerprint = state.pepper.fingerprint(&digest);
+        let same = |f: &Option<Vec<u8>>| {
+            f.as_deref()
+                .is_some_and(|f| secret::digests_equal(f, &fingerprint))
+        };
+        k.status_at(now) == KeyStatus::Revoked
+            && (same(&k.revoked_fingerprint) | same(&k.revoked_previous_fingerprint))
+    };
+    let Some(key) = key.filter(|k| well_formed && (k.accepts(&digest, now) || revoked_secret(k)))
+    else {
         // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
         // Written in a batch with the other failures of the moment (see `audit_queue`).
@@ -127,7 +139,7 @@ pub async fn exchange(
             KeyStatus::Active => None,
             KeyStatus::Disabled => Some(refuse("key_disabled", "the key is disabled".to_owned())),
             KeyStatus::Expired => Some(refuse("key_expired", "the key has expired".to_owned())),
-            KeyStatus::Revoked => Some(ApiError::InvalidClient),
+            KeyStatus::Revoked => Some(refuse("key_revoked", "the key is revoked".to_owned())),
         }
     };
     let refusal = refusal.or_else(|| {
