@@ -589,7 +589,9 @@ pub struct AuditEvent {
     pub changed: Vec<String>,
     /// What the audit log says of itself: `audit.prune` (how many deleted, where the chain now
     /// starts), `audit.seal` (how many earlier events were linked), a count of failed
-    /// authentications folded into one event during a flood.
+    /// authentications folded into one event during a flood; on a `token.exchange` failure,
+    /// `repeated=N since=TIME (…)`: N more failures of that client id from that source network
+    /// (`source_ip`, an IPv4 /24 or IPv6 /48) in the interval, counted, not itemized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }

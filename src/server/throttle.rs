@@ -308,7 +308,10 @@ mod tests {
         );
         assert_eq!(
             t.check(
-                &[Subject::Client("key_victim", owner), Subject::Address(owner)],
+                &[
+                    Subject::Client("key_victim", owner),
+                    Subject::Address(owner)
+                ],
                 start()
             ),
             None,
@@ -319,7 +322,10 @@ mod tests {
     #[test]
     fn sources_are_canonical_and_ipv6_counts_per_64() {
         assert_eq!(src("::ffff:203.0.113.9"), src("203.0.113.9"));
-        assert_eq!(src("2001:db8:1:2::1"), src("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(
+            src("2001:db8:1:2::1"),
+            src("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
         assert_ne!(src("2001:db8:1:2::1"), src("2001:db8:1:3::1"));
         assert_eq!(src("not an address"), Source::Unknown);
         assert_eq!(Source::parse(None), Source::Unknown);

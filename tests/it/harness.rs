@@ -439,7 +439,10 @@ pub fn http_from(
             socket
                 .bind(std::net::SocketAddr::from((source, 0)))
                 .expect("bind a loopback source address");
-            socket.connect(to).await.expect("connect to the test server")
+            socket
+                .connect(to)
+                .await
+                .expect("connect to the test server")
         })
         .into_std()
         .unwrap()

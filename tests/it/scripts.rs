@@ -195,12 +195,22 @@ fn a_revoked_login_key_is_told_so_like_a_disabled_one() {
     let (status, token, resp) = server.token(&id, &secret);
     assert!(token.is_none());
     let body = crate::live::json(&resp);
-    assert_eq!((status, body["code"].as_str()), (400, Some("key_revoked")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("key_revoked")),
+        "{body}"
+    );
     assert_eq!(body["detail"], "the key is revoked");
-    let wrong = keyward::secret::Secret::generate("kw_sk_").expose().to_owned();
+    let wrong = keyward::secret::Secret::generate("kw_sk_")
+        .expose()
+        .to_owned();
     let (status, _, resp) = server.token(&id, &wrong);
     let body = crate::live::json(&resp);
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_client")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
     // The CLI, as a script and at `keyward login`: the login key, by id, is revoked; exit 3.
     let cli = server.cli_as(&id, &secret);
     let err = cli.fails(&["keys", "list"], 3);
@@ -215,7 +225,10 @@ fn a_revoked_login_key_is_told_so_like_a_disabled_one() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains(&id) && err.contains("the key is revoked"), "{err}");
+    assert!(
+        err.contains(&id) && err.contains("the key is revoked"),
+        "{err}"
+    );
 }
 
 #[test]

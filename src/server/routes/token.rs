@@ -13,9 +13,10 @@ use crate::api::{ACCESS_TOKEN_TTL_SECS, KeyStatus, KeyType, TokenResponse};
 use crate::secret::{self, Secret};
 use crate::server::auth::RequestMeta;
 use crate::server::error::{ApiError, ApiResult};
-use crate::server::store::{AuditEvent, TokenRecord};
+use crate::server::store::{AuditEvent, StoreResult, TokenRecord};
 use crate::server::throttle::{MALFORMED_CLIENT, Source, Subject};
-use crate::server::{SharedState, ipmatch};
+use crate::server::workers::failure_tally::Noted;
+use crate::server::{AppState, SharedState, ipmatch};
 
 /// The token request's form (RFC 6749 §4.4.2).
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -124,8 +125,7 @@ pub async fn exchange(
     else {
         // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
-        // Written in a batch with the other failures of the moment (see `audit_queue`).
-        state.audit_queue.record(state.store.clone(), audit).await?;
+        record_failure(&state, audit).await?;
         return Err(ApiError::InvalidClient);
     };
     let refuse = |code: &'static str, detail: String| ApiError::UnauthorizedClient { code, detail };
@@ -159,7 +159,7 @@ pub async fn exchange(
         // The right secret, refused by policy (disabled, expired, public, address): audited,
         // not throttled: it guesses nothing.
         audit.error_code = Some(refusal.code());
-        state.audit_queue.record(state.store.clone(), audit).await?;
+        record_failure(&state, audit).await?;
         return Err(refusal);
     }
 
@@ -187,6 +187,21 @@ pub async fn exchange(
             expires_in: record.expires_at.duration_since(now).as_secs(),
         },
     ))
+}
+
+/// A failed exchange's event: the first of its client id, source network and answer in the
+/// interval is written (in a batch with the other failures of the moment, see `audit_queue`);
+/// the others are counted, and written as one event when the interval is over (see
+/// `failure_tally`): a flood from many addresses costs a bounded number of rows.
+async fn record_failure(state: &AppState, audit: AuditEvent) -> StoreResult<()> {
+    let (noted, ended) = state.failures.note(&audit);
+    for count in ended {
+        state.audit_queue.queue(count);
+    }
+    match noted {
+        Noted::First => state.audit_queue.record(state.store.clone(), audit).await,
+        Noted::Counted => Ok(()),
+    }
 }
 
 /// `Authorization: Basic base64(id:secret)`, if present and well formed.
