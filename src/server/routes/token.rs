@@ -113,13 +113,15 @@ pub async fn exchange(
     // A revoked key forgot its secret but keeps a fingerprint of it: the right secret of a
     // revoked key is told so, like a disabled key's (and only then: a wrong one is a guess).
     let revoked_secret = |k: &crate::server::store::KeyRecord| {
+        if k.status_at(now) != KeyStatus::Revoked {
+            return false;
+        }
         let fingerprint = state.pepper.fingerprint(&digest);
         let same = |f: &Option<Vec<u8>>| {
             f.as_deref()
                 .is_some_and(|f| secret::digests_equal(f, &fingerprint))
         };
-        k.status_at(now) == KeyStatus::Revoked
-            && (same(&k.revoked_fingerprint) | same(&k.revoked_previous_fingerprint))
+        same(&k.revoked_fingerprint) | same(&k.revoked_previous_fingerprint)
     };
     let Some(key) = key.filter(|k| well_formed && (k.accepts(&digest, now) || revoked_secret(k)))
     else {
@@ -156,8 +158,8 @@ pub async fn exchange(
         })
     });
     if let Some(refusal) = refusal {
-        // The right secret, refused by policy (disabled, expired, public, address): audited,
-        // not throttled: it guesses nothing.
+        // The right secret, refused by policy (disabled, expired, revoked, public, address):
+        // audited, not throttled: it guesses nothing.
         audit.error_code = Some(refusal.code());
         record_failure(&state, audit).await?;
         return Err(refusal);
