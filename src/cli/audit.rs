@@ -376,3 +376,23 @@ async fn follow(ctx: &Ctx, client: &Client, mut query: ListAudit, last: u32) -> 
         tokio::time::sleep(FOLLOW_EVERY).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::repeated;
+
+    #[test]
+    fn the_count_of_counted_failures_is_read_from_detail() {
+        assert_eq!(
+            repeated(Some("repeated=41 since=2026-12-07T16:00:00Z (…)")),
+            Some(41)
+        );
+        assert_eq!(
+            repeated(Some("folded=7 (failed authentications …)")),
+            Some(7)
+        );
+        assert_eq!(repeated(Some("pruned=3")), None);
+        assert_eq!(repeated(Some("repeated=x")), None);
+        assert_eq!(repeated(None), None);
+    }
+}
