@@ -589,7 +589,9 @@ pub struct AuditEvent {
     pub changed: Vec<String>,
     /// What the audit log says of itself: `audit.prune` (how many deleted, where the chain now
     /// starts), `audit.seal` (how many earlier events were linked), a count of failed
-    /// authentications folded into one event during a flood.
+    /// authentications folded into one event during a flood; on a `token.exchange` failure,
+    /// `repeated=N since=TIME (…)`: N more failures of that client id from that source network
+    /// (`source_ip`, an IPv4 /24 or IPv6 /48) in the interval, counted, not itemized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -758,7 +760,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     /// One of: bad_request (400); unauthenticated, invalid_client (401); unsupported_grant_type, key_disabled,
-    /// key_expired, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
+    /// key_expired, key_revoked, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
     /// not_found (404); method_not_allowed (405); request_timeout (408); name_taken,
     /// environment_exists, key_revoked, conflict, busy (409); version_mismatch (412);
     /// payload_too_large (413); uri_too_long (414); unsupported_media_type (415); invalid_name,

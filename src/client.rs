@@ -44,7 +44,7 @@ pub enum ClientError {
         "not logged in to {url}: run `keyward login --url {url}`, or set KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET"
     )]
     NotLoggedIn { url: String },
-    /// The profile's own key may not get a token now (disabled, expired, a public key, or an
+    /// The profile's own key may not get a token now (disabled, expired, revoked, a public key, or an
     /// address its allowlist refuses).
     #[error(
         "the login key {client_id} cannot get an access token: {detail}; ask an admin to fix it (`keyward keys enable {client_id}` for a disabled or expired key), or log in with another key (`keyward login`, or KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET)"
@@ -69,7 +69,7 @@ impl ClientError {
                 detail,
             } if matches!(
                 code.as_str(),
-                "key_disabled" | "key_expired" | "public_key" | "ip_not_allowed"
+                "key_disabled" | "key_expired" | "key_revoked" | "public_key" | "ip_not_allowed"
             ) =>
             {
                 ClientError::LoginRefused {

@@ -280,10 +280,14 @@ fn table(events: &[AuditEvent], now: Timestamp) -> String {
         .map(|e| {
             // The acting key's name says more to a person than its id (JSON has both).
             let actor = e.actor_name.clone().unwrap_or_else(|| e.actor.clone());
-            let outcome = match &e.error_code {
+            let mut outcome = match &e.error_code {
                 Some(code) => format!("{} ({code})", e.outcome),
                 None => e.outcome.clone(),
             };
+            // Failed authentications counted rather than itemized (`repeated=N …`): how many.
+            if let Some(n) = repeated(e.detail.as_deref()) {
+                outcome.push_str(&format!(" ×{n}"));
+            }
             let action = if e.changed.is_empty() {
                 e.action.clone()
             } else {
@@ -300,6 +304,16 @@ fn table(events: &[AuditEvent], now: Timestamp) -> String {
         })
         .collect();
     output::simple_table(["WHEN", "ACTOR", "ACTION", "KEY", "OUTCOME", "FROM"], rows)
+}
+
+/// The count an event of counted failures carries in its `detail` (`repeated=N …` or
+/// `folded=N …`).
+fn repeated(detail: Option<&str>) -> Option<u64> {
+    let detail = detail?;
+    let rest = detail
+        .strip_prefix("repeated=")
+        .or_else(|| detail.strip_prefix("folded="))?;
+    rest.split(' ').next()?.parse().ok()
 }
 
 /// `--follow`: the last `last` events, then each new one as it is written, until Ctrl-C. It
@@ -360,5 +374,25 @@ async fn follow(ctx: &Ctx, client: &Client, mut query: ListAudit, last: u32) -> 
             Err(e) => return Err(e.into()),
         }
         tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated;
+
+    #[test]
+    fn the_count_of_counted_failures_is_read_from_detail() {
+        assert_eq!(
+            repeated(Some("repeated=41 since=2026-12-07T16:00:00Z (…)")),
+            Some(41)
+        );
+        assert_eq!(
+            repeated(Some("folded=7 (failed authentications …)")),
+            Some(7)
+        );
+        assert_eq!(repeated(Some("pruned=3")), None);
+        assert_eq!(repeated(Some("repeated=x")), None);
+        assert_eq!(repeated(None), None);
     }
 }

@@ -67,6 +67,8 @@ pub struct AppState {
     pub cache: Option<CacheHandle>,
     /// Audit events of failed authentications, waiting to be appended in a batch.
     pub audit_queue: workers::audit_queue::AuditQueue,
+    /// Failed authentications counted per client id and source network, not itemized.
+    pub failures: workers::failure_tally::FailureTally,
     /// One audit verify at a time (each holds a connection and a long read snapshot).
     pub audit_verify: Arc<tokio::sync::Semaphore>,
 }
@@ -137,6 +139,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             cache: None,
             audit_queue: Default::default(),
+            failures: Default::default(),
             audit_verify: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }

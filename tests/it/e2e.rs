@@ -58,7 +58,8 @@ fn server_flow_login_create_list_show_revoke() {
     // Revoke; then neither the secret nor the earlier token works.
     let revoked = env.json(&["keys", "revoke", "ci-deploy", "--yes"]);
     assert_eq!(revoked["status"], "revoked");
-    assert_eq!(server.token(&id, &secret).0, 401);
+    // (The revoked key's own secret is told so: 400 key_revoked.)
+    assert_eq!(server.token(&id, &secret).0, 400);
     assert_eq!(server.get_with_token("/v1/whoami", &token).status, 401);
     // The CLI, given that secret, is refused too: exit 3.
     let mut as_revoked = TestEnv::new();
@@ -128,7 +129,7 @@ fn embedded_store_flow_create_list_show_revoke() {
         "{stderr}"
     );
     assert_eq!(env.json(&["keys", "show", &id])["status"], "revoked");
-    assert_eq!(server.token(&id, &secret).0, 401);
+    assert_eq!(server.token(&id, &secret).0, 400, "key_revoked");
     // The server had the token cached; it reads the change the CLI wrote to the shared file
     // within its poll, well inside the documented second.
     let revoked = std::time::Instant::now();

@@ -412,7 +412,53 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
-    let mut stream = TcpStream::connect(authority).expect("connect to the test server");
+    let stream = TcpStream::connect(authority).expect("connect to the test server");
+    http_over(stream, authority, method, path, headers, body)
+}
+
+/// `http` from a chosen source address: every address of 127.0.0.0/8 is this host's, so a
+/// socket bound to `127.x.y.z` acts as another client of a server on 127.0.0.1.
+pub fn http_from(
+    source: std::net::Ipv4Addr,
+    authority: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+    }
+    let to: std::net::SocketAddr = authority.parse().expect("an ip:port authority");
+    let stream = RUNTIME.with(|rt| {
+        rt.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket
+                .bind(std::net::SocketAddr::from((source, 0)))
+                .expect("bind a loopback source address");
+            socket
+                .connect(to)
+                .await
+                .expect("connect to the test server")
+        })
+        .into_std()
+        .unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    http_over(stream, authority, method, path, headers, body)
+}
+
+fn http_over(
+    mut stream: TcpStream,
+    authority: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();

@@ -35,7 +35,7 @@ fn expected(state: State) -> Expected {
         Active => e((200, None), 200, "VALID"),
         Disabled => e((400, Some("key_disabled")), 401, "DISABLED"),
         Expired => e((400, Some("key_expired")), 401, "EXPIRED"),
-        Revoked => e((401, Some("invalid_client")), 401, "REVOKED"),
+        Revoked => e((400, Some("key_revoked")), 401, "REVOKED"),
         RotatedOutAfterGrace => e((401, Some("invalid_client")), 401, "INVALID"),
         WithinGrace => e((200, None), 200, "VALID"),
     }

@@ -183,6 +183,28 @@ impl LiveServer {
         (resp.status, token, resp)
     }
 
+    /// Token exchange from another loopback source address (`127.x.y.z`).
+    pub fn token_from(
+        &self,
+        source: std::net::Ipv4Addr,
+        id: &str,
+        secret: &str,
+    ) -> (u16, Option<String>, HttpResponse) {
+        let resp = crate::harness::http_from(
+            source,
+            self.authority(),
+            "POST",
+            "/v1/oauth/token",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            format!("grant_type=client_credentials&client_id={id}&client_secret={secret}")
+                .as_bytes(),
+        );
+        let token = serde_json::from_slice::<serde_json::Value>(&resp.body)
+            .ok()
+            .and_then(|v| v["access_token"].as_str().map(str::to_owned));
+        (resp.status, token, resp)
+    }
+
     pub fn admin_token(&self) -> String {
         let (status, token, resp) = self.token(&self.admin_id, &self.admin_secret);
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp.body));

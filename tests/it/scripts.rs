@@ -178,6 +178,59 @@ fn search_matches_a_hint_only_for_what_looks_like_one() {
     assert_eq!(ids(&env, &["--search", "alph"]), set(&[&id]));
 }
 
+/// A revoked login key is told so, like a disabled one, and under the same condition: only its
+/// right secret hears it; a wrong one gets the answer any wrong secret gets.
+#[test]
+fn a_revoked_login_key_is_told_so_like_a_disabled_one() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "my-old-login", "environments": ["staging"], "permissions": ["keys:read"]}),
+    );
+    let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/revoke"), None, &[]);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // The API: the right secret, 400 key_revoked; a wrong one, 401 invalid_client as for any key.
+    let (status, token, resp) = server.token(&id, &secret);
+    assert!(token.is_none());
+    let body = crate::live::json(&resp);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("key_revoked")),
+        "{body}"
+    );
+    assert_eq!(body["detail"], "the key is revoked");
+    let wrong = keyward::secret::Secret::generate("kw_sk_")
+        .expose()
+        .to_owned();
+    let (status, _, resp) = server.token(&id, &wrong);
+    let body = crate::live::json(&resp);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    // The CLI, as a script and at `keyward login`: the login key, by id, is revoked; exit 3.
+    let cli = server.cli_as(&id, &secret);
+    let err = cli.fails(&["keys", "list"], 3);
+    assert!(err.contains("login key") && err.contains(&id), "{err}");
+    assert!(err.contains("revoked"), "{err}");
+    let login = TestEnv::new();
+    let out = login
+        .keyward()
+        .args(["login", "--url", &server.url, "--client-id", &id])
+        .write_stdin(format!("{secret}\n"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&id) && err.contains("the key is revoked"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_disabled_login_key_is_not_allowed_and_says_whose_it_is() {
     let env = TestEnv::new();

@@ -13,9 +13,10 @@ use crate::api::{ACCESS_TOKEN_TTL_SECS, KeyStatus, KeyType, TokenResponse};
 use crate::secret::{self, Secret};
 use crate::server::auth::RequestMeta;
 use crate::server::error::{ApiError, ApiResult};
-use crate::server::store::{AuditEvent, TokenRecord};
-use crate::server::throttle::Subject;
-use crate::server::{SharedState, ipmatch};
+use crate::server::store::{AuditEvent, StoreResult, TokenRecord};
+use crate::server::throttle::{MALFORMED_CLIENT, Source, Subject};
+use crate::server::workers::failure_tally::Noted;
+use crate::server::{AppState, SharedState, ipmatch};
 
 /// The token request's form (RFC 6749 §4.4.2).
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -34,7 +35,7 @@ pub struct TokenForm {
         description = "`grant_type=client_credentials`; the private key's id and secret as HTTP Basic credentials, or as `client_id` and `client_secret` here"),
     responses(
         (status = 200, description = "An access token (RFC 6749 §5.1)", body = crate::api::TokenResponse),
-        (status = 400, description = "`unsupported_grant_type`, or a known key that may not get a token: `key_disabled`, `key_expired`, `public_key`, `ip_not_allowed` (RFC 6749 `error`: `unauthorized_client`)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`unsupported_grant_type`, or a known key that may not get a token: `key_disabled`, `key_expired`, `key_revoked`, `public_key`, `ip_not_allowed` (RFC 6749 `error`: `unauthorized_client`)", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_client`: unknown client id or wrong secret", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_failures` from this client id or address", body = crate::api::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the next attempt is counted"))),
@@ -59,18 +60,21 @@ pub async fn exchange(
     // Whatever arrived as the client id goes into the audit log only if it looks like a key id:
     // a secret pasted into the wrong field must not be written down.
     let plausible_id = crate::server::validate::key_id(&client_id);
-    // Failures count against the client id and the address; when either has none left, the
-    // request is answered before its secret is read, and nothing is written.
-    let subjects: Vec<Subject> = plausible_id
-        .then(|| Subject::Client(client_id.clone()))
-        .into_iter()
-        .chain(
-            meta.source_ip
-                .as_deref()
-                .and_then(|ip| ip.parse().ok())
-                .map(Subject::Address),
-        )
-        .collect();
+    // Failures count against the client id from this source, and against the source; when
+    // either has none left, the request is answered before its secret is read, and nothing is
+    // written. Another source's failures never hold this one back. Every client id that is not
+    // key-shaped counts as one, and every unknown source (a forwarded address that does not
+    // parse) as one: nothing goes unthrottled.
+    let source = Source::parse(meta.source_ip.as_deref());
+    let counted_id = if plausible_id {
+        client_id.as_str()
+    } else {
+        MALFORMED_CLIENT
+    };
+    let subjects = [
+        Subject::Client(counted_id, source),
+        Subject::Address(source),
+    ];
     if let Some(wait) = state.throttle.check(&subjects, now) {
         return Err(ApiError::Throttled {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
@@ -106,11 +110,24 @@ pub async fn exchange(
         audit.environments = k.environments.iter().cloned().collect();
     }
     let digest = state.pepper.digest(candidate);
-    let Some(key) = key.filter(|k| well_formed && k.accepts(&digest, now)) else {
+    // A revoked key forgot its secret but keeps a fingerprint of it: the right secret of a
+    // revoked key is told so, like a disabled key's (and only then: a wrong one is a guess).
+    let revoked_secret = |k: &crate::server::store::KeyRecord| {
+        if k.status_at(now) != KeyStatus::Revoked {
+            return false;
+        }
+        let fingerprint = state.pepper.fingerprint(&digest);
+        let same = |f: &Option<Vec<u8>>| {
+            f.as_deref()
+                .is_some_and(|f| secret::digests_equal(f, &fingerprint))
+        };
+        same(&k.revoked_fingerprint) | same(&k.revoked_previous_fingerprint)
+    };
+    let Some(key) = key.filter(|k| well_formed && (k.accepts(&digest, now) || revoked_secret(k)))
+    else {
         // An unknown client id or a wrong secret: a guess, counted.
         state.throttle.failed(&subjects, now);
-        // Written in a batch with the other failures of the moment (see `audit_queue`).
-        state.audit_queue.record(state.store.clone(), audit).await?;
+        record_failure(&state, audit).await?;
         return Err(ApiError::InvalidClient);
     };
     let refuse = |code: &'static str, detail: String| ApiError::UnauthorizedClient { code, detail };
@@ -124,7 +141,7 @@ pub async fn exchange(
             KeyStatus::Active => None,
             KeyStatus::Disabled => Some(refuse("key_disabled", "the key is disabled".to_owned())),
             KeyStatus::Expired => Some(refuse("key_expired", "the key has expired".to_owned())),
-            KeyStatus::Revoked => Some(ApiError::InvalidClient),
+            KeyStatus::Revoked => Some(refuse("key_revoked", "the key is revoked".to_owned())),
         }
     };
     let refusal = refusal.or_else(|| {
@@ -141,10 +158,10 @@ pub async fn exchange(
         })
     });
     if let Some(refusal) = refusal {
-        // The right secret, refused by policy (disabled, expired, public, address): audited,
-        // not throttled: it guesses nothing.
+        // The right secret, refused by policy (disabled, expired, revoked, public, address):
+        // audited, not throttled: it guesses nothing.
         audit.error_code = Some(refusal.code());
-        state.audit_queue.record(state.store.clone(), audit).await?;
+        record_failure(&state, audit).await?;
         return Err(refusal);
     }
 
@@ -172,6 +189,21 @@ pub async fn exchange(
             expires_in: record.expires_at.duration_since(now).as_secs(),
         },
     ))
+}
+
+/// A failed exchange's event: the first of its client id, source network and answer in the
+/// interval is written (in a batch with the other failures of the moment, see `audit_queue`);
+/// the others are counted, and written as one event when the interval is over (see
+/// `failure_tally`): a flood from many addresses costs a bounded number of rows.
+async fn record_failure(state: &AppState, audit: AuditEvent) -> StoreResult<()> {
+    let (noted, ended) = state.failures.note(&audit);
+    for count in ended {
+        state.audit_queue.queue(count);
+    }
+    match noted {
+        Noted::First => state.audit_queue.record(state.store.clone(), audit).await,
+        Noted::Counted => Ok(()),
+    }
 }
 
 /// `Authorization: Basic base64(id:secret)`, if present and well formed.

@@ -15,7 +15,7 @@ use crate::api::{
 use crate::secret;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
-use crate::server::throttle::Subject;
+use crate::server::throttle::{Source, Subject};
 use crate::server::{SharedState, ipmatch};
 
 #[utoipa::path(post, path = "/v1/verify", tag = "verify", security(("bearer" = [])),
@@ -45,7 +45,11 @@ pub async fn verify(
     let now = state.now();
     // Keys that open nothing, presented from one address, are throttled there (before any
     // work on the key); verifies that report no address are not.
-    let presenter: Vec<Subject> = reported_ip.map(Subject::Presenter).into_iter().collect();
+    // Counted per source: an IPv4-mapped address as its IPv4 address, IPv6 per /64.
+    let presenter: Vec<Subject> = reported_ip
+        .map(|ip| Subject::Presenter(Source::of(Some(ip))))
+        .into_iter()
+        .collect();
     if let Some(wait) = state.throttle.check(&presenter, now) {
         return Err(ApiError::Throttled {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,

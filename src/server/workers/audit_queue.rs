@@ -108,7 +108,20 @@ impl AuditQueue {
             .map_err(|e| StoreError::Database(Box::new(e)))?
     }
 
-    /// Resolves when an event past the bound was counted since the last call.
+    /// Queues `event` without waiting for it to be written: the next batch (a request's, or
+    /// the flusher's, which this wakes) holds it. For events no request waits on (the counts of
+    /// failed authentications).
+    pub fn queue(&self, event: AuditEvent) {
+        {
+            let mut pending = self.0.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.push(event);
+            pending.pushed += 1;
+        }
+        self.0.wake.notify_one();
+    }
+
+    /// Resolves when an event past the bound was counted, or an event was queued that no
+    /// request waits on, since the last call.
     pub async fn queued(&self) {
         self.0.wake.notified().await;
     }

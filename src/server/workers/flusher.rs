@@ -20,6 +20,7 @@ pub async fn run(state: SharedState, mut stop: watch::Receiver<bool>) {
 
 /// Writes what has been noted and queued so far; failures are logged and the batch kept.
 pub async fn flush(state: &AppState) {
+    write_counts(state, false);
     write_audit(state).await;
     if let Err(e) = last_used::flush(state).await {
         tracing::warn!(error = %e, "could not record last-used times");
@@ -29,5 +30,13 @@ pub async fn flush(state: &AppState) {
 async fn write_audit(state: &AppState) {
     if let Err(e) = state.audit_queue.write(state.store.as_ref()).await {
         tracing::warn!(error = %e, "could not write queued audit events; they are kept");
+    }
+}
+
+/// The counts of failed authentications whose interval is over (`all`: every count, as at
+/// shutdown). They are queued like any failure's event and written with the next batch.
+pub fn write_counts(state: &AppState, all: bool) {
+    for event in state.failures.take(state.now(), all) {
+        state.audit_queue.queue(event);
     }
 }

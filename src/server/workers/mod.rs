@@ -2,12 +2,14 @@
 //! one supervisor ([`start`], [`Workers::stop`]):
 //!
 //! - [`follower`]: reads the change feed on its own connection and keeps the cache right;
-//! - [`flusher`]: writes last-used times, usage counts and queued audit events in batches;
+//! - [`flusher`]: writes last-used times, usage counts, queued audit events in batches, and
+//!   the counts of failed authentications ([`failure_tally`]) when their interval is over;
 //! - [`purger`]: deletes what has expired, prunes the audit log by retention;
 //! - [`checkpoints`]: appends the audit log's head to a file now and then.
 
 pub mod audit_queue;
 pub mod checkpoints;
+pub mod failure_tally;
 pub mod flusher;
 pub mod follower;
 pub mod purger;
@@ -57,6 +59,7 @@ impl Workers {
         for worker in self.running {
             let _ = worker.await;
         }
+        flusher::write_counts(state, true);
         flusher::flush(state).await;
     }
 }

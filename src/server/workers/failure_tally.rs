@@ -1,0 +1,244 @@
+//! Failed authentications, aggregated: one audit event per client id and source network per
+//! interval, with a count. The first failure of a group in an interval is written as it happens
+//! (with its request id and address); the others are counted in memory and written as one event
+//! when the interval is over (`detail`: `repeated=N …`). An interval holds at most
+//! [`MAX_GROUPS`] groups; failures of further groups are counted in one more event. So however
+//! many addresses a flood rotates over, an interval costs at most `2 × MAX_GROUPS + 1` audit
+//! rows, and a counted failure costs no database write at all.
+//!
+//! A source network is an IPv4 /24 or an IPv6 /48 (of the address the trusted-proxy rules give),
+//! or `unknown`. The counts are written by whichever failure first sees the interval over, by
+//! the flusher's tick, and at shutdown.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::server::store::AuditEvent;
+
+/// How long an interval lasts.
+pub const INTERVAL: SignedDuration = SignedDuration::from_secs(60);
+/// Groups (client id, source network, answer) an interval tracks; past it, one count for all.
+pub const MAX_GROUPS: usize = 1_000;
+
+/// Whether a failure is written now, or counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noted {
+    /// The first of its group this interval: write its event.
+    First,
+    /// Counted; written with its group's count when the interval is over.
+    Counted,
+}
+
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct GroupKey {
+    actor: String,
+    network: String,
+    error_code: Option<&'static str>,
+}
+
+struct Group {
+    /// The first event of the group, as a template for the count's event.
+    first: AuditEvent,
+    repeated: u64,
+    last_at: Timestamp,
+}
+
+#[derive(Default)]
+struct Interval {
+    started: Option<Timestamp>,
+    groups: HashMap<GroupKey, Group>,
+    /// Failures of groups past [`MAX_GROUPS`], and the newest one's time.
+    overflow: u64,
+    overflow_at: Option<Timestamp>,
+}
+
+#[derive(Default)]
+pub struct FailureTally {
+    interval: Mutex<Interval>,
+}
+
+/// The source network an address belongs to, as written in the count's event.
+pub fn network_of(source_ip: Option<&str>) -> String {
+    match source_ip
+        .and_then(|t| t.parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+    {
+        Some(ip @ IpAddr::V4(_)) => ipnet::IpNet::new(ip, 24).map(|n| n.trunc().to_string()),
+        Some(ip @ IpAddr::V6(_)) => ipnet::IpNet::new(ip, 48).map(|n| n.trunc().to_string()),
+        None => return "unknown".to_owned(),
+    }
+    .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+impl FailureTally {
+    /// Notes a failed authentication described by `event` (its time is now). Returns whether
+    /// to write it, and the counts of the interval that `event` ended, if it ended one.
+    pub fn note(&self, event: &AuditEvent) -> (Noted, Vec<AuditEvent>) {
+        let mut interval = self.interval.lock().unwrap_or_else(|e| e.into_inner());
+        let due = interval.take_due(event.at, false);
+        interval.started.get_or_insert(event.at);
+        let key = GroupKey {
+            actor: event.actor.clone(),
+            network: network_of(event.source_ip.as_deref()),
+            error_code: event.error_code,
+        };
+        let noted = if let Some(group) = interval.groups.get_mut(&key) {
+            group.repeated += 1;
+            group.last_at = group.last_at.max(event.at);
+            Noted::Counted
+        } else if interval.groups.len() < MAX_GROUPS {
+            let mut first = event.clone();
+            first.source_ip = Some(key.network.clone());
+            first.request_id = None;
+            interval.groups.insert(
+                key,
+                Group {
+                    first,
+                    repeated: 0,
+                    last_at: event.at,
+                },
+            );
+            Noted::First
+        } else {
+            interval.overflow += 1;
+            interval.overflow_at = Some(interval.overflow_at.map_or(event.at, |t| t.max(event.at)));
+            Noted::Counted
+        };
+        (noted, due)
+    }
+
+    /// The counts of an interval that is over by `now` (or of the current one, when `all`, as
+    /// at shutdown), as events to write; the tally starts afresh.
+    pub fn take(&self, now: Timestamp, all: bool) -> Vec<AuditEvent> {
+        self.interval
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_due(now, all)
+    }
+}
+
+impl Interval {
+    fn take_due(&mut self, now: Timestamp, all: bool) -> Vec<AuditEvent> {
+        let Some(started) = self.started else {
+            return Vec::new();
+        };
+        if !all && now < started + INTERVAL {
+            return Vec::new();
+        }
+        let over = std::mem::take(self);
+        let mut events: Vec<AuditEvent> = over
+            .groups
+            .into_values()
+            .filter(|g| g.repeated > 0)
+            .map(|g| {
+                let network = g.first.source_ip.clone().unwrap_or_default();
+                AuditEvent {
+                    at: g.last_at,
+                    detail: Some(format!(
+                        "repeated={} since={started} (failures after the first from {network}, counted, not itemized)",
+                        g.repeated
+                    )),
+                    ..g.first
+                }
+            })
+            .collect();
+        events.sort_by_key(|e| e.at);
+        if let Some(at) = over.overflow_at {
+            let mut summary = AuditEvent::success(at, "server", "token.exchange");
+            summary.outcome = "failure";
+            summary.error_code = Some("invalid_client");
+            summary.detail = Some(format!(
+                "repeated={} since={started} (failures from client ids and networks past the interval's bound of {MAX_GROUPS} groups, counted, not itemized)",
+                over.overflow
+            ));
+            events.push(summary);
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(at: Timestamp, client: &str, ip: &str) -> AuditEvent {
+        AuditEvent {
+            source_ip: Some(ip.to_owned()),
+            request_id: Some("req".into()),
+            outcome: "failure",
+            error_code: Some("invalid_client"),
+            ..AuditEvent::success(at, &format!("key:{client}"), "token.exchange")
+        }
+    }
+
+    #[test]
+    fn networks() {
+        assert_eq!(network_of(Some("203.0.113.9")), "203.0.113.0/24");
+        assert_eq!(network_of(Some("::ffff:203.0.113.9")), "203.0.113.0/24");
+        assert_eq!(network_of(Some("2001:db8:1:2::1")), "2001:db8:1::/48");
+        assert_eq!(network_of(Some("garbage")), "unknown");
+        assert_eq!(network_of(None), "unknown");
+    }
+
+    #[test]
+    fn one_event_per_group_and_interval_then_its_count() {
+        let tally = FailureTally::default();
+        let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut written = 0;
+        for i in 0..10_000u32 {
+            let at = t0 + SignedDuration::from_millis(i64::from(i));
+            // Rotating over 10 /24s, and 2 client ids.
+            let ip = format!("198.51.{}.{}", i % 10, i % 200);
+            let client = if i % 2 == 0 { "key_a" } else { "key_b" };
+            let (noted, due) = tally.note(&failure(at, client, &ip));
+            assert!(due.is_empty());
+            written += usize::from(noted == Noted::First);
+        }
+        assert_eq!(
+            written, 10,
+            "one per client id and network (10 /24s × 2 ids, halves)"
+        );
+        let counts = tally.take(t0 + INTERVAL, false);
+        assert_eq!(counts.len(), 10);
+        let total: u64 = counts
+            .iter()
+            .map(|e| {
+                let d = e.detail.as_deref().unwrap();
+                d["repeated=".len()..d.find(' ').unwrap()]
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(total + 10, 10_000, "every failure is written or counted");
+        assert!(counts.iter().all(|e| e.request_id.is_none()));
+        assert!(tally.take(t0 + INTERVAL * 2, true).is_empty(), "taken once");
+    }
+
+    #[test]
+    fn past_the_bound_groups_are_one_count() {
+        let tally = FailureTally::default();
+        let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut first = 0;
+        for i in 0..(MAX_GROUPS as u32 + 500) {
+            let ip = std::net::Ipv4Addr::from(0x0A00_0000 + (i << 8)).to_string();
+            let (noted, _) = tally.note(&failure(t0, "key_a", &ip));
+            first += usize::from(noted == Noted::First);
+        }
+        assert_eq!(first, MAX_GROUPS);
+        // The next failure, an interval later, ends it: its counts come back to be written.
+        let (noted, due) = tally.note(&failure(t0 + INTERVAL, "key_a", "10.0.0.1"));
+        assert_eq!(noted, Noted::First);
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].actor, "server");
+        assert!(
+            due[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .starts_with("repeated=500 ")
+        );
+    }
+}
