@@ -74,7 +74,7 @@ impl Config {
 
 fn save_to(config: &Config, path: &Path) -> anyhow::Result<()> {
     let dir = path.parent().expect("config.toml has a parent directory");
-    fsutil::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    fsutil::ensure_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let text = toml::to_string(config).context("cannot serialise the config")?;
     fsutil::write_private(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))

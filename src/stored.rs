@@ -62,7 +62,7 @@ impl Index {
     pub fn save(&self) -> anyhow::Result<()> {
         let path = Self::path()?;
         let dir = path.parent().expect("the index has a parent directory");
-        fsutil::create_private_dir(dir)?;
+        fsutil::ensure_private_dir(dir)?;
         let text = toml::to_string(self).context("cannot serialise the secrets index")?;
         fsutil::write_private(&path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))

@@ -301,7 +301,7 @@ pub fn local_store_exists() -> bool {
 /// The embedded store: the server's router over a SQLite file in the user's data directory.
 async fn open_local() -> anyhow::Result<Client> {
     let dir = config::data_dir()?;
-    crate::fsutil::create_private_dir(&dir)
+    crate::fsutil::ensure_private_dir(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let path: PathBuf = dir.join("local.db");
     let fresh = !path.exists();

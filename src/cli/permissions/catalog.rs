@@ -35,7 +35,7 @@ impl LocalCatalog {
     pub fn save(&self) -> anyhow::Result<PathBuf> {
         let path = Self::path()?;
         let dir = path.parent().expect("the catalog has a parent directory");
-        crate::fsutil::create_private_dir(dir)?;
+        crate::fsutil::ensure_private_dir(dir)?;
         let text = toml::to_string(self).context("cannot serialise the catalog")?;
         crate::fsutil::write_private(&path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
