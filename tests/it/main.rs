@@ -7,6 +7,7 @@ pub const BACKEND: harness::Backend = harness::Backend::Sqlite;
 
 mod audit;
 mod bad_input;
+mod bound;
 mod byo;
 mod canary;
 mod concurrency;
