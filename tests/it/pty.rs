@@ -269,7 +269,8 @@ fn login_at_the_hidden_prompt(env: &TestEnv, server: &Server) -> Terminal {
             &server.admin_id,
         ],
     );
-    term.expect("Client secret");
+    // The prompt names where the secret goes.
+    term.expect(&format!("Client secret (sent to {})", server.url));
     term.wait_for_hidden_input();
     term
 }
