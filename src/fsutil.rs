@@ -100,3 +100,42 @@ fn create_temp_beside(path: &Path) -> io::Result<(std::path::PathBuf, File)> {
         }
     }
 }
+
+/// An exclusive lock on the file at `path` (by a `.<name>.lock` beside it), held until dropped:
+/// a read, change and save of that file under it never loses another command's change made at
+/// the same time (two logins to different profiles). Advisory, Unix only.
+pub struct FileLock {
+    _file: File,
+}
+
+/// Waits for, and takes, the lock of `path` (see [`FileLock`]).
+pub fn lock(path: &Path) -> io::Result<FileLock> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a file path is needed"))?
+        .to_string_lossy()
+        .into_owned();
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path.with_file_name(format!(".{name}.lock")))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        loop {
+            // SAFETY: flock on a descriptor this function owns (open until `file` drops).
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+    Ok(FileLock { _file: file })
+}

@@ -108,7 +108,8 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         &cached.to_string(),
     );
 
-    let mut config = ctx.config.clone();
+    // Read again under the lock: another login may have saved a profile since this one began.
+    let (mut config, _lock) = crate::config::Config::load_for_update()?;
     config.profiles.insert(
         ctx.profile.clone(),
         Profile {

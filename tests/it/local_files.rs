@@ -70,8 +70,8 @@ fn logins_never_write_into_another_writers_temporary_file() {
     );
     std::fs::remove_file(&theirs).unwrap();
 
-    // Logins at once, each to a profile of its own: every one succeeds, config.toml is always
-    // whole, and no temporary file is left behind.
+    // Logins at once, each to a profile of its own: every one succeeds, none loses another's
+    // profile, and no temporary file is left behind.
     let children: Vec<_> = (0..8)
         .map(|i| {
             std::process::Command::new(crate::harness::BIN)
@@ -97,7 +97,13 @@ fn logins_never_write_into_another_writers_temporary_file() {
     }
     let text = std::fs::read_to_string(config.join("config.toml")).unwrap();
     let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert!(parsed.contains_key("profiles"), "{text}");
+    let profiles = parsed["profiles"].as_table().unwrap();
+    for i in 0..8 {
+        assert!(
+            profiles.contains_key(&format!("p{i}")),
+            "p{i} was lost: {text}"
+        );
+    }
     let left: Vec<_> = std::fs::read_dir(&config)
         .unwrap()
         .flatten()
