@@ -269,8 +269,12 @@ pub(super) fn own_key_confirmed(
     change: Change,
     key: &Key,
 ) -> anyhow::Result<bool> {
+    let undo = match change {
+        Change::Disable => format!("an admin's `keyward keys enable {}`", key.id),
+        Change::Revoke => "nothing: revoking cannot be undone".to_owned(),
+    };
     eprintln!(
-        "{} ({}) is the key this command is logged in with {}: once it is {}, this profile can do nothing more until you log in with another key.",
+        "{} ({}) is the key this command is logged in with {}: once it is {}, this profile can do nothing more until you log in with another key, and what brings the key back is {undo}.",
         output::printable(&key.name),
         key.id,
         client.target().describe(),
