@@ -392,3 +392,37 @@ async fn open_local() -> anyhow::Result<Client> {
         None,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert!(same_origin(
+            "https://keyward.example.com",
+            "HTTPS://Keyward.Example.com:443/"
+        ));
+        assert!(same_origin(
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/v"
+        ));
+        assert!(!same_origin(
+            "https://keyward.example.com",
+            "http://keyward.example.com"
+        ));
+        assert!(!same_origin(
+            "https://keyward.example.com",
+            "https://keyward.example.com:8443"
+        ));
+        assert!(!same_origin(
+            "https://keyward.example.com",
+            "https://keyward.example.com.evil.example"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:8080",
+            "http://localhost:8080"
+        ));
+        assert!(!same_origin("https://keyward.example.com", "not a url"));
+    }
+}
