@@ -512,6 +512,9 @@ impl Client {
                     maybe_delivered: !e.is_connect(),
                 })?;
                 let status = response.status();
+                if status.is_redirection() {
+                    return Err(redirected(url, status, response.headers()));
+                }
                 // -v: each request's method, path, status and request id (never a header or a
                 // body, which may carry a secret).
                 tracing::info!(
@@ -623,17 +626,52 @@ impl<'a> LineReader<'a> {
     }
 }
 
-/// The HTTP client: the system's trusted roots, plus `ca_certs` (`--ca-cert`).
+/// The HTTP client: the system's trusted roots, plus `ca_certs` (`--ca-cert`). It follows no
+/// redirect: every request carries a secret or a token (reqwest would send a 307's or 308's
+/// body on to wherever the server points, and a same-host redirect's headers too).
 fn http_client(ca_certs: &[reqwest::Certificate]) -> reqwest::Client {
     // One crypto provider for rustls, chosen here rather than by feature unification.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .tls_certs_merge(ca_certs.iter().cloned())
         .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .expect("the HTTP client builds")
+}
+
+/// A redirect, said as what it is: keyward sends nothing on to where it points, and names only
+/// the origin it points to (its path and query are the other server's, and no use here).
+fn redirected(url: &str, status: StatusCode, headers: &HeaderMap) -> ClientError {
+    let from = reqwest::Url::parse(url).ok();
+    let to = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| from.as_ref()?.join(location).ok())
+        .filter(|to| matches!(to.scheme(), "http" | "https"))
+        // Another path on the same server is no server to move to.
+        .filter(|to| {
+            from.as_ref()
+                .is_some_and(|from| from.origin() != to.origin())
+        })
+        .map(|to| to.origin().ascii_serialization());
+    let detail = match to {
+        Some(to) => format!(
+            "{url} answered with a redirect ({}) to {to}; keyward follows no redirect, so that its secret or token never goes anywhere it was not sent. If you trust {to}, use it as the server's URL (`keyward login --url {to}`, or KEYWARD_URL)",
+            status.as_u16()
+        ),
+        _ => format!(
+            "{url} answered with a redirect ({}); keyward follows no redirect, so that its secret or token never goes anywhere it was not sent. Is the URL that of a keyward server (not a proxy's or a login page's)?",
+            status.as_u16()
+        ),
+    };
+    ClientError::Api {
+        status: status.as_u16(),
+        code: "redirect".to_owned(),
+        detail,
+    }
 }
 
 /// A short, secret-free reason for a transport failure.

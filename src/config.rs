@@ -65,6 +65,19 @@ impl Config {
         }
     }
 
+    /// The config as it is now, and the lock that keeps it so until the returned lock drops:
+    /// for a change saved with [`Config::save`], so that two commands changing it at once (two
+    /// logins) each keep the other's change.
+    pub fn load_for_update() -> anyhow::Result<(Self, fsutil::FileLock)> {
+        let path = Self::path()?;
+        let dir = path.parent().expect("config.toml has a parent directory");
+        fsutil::ensure_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let lock =
+            fsutil::lock(&path).with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok((Self::load()?, lock))
+    }
+
     pub fn save(&self) -> anyhow::Result<PathBuf> {
         let path = Self::path()?;
         save_to(self, &path)?;
@@ -74,7 +87,7 @@ impl Config {
 
 fn save_to(config: &Config, path: &Path) -> anyhow::Result<()> {
     let dir = path.parent().expect("config.toml has a parent directory");
-    fsutil::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    fsutil::ensure_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let text = toml::to_string(config).context("cannot serialise the config")?;
     fsutil::write_private(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))

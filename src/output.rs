@@ -142,7 +142,9 @@ impl JsonItemsStream {
 
 /// `text` with every control character shown escaped (`\u{1b}`, `\r`, `\n`, ...), so that text
 /// from a server or a key's fields can never move the cursor, retitle or clear the terminal,
-/// or fake a line of output. Tables and human messages show values only through this.
+/// or fake a line of output; bidirectional controls (`\u{202e}`, ...) too, so that a value can
+/// never reorder what is printed after it. Tables and human messages show values only through
+/// this.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     escape_controls(text, |_| false)
 }
@@ -154,7 +156,7 @@ pub fn printable_text(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
-    let escape = |c: char| c.is_control() && !keep(c);
+    let escape = |c: char| (c.is_control() || is_bidi_control(c)) && !keep(c);
     if !text.chars().any(escape) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -167,6 +169,13 @@ fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// The Unicode bidirectional formatting characters: embeddings and overrides (U+202A–U+202E),
+/// isolates (U+2066–U+2069), and the marks (U+200E, U+200F, U+061C). Printed raw, they reorder
+/// the text around them (a description could make the rest of its row read backwards).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// Writes a line to stdout.
@@ -467,6 +476,10 @@ mod tests {
             "a\\u{1b}]0;owned\\u{7}b\\u{1b}[2Jc\\rd\\u{0}e\\u{9b}f"
         );
         assert_eq!(printable_text("one\ntwo\r"), "one\ntwo\\r");
+        assert_eq!(
+            printable("a\u{202e}b\u{2066}c\u{200f}d\u{61c}e\u{202a}\u{2069}\u{200e}f"),
+            "a\\u{202e}b\\u{2066}c\\u{200f}d\\u{61c}e\\u{202a}\\u{2069}\\u{200e}f"
+        );
         let table = pairs(vec![["Description".into(), "x\u{1b}[2J".into()]]);
         assert!(!table.contains('\u{1b}'), "{table:?}");
     }

@@ -59,10 +59,21 @@ impl Index {
         }
     }
 
+    /// The index as it is now, and the lock that keeps it so until the returned lock drops (see
+    /// [`crate::config::Config::load_for_update`]).
+    pub fn load_for_update() -> anyhow::Result<(Self, fsutil::FileLock)> {
+        let path = Self::path()?;
+        let dir = path.parent().expect("the index has a parent directory");
+        fsutil::ensure_private_dir(dir)?;
+        let lock =
+            fsutil::lock(&path).with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok((Self::load()?, lock))
+    }
+
     pub fn save(&self) -> anyhow::Result<()> {
         let path = Self::path()?;
         let dir = path.parent().expect("the index has a parent directory");
-        fsutil::create_private_dir(dir)?;
+        fsutil::ensure_private_dir(dir)?;
         let text = toml::to_string(self).context("cannot serialise the secrets index")?;
         fsutil::write_private(&path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))

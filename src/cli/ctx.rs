@@ -203,6 +203,10 @@ impl Ctx {
             }
             return Ok(Client::new(target, None));
         };
+        let Target::Remote { url, .. } = &target else {
+            unreachable!("a server target")
+        };
+        self.check_bound(url)?;
         let token_user = keyring::token_user(&self.profile, &client_id);
         let cached = ring
             .get(&token_user)
@@ -230,6 +234,50 @@ impl Ctx {
             }),
         )
         .with_cached_token(cached, sink))
+    }
+}
+
+impl Ctx {
+    /// A profile's stored login secret and cached token go only to the origin (scheme, host
+    /// and port) the profile names: `--url` or `KEYWARD_URL` pointing elsewhere (a typo, an
+    /// injected CI variable, an `.envrc`) must not hand them to another host. Credentials given
+    /// in the environment for the run are the caller's to send anywhere.
+    fn check_bound(&self, url: &str) -> anyhow::Result<()> {
+        let profile_url = self
+            .config
+            .profiles
+            .get(&self.profile)
+            .map(|p| p.url.as_str());
+        if profile_url.is_some_and(|p| same_origin(p, url)) {
+            return Ok(());
+        }
+        let flag = match std::env::var(env_vars::KEYWARD_URL) {
+            Ok(v) if self.global.url.as_deref() == Some(v.as_str()) => "KEYWARD_URL",
+            _ => "--url",
+        };
+        let issued = match profile_url {
+            Some(p) => format!("was stored for {}", p.trim_end_matches('/')),
+            None => "belongs to no profile's server".to_owned(),
+        };
+        bail!(UsageError(format!(
+            "refusing to send the login secret of profile {:?} to {url}: it {issued}, and {flag} points elsewhere. \
+             Drop {flag} to use the profile's server; `keyward login --profile NAME --url {url}` to log in there; \
+             or give that server's credentials for this run in KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET",
+            self.profile
+        )))
+    }
+}
+
+/// Whether two URLs have one origin: scheme, host and port (a default port written out or
+/// left out is the same port).
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host() == b.host()
+                && a.port_or_known_default() == b.port_or_known_default()
+        }
+        _ => false,
     }
 }
 
@@ -301,7 +349,7 @@ pub fn local_store_exists() -> bool {
 /// The embedded store: the server's router over a SQLite file in the user's data directory.
 async fn open_local() -> anyhow::Result<Client> {
     let dir = config::data_dir()?;
-    crate::fsutil::create_private_dir(&dir)
+    crate::fsutil::ensure_private_dir(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let path: PathBuf = dir.join("local.db");
     let fresh = !path.exists();
@@ -343,4 +391,38 @@ async fn open_local() -> anyhow::Result<Client> {
         },
         None,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert!(same_origin(
+            "https://keyward.example.com",
+            "HTTPS://Keyward.Example.com:443/"
+        ));
+        assert!(same_origin(
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/v"
+        ));
+        assert!(!same_origin(
+            "https://keyward.example.com",
+            "http://keyward.example.com"
+        ));
+        assert!(!same_origin(
+            "https://keyward.example.com",
+            "https://keyward.example.com:8443"
+        ));
+        assert!(!same_origin(
+            "https://keyward.example.com",
+            "https://keyward.example.com.evil.example"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:8080",
+            "http://localhost:8080"
+        ));
+        assert!(!same_origin("https://keyward.example.com", "not a url"));
+    }
 }

@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
             .into());
         }
     };
-    let secret = read_secret(ctx)?;
+    let secret = read_secret(ctx, &url)?;
     if secret.expose().starts_with("kw_") {
         secret::check_format(secret.expose())
             .map_err(|e| UsageError(format!("that client secret is not valid: {e}")))?;
@@ -108,7 +108,8 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         &cached.to_string(),
     );
 
-    let mut config = ctx.config.clone();
+    // Read again under the lock: another login may have saved a profile since this one began.
+    let (mut config, _lock) = crate::config::Config::load_for_update()?;
     config.profiles.insert(
         ctx.profile.clone(),
         Profile {
@@ -134,14 +135,18 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// KEYWARD_CLIENT_SECRET, a hidden prompt on a terminal, or the first line of stdin.
-fn read_secret(ctx: &Ctx) -> anyhow::Result<Secret> {
+/// KEYWARD_CLIENT_SECRET, a hidden prompt on a terminal (naming the server it goes to: a
+/// KEYWARD_URL set by someone else is seen before the secret is typed), or the first line of
+/// stdin.
+fn read_secret(ctx: &Ctx, url: &str) -> anyhow::Result<Secret> {
     if let Some(s) = env_secret() {
         return Ok(s);
     }
     if ctx.can_prompt() {
         return Ok(Secret::new(
-            prompt::password("Client secret")?.trim().to_owned(),
+            prompt::password(&format!("Client secret (sent to {url})"))?
+                .trim()
+                .to_owned(),
         ));
     }
     if std::io::stdin().is_terminal() {

@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx, _args: LogoutArgs) -> anyhow::Result<()> {
         }
     }
     let url = profile.url.clone();
-    let mut config = ctx.config.clone();
+    let (mut config, _lock) = crate::config::Config::load_for_update()?;
     config.profiles.remove(&ctx.profile);
     if config.current.as_deref() == Some(ctx.profile.as_str()) {
         config.current = None;

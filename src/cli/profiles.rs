@@ -102,7 +102,7 @@ fn use_profile(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let mut config = ctx.config.clone();
+    let (mut config, _lock) = Config::load_for_update()?;
     config.current = (name != DEFAULT_PROFILE).then(|| name.to_owned());
     let path = config.save()?;
     ctx.say(&format!(

@@ -7,6 +7,7 @@ pub const BACKEND: harness::Backend = harness::Backend::Sqlite;
 
 mod audit;
 mod bad_input;
+mod bound;
 mod byo;
 mod canary;
 mod concurrency;
@@ -26,6 +27,7 @@ mod keyring;
 mod lifecycle;
 mod listing;
 mod live;
+mod local_files;
 mod metrics;
 mod modules;
 mod no_terminal;

@@ -196,3 +196,80 @@ fn no_command_waits_for_input_without_a_terminal() {
     // Nothing was changed by any of it.
     assert_eq!(env.json(&["keys", "show", "present"])["status"], "active");
 }
+
+/// A key that may disable and revoke keys in `staging`, made by the dev super admin; the env
+/// to run as it (credentials in the environment) and its id.
+fn operator(server: &crate::harness::Server, admin: &TestEnv, name: &str) -> (TestEnv, String) {
+    let secret = admin
+        .ok(&[
+            "keys",
+            "create",
+            "--name",
+            name,
+            "--env",
+            "staging",
+            "--permission",
+            "keys:read",
+            "--permission",
+            "keys:write",
+            "--permission",
+            "keys:revoke",
+            "--no-store",
+            "-q",
+        ])
+        .trim()
+        .to_owned();
+    let id = admin.json(&["keys", "show", name])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut env = TestEnv::new();
+    env.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &id)
+        .set("KEYWARD_CLIENT_SECRET", &secret);
+    (env, id)
+}
+
+#[test]
+fn the_login_key_is_disabled_or_revoked_without_a_terminal_only_with_force() {
+    let mut admin = TestEnv::new();
+    let server = crate::harness::Server::dev(&admin, None, "info");
+    server.as_admin(&mut admin);
+    let (me, _) = operator(&server, &admin, "operator");
+    admin.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "bystander",
+        "--env",
+        "staging",
+        "-q",
+        "--no-store",
+    ]);
+    let status = |name: &str| admin.json(&["keys", "show", name])["status"].clone();
+
+    // --yes answers the usual question, not this one: the profile would cut itself off.
+    for args in [
+        &["keys", "disable", "operator"][..],
+        &["keys", "disable", "operator", "--yes"][..],
+        &["keys", "revoke", "operator", "--yes"][..],
+        &["keys", "revoke", "bystander", "operator", "--yes"][..],
+        &["keys", "disable", "operator", "bystander", "--yes"][..],
+    ] {
+        let err = me.fails(args, 2);
+        assert!(err.contains("--force"), "{args:?}: {err}");
+        assert!(err.contains("logged in with"), "{args:?}: {err}");
+        assert_eq!(status("operator"), "active", "{args:?}");
+        assert_eq!(status("bystander"), "active", "{args:?}");
+    }
+    // Other keys need only what they needed before.
+    me.ok(&["keys", "disable", "bystander"]);
+    admin.ok(&["keys", "enable", "bystander"]);
+
+    me.ok(&["keys", "disable", "operator", "--force"]);
+    assert_eq!(status("operator"), "disabled");
+    admin.ok(&["keys", "enable", "operator"]);
+    me.ok(&["keys", "revoke", "operator", "bystander", "--force"]);
+    assert_eq!(status("operator"), "revoked");
+    assert_eq!(status("bystander"), "revoked");
+}

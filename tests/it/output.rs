@@ -323,6 +323,47 @@ fn control_characters_in_a_key_never_reach_the_terminal_raw() {
 }
 
 #[test]
+fn bidi_controls_in_descriptions_are_shown_escaped() {
+    let env = TestEnv::new();
+    // An override makes what follows it read backwards ("exe.txt" shown as "txt.exe"); an
+    // isolate or a mark reorders a table's row around it.
+    let hostile = "report\u{202e}txt.exe \u{2066}a\u{2069} \u{202a}\u{202b}\u{202c}\u{202d}\u{2067}\u{2068}\u{200e}\u{200f}\u{61c}";
+    let is_bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}');
+    env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "rtl",
+        "--description",
+        hostile,
+        "-q",
+    ]);
+    env.ok(&["envs", "create", "rtl-env", "--description", hostile]);
+    env.ok(&["permissions", "add", "rtl:read", "--description", hostile]);
+    for args in [
+        &["keys", "show", "rtl"][..],
+        &["keys", "list"][..],
+        &["envs", "list"][..],
+        &["permissions", "list"][..],
+        &["keys", "disable", "rtl", "--yes"][..],
+    ] {
+        let out = env.keyward().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.chars().any(is_bidi),
+                "{args:?} printed a raw bidi control: {text:?}"
+            );
+        }
+    }
+    let shown = env.ok(&["keys", "show", "rtl"]);
+    assert!(shown.contains("report\\u{202e}txt.exe"), "{shown}");
+    // JSON keeps the value exact.
+    assert_eq!(env.json(&["keys", "show", "rtl"])["description"], hostile);
+}
+
+#[test]
 fn every_listing_prints_one_json_shape() {
     let env = TestEnv::new();
     env.ok(&["keys", "create", "--name", "shaped", "-q"]);

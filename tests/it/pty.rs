@@ -269,7 +269,8 @@ fn login_at_the_hidden_prompt(env: &TestEnv, server: &Server) -> Terminal {
             &server.admin_id,
         ],
     );
-    term.expect("Client secret");
+    // The prompt names where the secret goes.
+    term.expect(&format!("Client secret (sent to {})", server.url));
     term.wait_for_hidden_input();
     term
 }
@@ -659,4 +660,87 @@ fn with_more_keys_than_one_list_holds_the_picker_asks_for_a_search_first() {
     let (code, screen) = term.finish();
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("\"name\": \"crowd-174\""), "{screen}");
+}
+
+#[test]
+fn the_login_keys_name_is_typed_back_before_it_is_disabled_or_revoked() {
+    let mut admin = TestEnv::new();
+    let server = Server::dev(&admin, None, "info");
+    server.as_admin(&mut admin);
+    let secret = admin
+        .ok(&[
+            "keys",
+            "create",
+            "--name",
+            "operator",
+            "--env",
+            "staging",
+            "--permission",
+            "keys:read",
+            "--permission",
+            "keys:write",
+            "--permission",
+            "keys:revoke",
+            "--no-store",
+            "-q",
+        ])
+        .trim()
+        .to_owned();
+    admin.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "bystander",
+        "--env",
+        "staging",
+        "-q",
+        "--no-store",
+    ]);
+    let id = admin.json(&["keys", "show", "operator"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut me = TestEnv::new();
+    me.set("KEYWARD_URL", &server.url)
+        .set("KEYWARD_CLIENT_ID", &id)
+        .set("KEYWARD_CLIENT_SECRET", &secret);
+    let status = |name: &str| admin.json(&["keys", "show", name])["status"].clone();
+
+    // A y pressed by habit, or --yes, does not cut the profile off: the name must be typed.
+    for (args, typed) in [
+        (&["keys", "revoke", "operator", "--yes"][..], "y"),
+        (
+            &["keys", "disable", "operator", "--yes"][..],
+            "operator-not",
+        ),
+    ] {
+        let mut term = Terminal::spawn(&me, args);
+        term.expect("is the key this command is logged in with");
+        term.expect("Type the key's name");
+        term.send(&format!("{typed}\r"));
+        let (code, screen) = term.finish();
+        assert_eq!(code, 0, "{args:?}: {screen}");
+        assert!(
+            screen.contains("The name does not match; nothing"),
+            "{screen}"
+        );
+        assert_eq!(status("operator"), "active", "{args:?}");
+    }
+
+    let mut term = Terminal::spawn(&me, &["keys", "disable", "operator"]);
+    term.expect("Type the key's name to disable it");
+    term.send("operator\r");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(status("operator"), "disabled");
+    admin.ok(&["keys", "enable", "operator"]);
+
+    // In bulk, named with another key: the others' question (skipped by --yes), then its name.
+    let mut term = Terminal::spawn(&me, &["keys", "revoke", "operator", "bystander", "--yes"]);
+    term.expect("Type the key's name to revoke it");
+    term.send("operator\r");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(status("bystander"), "revoked");
+    assert_eq!(status("operator"), "revoked");
 }

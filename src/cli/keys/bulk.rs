@@ -37,7 +37,7 @@ impl Change {
 
     /// Whether the key is already as this change would leave it (or past it: a revoked key
     /// is not disabled again).
-    fn already(self, key: &Key) -> bool {
+    pub(super) fn already(self, key: &Key) -> bool {
         match self {
             Change::Disable => matches!(key.status, KeyStatus::Disabled | KeyStatus::Revoked),
             Change::Revoke => key.status == KeyStatus::Revoked,
@@ -76,6 +76,11 @@ pub struct Selection {
     /// Show which keys would be changed, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also act on the key this command is logged in with, without asking for its name (and
+    /// skip the other questions, as --yes does)
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Selection {
@@ -98,7 +103,9 @@ pub async fn run(
         keys: named,
         filters,
         dry_run,
+        force,
     } = selection;
+    let yes = ctx.global.yes || force;
     // Everything is resolved first: a name that matches nothing stops the command before any
     // key is touched.
     let mut targets: Vec<Key> = Vec::new();
@@ -111,7 +118,7 @@ pub async fn run(
     }
     // The caller's own login key is never swept up by a filter (the change would cut the
     // command off mid-way); named, it is done last.
-    let own = client.whoami().await?.key_id;
+    let own = own_key_id(client).await?;
     if !filters.is_empty() {
         for key in client.list_all_keys(&filters.to_query()?).await? {
             if own.as_deref() == Some(key.id.as_str()) && !seen.contains(&key.id) {
@@ -144,7 +151,14 @@ pub async fn run(
         ));
         return Ok(());
     }
-    if !ctx.global.yes {
+    // The login key among them (named: a filter never sweeps it up) is asked about on its own.
+    let own_key = targets
+        .iter()
+        .find(|k| own.as_deref() == Some(k.id.as_str()) && !change.already(k));
+    if let Some(key) = own_key.filter(|_| !force && !ctx.can_prompt()) {
+        return Err(own_key_refusal(change, key).into());
+    }
+    if !yes {
         if !ctx.can_prompt() {
             return Err(UsageError(format!(
                 "refusing to {verb} {n} key{} without --yes, and there is no terminal to ask on; --dry-run shows which",
@@ -160,6 +174,11 @@ pub async fn run(
         };
         if !prompt::confirm(&question, false)? {
             ctx.say(&format!("Nothing {done}."));
+            return Ok(());
+        }
+    }
+    if let Some(key) = own_key {
+        if !force && !own_key_confirmed(ctx, client, change, key)? {
             return Ok(());
         }
     }
@@ -224,6 +243,52 @@ pub async fn run(
     }
     ctx.say(&format!("{summary}."));
     Ok(())
+}
+
+/// The key the command is logged in with, if it uses one (the embedded store's root does not).
+pub(super) async fn own_key_id(client: &Client) -> ClientResult<Option<String>> {
+    Ok(client.whoami().await?.key_id)
+}
+
+/// Why `change` of the login key needs `--force` when there is no terminal to ask on.
+pub(super) fn own_key_refusal(change: Change, key: &Key) -> UsageError {
+    UsageError(format!(
+        "refusing to {} {} ({}) without --force: it is the key this command is logged in with, so this profile would lose its own access, and there is no terminal to ask for its name on",
+        change.verb(),
+        output::printable(&key.name),
+        key.id
+    ))
+}
+
+/// Before `change` of the key the command is logged in with: its name typed back on the
+/// terminal, as for a revoke, so that neither a habitual `y` nor `--yes` cuts the profile off.
+/// Whether it was typed right; when not, says nothing was done.
+pub(super) fn own_key_confirmed(
+    ctx: &Ctx,
+    client: &Client,
+    change: Change,
+    key: &Key,
+) -> anyhow::Result<bool> {
+    let undo = match change {
+        Change::Disable => format!("an admin's `keyward keys enable {}`", key.id),
+        Change::Revoke => "nothing: revoking cannot be undone".to_owned(),
+    };
+    eprintln!(
+        "{} ({}) is the key this command is logged in with {}: once it is {}, this profile can do nothing more until you log in with another key, and what brings the key back is {undo}.",
+        output::printable(&key.name),
+        key.id,
+        client.target().describe(),
+        change.done()
+    );
+    let typed = prompt::input(&format!("Type the key's name to {} it", change.verb()))?;
+    if typed.trim() != key.name {
+        ctx.say(&format!(
+            "The name does not match; nothing {}.",
+            change.done()
+        ));
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 fn print_keys(ctx: &Ctx, keys: &[Key]) -> anyhow::Result<()> {

@@ -16,7 +16,10 @@ Examples:
 
 A disabled key, and every token it issued, stops working at once; `keyward keys enable` brings
 it back. On a terminal keyward asks first (--yes skips). In bulk, without a terminal, --yes is
-required; each key's outcome is reported, and the exit code is 9 when any failed.")]
+required; each key's outcome is reported, and the exit code is 9 when any failed.
+
+The key this command is logged in with is disabled only when its name is typed back on a
+terminal, or with --force (needed without a terminal; --yes is not enough).")]
 pub struct DisableArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
     #[command(flatten)]
@@ -28,9 +31,21 @@ pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
     if args.selection.is_bulk() {
         return bulk::run(ctx, client, Change::Disable, args.selection, |_| {}).await;
     }
+    let force = args.selection.force;
     let id = resolve(ctx, client, args.selection.keys.into_iter().next()).await?;
-    // Disabling breaks whatever uses the key, at once: on a terminal, ask.
-    if !ctx.global.yes && ctx.can_prompt() {
+    // The key this command is logged in with: its name typed back, or --force.
+    if bulk::own_key_id(client).await?.as_deref() == Some(id.as_str()) && !force {
+        let key = client.get_key(&id).await?;
+        if !Change::Disable.already(&key) {
+            if !ctx.can_prompt() {
+                return Err(bulk::own_key_refusal(Change::Disable, &key).into());
+            }
+            if !bulk::own_key_confirmed(ctx, client, Change::Disable, &key)? {
+                return Ok(());
+            }
+        }
+    } else if !ctx.global.yes && !force && ctx.can_prompt() {
+        // Disabling breaks whatever uses the key, at once: on a terminal, ask.
         let key = client.get_key(&id).await?;
         let question = format!(
             "Disable {} ({}) {}? It and its tokens stop working at once",

@@ -432,7 +432,9 @@ fn changes(current: &Key, body: &str) -> Result<EditKey, String> {
 
 /// A private directory for the file being edited (it holds no secret, only key settings).
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = crate::config::config_dir()?.join("edit");
-    crate::fsutil::create_private_dir(&dir)?;
+    let config_dir = crate::config::config_dir()?;
+    crate::fsutil::ensure_private_dir(&config_dir)?;
+    let dir = config_dir.join("edit");
+    crate::fsutil::ensure_private_dir(&dir)?;
     Ok(dir)
 }

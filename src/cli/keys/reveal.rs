@@ -129,7 +129,7 @@ fn store_secret(
 ) -> anyhow::Result<&'static str> {
     let ring = Keyring::open()?;
     ring.set(&keyring::secret_user(profile, key_id), secret)?;
-    let mut index = Index::load()?;
+    let (mut index, _lock) = Index::load_for_update()?;
     index.upsert(StoredSecret {
         profile: profile.to_owned(),
         key_id: key_id.to_owned(),

@@ -21,7 +21,10 @@ Examples:
 Revoking cannot be undone: the key and every token it issued stop working at once, and this
 machine's stored secret of it is removed from the keyring. Without a terminal, --yes is
 required. In bulk, each key's outcome is reported; one failure does not stop the rest, and the
-exit code is 9 when any failed.")]
+exit code is 9 when any failed.
+
+The key this command is logged in with is revoked only when its name is typed back on a
+terminal, or with --force (needed without a terminal; --yes is not enough).")]
 pub struct RevokeArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
     #[command(flatten)]
@@ -37,9 +40,10 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         })
         .await;
     }
-    if !ctx.global.yes && !ctx.can_prompt() {
+    let force = args.selection.force;
+    if !ctx.global.yes && !force && !ctx.can_prompt() {
         return Err(UsageError(
-            "refusing to revoke without --yes: revoking cannot be undone, and there is no terminal to ask on"
+            "refusing to revoke without --yes (--force for the key this command is logged in with): revoking cannot be undone, and there is no terminal to ask on"
                 .to_owned(),
         )
         .into());
@@ -47,7 +51,16 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let id = resolve(ctx, client, args.selection.keys.into_iter().next()).await?;
     let key = client.get_key(&id).await?;
-    if key.status != KeyStatus::Revoked && !ctx.global.yes {
+    let own = bulk::own_key_id(client).await?.as_deref() == Some(key.id.as_str());
+    if own && key.status != KeyStatus::Revoked && !force {
+        // The key this command is logged in with: its name typed back even with --yes.
+        if !ctx.can_prompt() {
+            return Err(bulk::own_key_refusal(Change::Revoke, &key).into());
+        }
+        if !bulk::own_key_confirmed(ctx, client, Change::Revoke, &key)? {
+            return Ok(());
+        }
+    } else if key.status != KeyStatus::Revoked && !ctx.global.yes && !force {
         // The name typed back, as GitHub asks before deleting a repository: a y pressed by
         // habit cannot revoke the wrong key.
         eprintln!(

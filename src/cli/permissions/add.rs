@@ -30,7 +30,7 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let mut catalog = LocalCatalog::load()?;
+    let (mut catalog, _lock) = LocalCatalog::load_for_update()?;
     catalog.permissions.push(CatalogEntry {
         name: args.name.clone(),
         description: args.description,

@@ -32,10 +32,21 @@ impl LocalCatalog {
         }
     }
 
+    /// The catalog as it is now, and the lock that keeps it so until the returned lock drops
+    /// (see [`crate::config::Config::load_for_update`]).
+    pub fn load_for_update() -> anyhow::Result<(Self, crate::fsutil::FileLock)> {
+        let path = Self::path()?;
+        let dir = path.parent().expect("the catalog has a parent directory");
+        crate::fsutil::ensure_private_dir(dir)?;
+        let lock = crate::fsutil::lock(&path)
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok((Self::load()?, lock))
+    }
+
     pub fn save(&self) -> anyhow::Result<PathBuf> {
         let path = Self::path()?;
         let dir = path.parent().expect("the catalog has a parent directory");
-        crate::fsutil::create_private_dir(dir)?;
+        crate::fsutil::ensure_private_dir(dir)?;
         let text = toml::to_string(self).context("cannot serialise the catalog")?;
         crate::fsutil::write_private(&path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -7,7 +7,7 @@ use crate::stored::Index;
 
 pub fn run(ctx: &Ctx, key: &str) -> anyhow::Result<()> {
     let profile = profile(ctx);
-    let mut index = Index::load()?;
+    let (mut index, _lock) = Index::load_for_update()?;
     // From the keyring the index says holds it, so that success means it is gone.
     let (id, ring, indexed) = match index.find(&profile, key) {
         Some(stored) => (stored.key_id.clone(), stored.keyring()?, true),

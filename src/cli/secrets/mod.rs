@@ -48,7 +48,7 @@ pub(super) fn profile(ctx: &Ctx) -> String {
 /// Removes this machine's stored secret of `key_id` under `profile` from the keyring and the
 /// index; returns whether there was one. The keyring is not opened when nothing is indexed.
 pub(crate) fn forget(profile: &str, key_id: &str) -> anyhow::Result<bool> {
-    let mut index = Index::load()?;
+    let (mut index, _lock) = Index::load_for_update()?;
     let Some(stored) = index.find(profile, key_id) else {
         return Ok(false);
     };
