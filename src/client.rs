@@ -47,7 +47,8 @@ pub enum ClientError {
     /// The profile's own key may not get a token now (disabled, expired, revoked, a public key, or an
     /// address its allowlist refuses).
     #[error(
-        "the login key {client_id} cannot get an access token: {detail}; ask an admin to fix it (`keyward keys enable {client_id}` for a disabled or expired key), or log in with another key (`keyward login`, or KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET)"
+        "the login key {client_id} cannot get an access token: {detail}; {}, or log in with another key (`keyward login`, or KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET)",
+        login_remedy(.code, .client_id)
     )]
     LoginRefused {
         client_id: String,
@@ -57,6 +58,17 @@ pub enum ClientError {
 }
 
 pub type ClientResult<T> = Result<T, ClientError>;
+
+/// What may bring a refused login key back, by the refusal's code.
+fn login_remedy(code: &str, client_id: &str) -> String {
+    match code {
+        "key_revoked" => "a revoked key never works again".to_owned(),
+        "key_disabled" | "key_expired" => {
+            format!("ask an admin to enable it (`keyward keys enable {client_id}`)")
+        }
+        _ => "ask an admin to fix it".to_owned(),
+    }
+}
 
 impl ClientError {
     /// A token endpoint's refusal of a known client, said as what it is: the login key itself
