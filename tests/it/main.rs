@@ -36,6 +36,7 @@ mod problems;
 mod pty;
 mod race;
 mod replicas;
+mod restrictions;
 mod scoping;
 mod scripts;
 mod search;

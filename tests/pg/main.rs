@@ -59,6 +59,8 @@ mod pty;
 mod race;
 #[path = "../it/replicas.rs"]
 mod replicas;
+#[path = "../it/restrictions.rs"]
+mod restrictions;
 #[path = "../it/scoping.rs"]
 mod scoping;
 #[path = "../it/scripts.rs"]
