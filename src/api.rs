@@ -231,6 +231,10 @@ pub struct EditKey {
         deserialize_with = "whole::optional"
     )]
     pub expires_in_seconds: Option<u64>,
+    /// A key's type never changes: accepted only to refuse a change plainly (a public key
+    /// made private would be loosened; `403`), the same type changes nothing.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<KeyType>,
 }
 
 impl EditKey {

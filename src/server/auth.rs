@@ -33,6 +33,8 @@ pub struct Principal {
     pub token_expires_at: Option<Timestamp>,
     /// When the calling key itself expires.
     pub key_expires_at: Option<Timestamp>,
+    /// The calling key's own IP allowlist (empty: any address).
+    pub allowed_ips: Vec<String>,
 }
 
 impl Principal {
@@ -80,6 +82,7 @@ impl FromRequestParts<SharedState> for Principal {
                 environments: None,
                 token_expires_at: None,
                 key_expires_at: None,
+                allowed_ips: Vec::new(),
             });
         }
         let token = bearer(parts).ok_or(ApiError::Unauthenticated(
@@ -125,6 +128,7 @@ async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principa
         environments: (!admin).then_some(key.environments),
         token_expires_at: Some(record.expires_at),
         key_expires_at: Some(key.expires_at),
+        allowed_ips: key.allowed_ips,
     })
 }
 

@@ -17,6 +17,13 @@ pub fn allowed(ip: IpAddr, nets: &[IpNet]) -> bool {
     nets.iter().any(|net| canonical_net(net).contains(&ip))
 }
 
+/// Whether the network `inner` lies wholly inside one of `outer` (IPv4-mapped IPv6 networks
+/// judged as the IPv4 networks they carry). An empty `outer` here holds nothing.
+pub fn within(inner: &IpNet, outer: &[IpNet]) -> bool {
+    let inner = canonical_net(inner);
+    outer.iter().any(|net| canonical_net(net).contains(&inner))
+}
+
 /// `::ffff:a.b.c.d/96+n` is the IPv4 network `a.b.c.d/n`.
 fn canonical_net(net: &IpNet) -> IpNet {
     if let IpNet::V6(v6) = net {

@@ -4,6 +4,8 @@
 //! the first time, `Idempotent-Replayed: true`, and `"secret": null`: no plaintext secret is
 //! kept to replay it. The same Idempotency-Key with a different request is refused (422).
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -58,14 +60,19 @@ pub async fn create(
         &caller,
         key_type,
         &req.permissions,
+        &BTreeSet::new(),
     ));
     let allowed_ips = problems.check(rules::allowed_ips(&req.allowed_ips));
     let expires_at = problems.check(rules::expiry(
         &state,
+        &caller,
         now,
         req.expires_at,
         req.expires_in_seconds,
     ));
+    if let (Some(ips), Some(at)) = (&allowed_ips, expires_at) {
+        problems.check(rules::restrictions(&caller, at, ips));
+    }
     if let Some(brought) = &req.secret {
         problems.check(brought_secret(brought.expose(), key_type));
     }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
 use super::{audit, key_response, revoked, rules, visible_key};
-use crate::api::{EditKey, KeyStatus, PERM_KEYS_WRITE};
+use crate::api::{EditKey, KeyStatus, KeyType, PERM_KEYS_WRITE};
 use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
@@ -42,6 +42,20 @@ pub async fn edit(
     }
     if current.version != based_on {
         return Err(stale(based_on, current.version));
+    }
+    match req.key_type {
+        Some(wanted) if wanted != current.key_type => {
+            return Err(match wanted {
+                KeyType::Private => ApiError::Forbidden(
+                    "a key's type is a restriction and is never loosened: a public key cannot become private; create a private key instead".to_owned(),
+                ),
+                KeyType::Public => ApiError::invalid(
+                    "type_unchangeable",
+                    "a key's type cannot change; create a public key instead",
+                ),
+            });
+        }
+        _ => {}
     }
     if req.is_empty() {
         return Err(ApiError::invalid(
@@ -81,6 +95,7 @@ pub async fn edit(
     if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
         if let Some(at) = problems.check(rules::expiry(
             &state,
+            &caller,
             now,
             req.expires_at,
             req.expires_in_seconds,
@@ -101,6 +116,12 @@ pub async fn edit(
         &caller,
         next.key_type,
         &next.permissions,
+        &current.permissions,
+    ));
+    problems.check(rules::restrictions(
+        &caller,
+        next.expires_at,
+        &next.allowed_ips,
     ));
     problems.finish()?;
     next.version += 1;
