@@ -26,6 +26,7 @@ mod keyring;
 mod lifecycle;
 mod listing;
 mod live;
+mod lockout;
 mod metrics;
 mod modules;
 mod no_terminal;

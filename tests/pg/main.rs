@@ -43,6 +43,8 @@ mod lifecycle;
 mod listing;
 #[path = "../it/live.rs"]
 mod live;
+#[path = "../it/lockout.rs"]
+mod lockout;
 #[path = "../it/metrics.rs"]
 mod metrics;
 #[path = "../it/no_terminal.rs"]
