@@ -31,6 +31,7 @@ mod metrics;
 mod modules;
 mod no_terminal;
 mod openapi;
+mod outside;
 mod output;
 mod pg;
 mod problems;

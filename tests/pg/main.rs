@@ -49,6 +49,8 @@ mod lockout;
 mod metrics;
 #[path = "../it/no_terminal.rs"]
 mod no_terminal;
+#[path = "../it/outside.rs"]
+mod outside;
 #[path = "../it/output.rs"]
 mod output;
 #[path = "../it/pg.rs"]
