@@ -19,7 +19,8 @@ use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::mint::{NewKey, mint};
 use crate::server::routes::{Body, no_store};
-use crate::server::store::{Conflict, IdempotencyRecord, StoreError};
+use crate::server::store::{AuditEvent, Conflict, IdempotencyRecord, StoreError};
+use crate::server::throttle::Subject;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -45,7 +46,17 @@ pub async fn create(
     let request_hash = request_hash(&state.pepper, &req);
     if let Some(k) = &idem_key {
         if let Some(done) = state.store.get_idempotency(&caller.actor, k).await? {
-            return replay(&state, &done, &request_hash).await;
+            return replay(&state, &caller, &done, &request_hash).await;
+        }
+    }
+    // Bringing secrets is also a way to guess them: one that another key holds is refused,
+    // and such refusals are counted against the caller (see `secret_in_use`).
+    let guesses = [Subject::Client(format!("brought-secret:{}", caller.actor))];
+    if req.secret.is_some() {
+        if let Some(wait) = state.throttle.check(&guesses, now) {
+            return Err(ApiError::Throttled {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
         }
     }
 
@@ -117,20 +128,24 @@ pub async fn create(
         Err(StoreError::Conflict(conflict @ (Conflict::KeyName | Conflict::Idempotency))) => {
             if let Some(i) = &idempotency {
                 if let Some(done) = state.store.get_idempotency(&i.actor, &i.idem_key).await? {
-                    return replay(&state, &done, &request_hash).await;
+                    return replay(&state, &caller, &done, &request_hash).await;
                 }
             }
             if conflict == Conflict::KeyName {
-                return Err(rules::name_taken(&record.name));
+                let refused = rules::name_taken(&record.name);
+                let event = refusal(&caller, &meta, "key.create", &record, &refused, now);
+                state.audit_queue.record(state.store.clone(), event).await?;
+                return Err(refused);
             }
             return Err(ApiError::Internal("idempotency record vanished".into()));
         }
-        // A brought secret that another key already uses.
+        // A brought secret that another key already uses: see `secret_in_use`.
         Err(StoreError::Conflict(Conflict::Secret)) => {
-            return Err(ApiError::invalid(
-                "weak_secret",
-                "that secret cannot be used; bring another, or let keyward generate one",
-            ));
+            state.throttle.failed(&guesses, now);
+            let refused = secret_in_use();
+            let event = refusal(&caller, &meta, "key.create", &record, &refused, now);
+            state.audit_queue.record(state.store.clone(), event).await?;
+            return Err(refused);
         }
         Err(e) => return Err(e.into()),
     }
@@ -143,6 +158,36 @@ pub async fn create(
     );
     set_key_headers(&mut response, &record);
     Ok(response)
+}
+
+/// The answer to a brought secret that another key already holds. The same whoever holds it,
+/// visible to the caller or not: it names no key, environment or owner. It cannot be the
+/// answer a free secret gets (digests are unique, so two keys never share a secret), so it
+/// tells the caller one thing, that this exact secret is taken; guessing a secret that passes
+/// the entropy check is hopeless, and every such refusal is audited and throttled per caller.
+fn secret_in_use() -> ApiError {
+    ApiError::invalid(
+        "weak_secret",
+        "that secret cannot be used; bring another, or let keyward generate one",
+    )
+}
+
+/// The audit event of a create or edit of `key` refused with `refused` (no key id: the key
+/// was not made, or is the caller's own to see).
+pub(super) fn refusal(
+    caller: &Principal,
+    meta: &RequestMeta,
+    action: &'static str,
+    key: &crate::server::store::KeyRecord,
+    refused: &ApiError,
+    now: jiff::Timestamp,
+) -> AuditEvent {
+    AuditEvent {
+        key_id: None,
+        outcome: "failure",
+        error_code: Some(refused.code()),
+        ..audit(caller, meta, action, key, now)
+    }
 }
 
 /// A brought secret: long and random enough, and in keyward's format only with its key type's
@@ -191,6 +236,7 @@ fn request_hash(pepper: &secret::Pepper, req: &CreateKey) -> Vec<u8> {
 
 async fn replay(
     state: &SharedState,
+    caller: &Principal,
     done: &IdempotencyRecord,
     request_hash: &[u8],
 ) -> ApiResult<Response> {
@@ -205,6 +251,11 @@ async fn replay(
         .get_key(&done.key_id)
         .await?
         .ok_or(ApiError::Internal("idempotent key vanished".into()))?;
+    // The key may have moved out of the caller's reach since: then it answers like any key
+    // outside, as missing.
+    if !caller.sees(&record.environments) {
+        return Err(ApiError::NotFound("key"));
+    }
     let mut response = no_store(
         StatusCode::OK,
         &KeyWithSecret {

@@ -142,7 +142,13 @@ pub async fn edit(
             let latest = state.store.get_key(&id).await?;
             Err(stale(based_on, latest.map_or(based_on + 1, |k| k.version)))
         }
-        Err(StoreError::Conflict(Conflict::KeyName)) => Err(rules::name_taken(&next.name)),
+        Err(StoreError::Conflict(Conflict::KeyName)) => {
+            let refused = rules::name_taken(&next.name);
+            let mut event = super::create::refusal(&caller, &meta, "key.edit", &next, &refused, now);
+            event.key_id = Some(next.id.clone());
+            state.audit_queue.record(state.store.clone(), event).await?;
+            Err(refused)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -301,11 +301,14 @@ pub fn name(name: &str) -> ApiResult<()> {
     validate::key_name(name).map_err(|d| ApiError::invalid("invalid_name", d))
 }
 
+/// The same answer whoever holds the name: names are unique across the server, so a name held
+/// by a key outside the caller's environments is refused too, but nothing says which key, where,
+/// or whether the caller could see it (docs/keys.md).
 pub fn name_taken(name: &str) -> ApiError {
     ApiError::Conflict {
         code: "name_taken",
         detail: format!(
-            "a key named {name:?} already exists; names are unique among keys that are not revoked"
+            "the name {name:?} is taken: names are unique among all keys that are not revoked, including keys in environments the caller does not reach; choose another"
         ),
     }
 }
