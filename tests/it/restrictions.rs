@@ -360,3 +360,38 @@ fn super_admins_keep_their_power() {
         assert_eq!(r.status, 200, "{action}: {}", String::from_utf8_lossy(&r.body));
     }
 }
+
+#[test]
+fn an_admin_keys_environments_are_shown_as_all() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (boss, _) = server.create(
+        &admin,
+        json!({"name": "boss", "environments": ["staging"], "permissions": ["admin"]}),
+    );
+    let (plain, _) = server.create(
+        &admin,
+        json!({"name": "plain", "environments": ["staging"], "permissions": ["orders:read"]}),
+    );
+    let shown = |id: &str| json(&server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]));
+    // A super-admin key acts on every environment, whatever it lists: the API says so.
+    assert_eq!(shown(&boss)["all_environments"], true);
+    assert_eq!(shown(&boss)["environments"], json!(["staging"]));
+    assert!(shown(&plain).get("all_environments").is_none());
+    // And so do people's views.
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let show = cli.ok(&["keys", "show", "boss"]);
+    let line = show
+        .lines()
+        .find(|l| l.contains("Environments"))
+        .unwrap_or_else(|| panic!("{show}"));
+    assert!(line.contains("all"), "{line}");
+    let show = cli.ok(&["keys", "show", "plain"]);
+    let line = show.lines().find(|l| l.contains("Environments")).unwrap();
+    assert!(!line.contains("all"), "{line}");
+    let list = cli.ok(&["keys", "list", "--search", "boss"]);
+    let row = list.lines().find(|l| l.contains("boss")).unwrap_or_else(|| panic!("{list}"));
+    assert!(row.contains("all"), "{list}");
+}
