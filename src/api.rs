@@ -86,6 +86,10 @@ pub struct Key {
     #[serde(rename = "type")]
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
+    /// Present and `true` on a key holding `admin`: a super admin acts on every environment
+    /// (those created later too), whatever `environments` lists.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_environments: bool,
     pub permissions: BTreeSet<String>,
     pub allowed_ips: Vec<String>,
     pub status: KeyStatus,
