@@ -768,11 +768,11 @@ pub struct Problem {
     /// One of: bad_request (400); unauthenticated, invalid_client (401); unsupported_grant_type, key_disabled,
     /// key_expired, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
     /// not_found (404); method_not_allowed (405); request_timeout (408); name_taken,
-    /// environment_exists, key_revoked, conflict, busy (409); version_mismatch (412);
+    /// environment_exists, key_revoked, conflict, busy, last_super_admin (409); version_mismatch (412);
     /// payload_too_large (413); unsupported_media_type (415); invalid_name,
     /// invalid_environment, unknown_environment, environment_required, unknown_permission,
     /// permission_not_public_safe, invalid_ip, too_many_allowed_ips, description_too_long,
-    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, nothing_to_change,
+    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, type_unchangeable, nothing_to_change,
     /// idempotency_key_reused, invalid_cursor, invalid_filter, invalid_limit, invalid_sort,
     /// invalid (422); if_match_required (428); too_many_failures
     /// (429); internal (500); database_unavailable (503).

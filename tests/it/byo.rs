@@ -295,7 +295,12 @@ fn a_brought_keyward_secret_is_judged_by_its_body() {
             Some(&json!({"name": format!("weak-{i}"), "environments": ["staging"], "secret": secret})),
             &[],
         );
-        assert_eq!(r.status, 422, "{body}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            422,
+            "{body}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         assert_eq!(json(&r)["code"], "weak_secret");
         assert!(!String::from_utf8_lossy(&r.body).contains(body.as_str()));
     }
@@ -375,7 +380,10 @@ fn names_shaped_like_secrets_or_tokens_are_refused() {
     let env = TestEnv::new();
     let server = LiveServer::start(&env);
     let admin = server.admin_token();
-    let (id, _) = server.create(&admin, json!({"name": "plain", "environments": ["staging"]}));
+    let (id, _) = server.create(
+        &admin,
+        json!({"name": "plain", "environments": ["staging"]}),
+    );
     let secret = keyward::secret::Secret::generate("kw_sk_");
     let public = keyward::secret::Secret::generate("kw_pk_");
     let token = keyward::secret::Secret::generate("kw_at_");
@@ -397,9 +405,9 @@ fn names_shaped_like_secrets_or_tokens_are_refused() {
         assert_eq!(r.status, 422, "{name}: {text}");
         assert_eq!(json(&r)["code"], "invalid_name");
         assert!(!text.contains(&name), "the name is echoed: {text}");
-        let version = json(&server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]))
-            ["version"]
-            .to_string();
+        let version =
+            json(&server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]))["version"]
+                .to_string();
         let r = server.call(
             &admin,
             "PATCH",
@@ -411,7 +419,10 @@ fn names_shaped_like_secrets_or_tokens_are_refused() {
         assert_eq!(json(&r)["code"], "invalid_name");
     }
     // Other names with kw_ in them are fine.
-    server.create(&admin, json!({"name": "kw_tools", "environments": ["staging"]}));
+    server.create(
+        &admin,
+        json!({"name": "kw_tools", "environments": ["staging"]}),
+    );
 }
 
 #[test]
@@ -436,16 +447,18 @@ fn a_token_is_checked_against_its_keys_allowlist_on_every_use() {
     let whoami = |ip: &str| {
         let headers = from(ip);
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        server.call(&token, "GET", "/v1/whoami", None, &headers).status
+        server
+            .call(&token, "GET", "/v1/whoami", None, &headers)
+            .status
     };
     assert_eq!(whoami("10.1.2.3"), 200);
     assert_eq!(whoami("10.200.0.1"), 200);
     // Minted from an allowed address, used from another: refused.
     assert_eq!(whoami("192.0.2.1"), 401);
     // Narrowing the allowlist ends the token's use from the addresses it drops.
-    let version = json(&server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]))
-        ["version"]
-        .to_string();
+    let version =
+        json(&server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]))["version"]
+            .to_string();
     let r = server.call(
         &admin,
         "PATCH",

@@ -62,7 +62,13 @@ fn the_last_super_admin_key_is_never_taken_out() {
         &admin,
         json!({"name": "off", "environments": ["staging"], "permissions": ["admin"]}),
     );
-    let r = server.call(&admin, "POST", &format!("/v1/keys/{off}/disable"), None, &[]);
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{off}/disable"),
+        None,
+        &[],
+    );
     assert_eq!(r.status, 200);
     let (brief, _) = server.create(
         &admin,
@@ -106,7 +112,13 @@ fn the_last_super_admin_key_is_never_taken_out() {
     assert_eq!(server.token(&id, &server.admin_secret).0, 200);
 
     // With another active super admin, the first may go; then the other is the last.
-    let r = server.call(&admin, "POST", &format!("/v1/keys/{off}/enable"), Some(&json!({})), &[]);
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{off}/enable"),
+        Some(&json!({})),
+        &[],
+    );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/disable"), None, &[]);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -132,7 +144,13 @@ fn two_super_admins_revoking_each_other_at_once_leave_one() {
             std::thread::spawn(move || {
                 barrier.wait();
                 server
-                    .call(&token, "POST", &format!("/v1/keys/{target}/revoke"), None, &[])
+                    .call(
+                        &token,
+                        "POST",
+                        &format!("/v1/keys/{target}/revoke"),
+                        None,
+                        &[],
+                    )
                     .status
             })
         };
@@ -146,7 +164,10 @@ fn two_super_admins_revoking_each_other_at_once_leave_one() {
         // Whoever survived is still a working super admin; it leads the next round.
         let a_alive = server.token(&a.0, &a.1).0 == 200;
         let b_alive = server.token(&b.0, &b.1).0 == 200;
-        assert!(a_alive || b_alive, "round {round}: ({one}, {two}) locked everyone out");
+        assert!(
+            a_alive || b_alive,
+            "round {round}: ({one}, {two}) locked everyone out"
+        );
         if !a_alive {
             a = b;
         }

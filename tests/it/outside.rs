@@ -21,7 +21,10 @@ fn answer(r: &crate::harness::HttpResponse, name: &str) -> (u16, Value, String) 
     (
         r.status,
         p["code"].clone(),
-        p["detail"].as_str().unwrap_or_default().replace(name, "NAME"),
+        p["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(name, "NAME"),
     )
 }
 
@@ -30,12 +33,24 @@ fn a_name_taken_outside_the_callers_environments_answers_like_one_inside() {
     let env = TestEnv::new();
     let server = LiveServer::start(&env);
     let admin = server.admin_token();
-    server.create(&admin, json!({"name": "inside", "environments": ["staging"]}));
-    let (hidden, _) = server.create(&admin, json!({"name": "outside", "environments": ["production"]}));
+    server.create(
+        &admin,
+        json!({"name": "inside", "environments": ["staging"]}),
+    );
+    let (hidden, _) = server.create(
+        &admin,
+        json!({"name": "outside", "environments": ["production"]}),
+    );
     let (caller, token) = scoped(&server, &admin);
     let before = audit_rows(&server.db).len();
     let create = |name: &str| {
-        server.call(&token, "POST", "/v1/keys", Some(&json!({"name": name, "environments": ["staging"]})), &[])
+        server.call(
+            &token,
+            "POST",
+            "/v1/keys",
+            Some(&json!({"name": name, "environments": ["staging"]})),
+            &[],
+        )
     };
     let inside = create("inside");
     let outside = create("outside");
@@ -48,9 +63,18 @@ fn a_name_taken_outside_the_callers_environments_answers_like_one_inside() {
     // The same by edit.
     let (mine, _) = server.create(&token, json!({"name": "mine", "environments": ["staging"]}));
     let edit = |name: &str| {
-        server.call(&token, "PATCH", &format!("/v1/keys/{mine}"), Some(&json!({"name": name})), &[("If-Match", "\"1\"")])
+        server.call(
+            &token,
+            "PATCH",
+            &format!("/v1/keys/{mine}"),
+            Some(&json!({"name": name})),
+            &[("If-Match", "\"1\"")],
+        )
     };
-    assert_eq!(answer(&edit("inside"), "inside"), answer(&edit("outside"), "outside"));
+    assert_eq!(
+        answer(&edit("inside"), "inside"),
+        answer(&edit("outside"), "outside")
+    );
     // Each refusal is a failure in the audit log, by the caller, naming no other key.
     let rows = audit_rows(&server.db);
     let refused: Vec<_> = rows[before..]
@@ -58,7 +82,11 @@ fn a_name_taken_outside_the_callers_environments_answers_like_one_inside() {
         .filter(|r| r.outcome == "failure" && r.actor == format!("key:{caller}"))
         .collect();
     assert_eq!(refused.len(), 4, "{:?}", &rows[before..]);
-    assert!(refused.iter().all(|r| r.key_id.as_deref() != Some(hidden.as_str())));
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.key_id.as_deref() != Some(hidden.as_str()))
+    );
 }
 
 #[test]
@@ -87,5 +115,8 @@ fn an_idempotent_replay_hands_back_only_a_key_the_caller_still_sees() {
     let text = String::from_utf8_lossy(&replay.body).into_owned();
     assert_eq!(replay.status, 404, "{text}");
     assert_eq!(json(&replay)["code"], "not_found");
-    assert!(!text.contains(&id) && !text.contains("production"), "{text}");
+    assert!(
+        !text.contains(&id) && !text.contains("production"),
+        "{text}"
+    );
 }

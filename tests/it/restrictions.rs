@@ -184,13 +184,11 @@ fn create_never_makes_a_key_looser_than_its_maker() {
             None,
             restriction,
         );
-        let found = json(&f.server.call(
-            &f.admin,
-            "GET",
-            &format!("/v1/keys?name={name}"),
-            None,
-            &[],
-        ));
+        let found =
+            json(
+                &f.server
+                    .call(&f.admin, "GET", &format!("/v1/keys?name={name}"), None, &[]),
+            );
         assert_eq!(found["items"], json!([]), "{loosened} created a key");
     }
     // Within every bound, it works; no expiry given means the caller's own.
@@ -200,7 +198,9 @@ fn create_never_makes_a_key_looser_than_its_maker() {
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let mut body = peer("fine-default");
     body.as_object_mut().unwrap().remove("expires_in_seconds");
-    let r = f.server.call(&f.token, "POST", "/v1/keys", Some(&body), &[]);
+    let r = f
+        .server
+        .call(&f.token, "POST", "/v1/keys", Some(&body), &[]);
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(json(&r)["expires_at"], f.show(&f.caller_id)["expires_at"]);
 }
@@ -226,7 +226,11 @@ fn edit_never_loosens_another_key_or_its_own() {
     ];
     for id in [&other, &f.caller_id] {
         for (loosened, restriction) in &tries {
-            let whose = if *id == f.caller_id { "its own" } else { "another" };
+            let whose = if *id == f.caller_id {
+                "its own"
+            } else {
+                "another"
+            };
             f.refuses(
                 &format!("edit of {whose} key with {loosened}"),
                 "PATCH",
@@ -248,7 +252,10 @@ fn edit_never_loosens_another_key_or_its_own() {
     );
     // Tightening, or changing nothing that matters, works: on another key and on its own.
     for id in [&other, &f.caller_id] {
-        let r = f.edit(id, json!({"description": "fine", "allowed_ips": ["127.0.0.1/32"]}));
+        let r = f.edit(
+            id,
+            json!({"description": "fine", "allowed_ips": ["127.0.0.1/32"]}),
+        );
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     }
 }
@@ -260,7 +267,10 @@ fn rotate_and_enable_never_hand_over_or_revive_a_looser_key() {
     let peer_id = f.made_by_admin("peer", json!({}));
     // Keys within the caller's permissions and environments, but less restricted.
     let loose = [
-        (f.made_by_admin("anywhere", json!({"allowed_ips": []})), "allowed IPs"),
+        (
+            f.made_by_admin("anywhere", json!({"allowed_ips": []})),
+            "allowed IPs",
+        ),
         (
             f.made_by_admin("elsewhere", json!({"allowed_ips": ["10.0.0.0/8"]})),
             "allowed IPs",
@@ -317,7 +327,12 @@ fn rotate_and_enable_never_hand_over_or_revive_a_looser_key() {
             Some(&json!({})),
             &[],
         );
-        assert_eq!(r.status, 200, "{action}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{action}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
     // An expired peer is enabled until the caller's own expiry at the latest.
     f.server.advance(jiff::SignedDuration::from_hours(24 * 11));
@@ -330,7 +345,13 @@ fn rotate_and_enable_never_hand_over_or_revive_a_looser_key() {
         &[],
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let own = json(&f.server.call(&token, "GET", &format!("/v1/keys/{}", f.caller_id), None, &[]));
+    let own = json(&f.server.call(
+        &token,
+        "GET",
+        &format!("/v1/keys/{}", f.caller_id),
+        None,
+        &[],
+    ));
     assert_eq!(json(&r)["expires_at"], own["expires_at"]);
 }
 
@@ -357,7 +378,12 @@ fn super_admins_keep_their_power() {
             Some(&json!({})),
             &[],
         );
-        assert_eq!(r.status, 200, "{action}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{action}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
 }
 
@@ -392,6 +418,9 @@ fn an_admin_keys_environments_are_shown_as_all() {
     let line = show.lines().find(|l| l.contains("Environments")).unwrap();
     assert!(!line.contains("all"), "{line}");
     let list = cli.ok(&["keys", "list", "--search", "boss"]);
-    let row = list.lines().find(|l| l.contains("boss")).unwrap_or_else(|| panic!("{list}"));
+    let row = list
+        .lines()
+        .find(|l| l.contains("boss"))
+        .unwrap_or_else(|| panic!("{list}"));
     assert!(row.contains("all"), "{list}");
 }

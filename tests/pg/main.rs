@@ -49,10 +49,10 @@ mod lockout;
 mod metrics;
 #[path = "../it/no_terminal.rs"]
 mod no_terminal;
-#[path = "../it/outside.rs"]
-mod outside;
 #[path = "../it/output.rs"]
 mod output;
+#[path = "../it/outside.rs"]
+mod outside;
 #[path = "../it/pg.rs"]
 mod pg;
 #[path = "../it/problems.rs"]

@@ -250,11 +250,7 @@ const ACTIVE_SUPER_ADMIN: &str = "k.status = 'active' AND k.expires_at > ? AND E
 /// audit log's append lock, which every audited write takes before it commits: of two writes
 /// that each take out one of the last two, the second counts after the first committed, and
 /// is refused.
-async fn keep_a_super_admin<E: Engine>(
-    e: &E,
-    tx: &mut E::Tx,
-    now: Timestamp,
-) -> StoreResult<()> {
+async fn keep_a_super_admin<E: Engine>(e: &E, tx: &mut E::Tx, now: Timestamp) -> StoreResult<()> {
     e.lock_audit(tx).await?;
     let left = Sql::new(format!(
         "SELECT CAST(1 AS BIGINT) FROM keys k WHERE {ACTIVE_SUPER_ADMIN} LIMIT 1"
@@ -421,7 +417,8 @@ impl<E: Engine> Keys for Core<E> {
         let mut tx = self.begin().await?;
         check_unique(e, &mut tx, k, None).await?;
         let now = k.updated_at;
-        let was_super_admin = is_active_super_admin(e, &mut tx, &k.id, expected_version, now).await?;
+        let was_super_admin =
+            is_active_super_admin(e, &mut tx, &k.id, expected_version, now).await?;
         let sql = Sql::new(
             "UPDATE keys SET name = ?, description = ?, allowed_ips = ?, status = ?, \
              updated_at = ?, expires_at = ?, hint = ?, version = ?, secret_digest = ?, \

@@ -32,6 +32,8 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
         (status = 200, description = "An Idempotency-Key replay: the key minted the first time, `secret` null", body = crate::api::KeyWithSecret,
             headers(("Idempotent-Replayed" = String, description = "`true`"))),
         (status = 409, description = "`name_taken`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_failures`: too many brought secrets refused as in use; `Retry-After` says when to try again", body = crate::api::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a brought secret is checked again"))),
     ))]
 pub async fn create(
     State(state): State<SharedState>,

@@ -21,7 +21,7 @@ use crate::server::store::{Conflict, KeyRecord, StoreError};
     request_body = crate::api::EditKey,
     responses(
         (status = 200, description = "The key as changed (needs `keys:write`)", body = crate::api::Key),
-        (status = 409, description = "`name_taken` or `key_revoked`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`, `key_revoked`, or `last_super_admin` (the edit would take `admin` from the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 412, description = "`version_mismatch`: the key changed since it was read", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 428, description = "`if_match_required`", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
@@ -144,7 +144,8 @@ pub async fn edit(
         }
         Err(StoreError::Conflict(Conflict::KeyName)) => {
             let refused = rules::name_taken(&next.name);
-            let mut event = super::create::refusal(&caller, &meta, "key.edit", &next, &refused, now);
+            let mut event =
+                super::create::refusal(&caller, &meta, "key.edit", &next, &refused, now);
             event.key_id = Some(next.id.clone());
             state.audit_queue.record(state.store.clone(), event).await?;
             Err(refused)

@@ -58,7 +58,7 @@ async fn apply(
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses(
         (status = 200, description = "Disabled (needs `keys:write`); disabling a disabled key changes nothing", body = crate::api::Key),
-        (status = 409, description = "`key_revoked` or `busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`key_revoked`, `busy`, or `last_super_admin` (the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn disable(
     State(state): State<SharedState>,
@@ -181,7 +181,7 @@ pub async fn rotate(
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses(
         (status = 200, description = "Revoked for good (needs `keys:revoke`)", body = crate::api::Key),
-        (status = 409, description = "`busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`busy`, or `last_super_admin` (the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke(
     State(state): State<SharedState>,
