@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
-use super::{audit, rules, set_key_headers};
+use super::{audit, refusal, rules, set_key_headers};
 use crate::api::{CreateKey, KeyType, KeyWithSecret, PERM_KEYS_WRITE};
 use crate::secret;
 use crate::server::SharedState;
@@ -19,7 +19,7 @@ use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::mint::{NewKey, mint};
 use crate::server::routes::{Body, no_store};
-use crate::server::store::{AuditEvent, Conflict, IdempotencyRecord, StoreError};
+use crate::server::store::{Conflict, IdempotencyRecord, StoreError};
 use crate::server::throttle::Subject;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -172,24 +172,6 @@ fn secret_in_use() -> ApiError {
         "weak_secret",
         "that secret cannot be used; bring another, or let keyward generate one",
     )
-}
-
-/// The audit event of a create or edit of `key` refused with `refused` (no key id: the key
-/// was not made, or is the caller's own to see).
-pub(super) fn refusal(
-    caller: &Principal,
-    meta: &RequestMeta,
-    action: &'static str,
-    key: &crate::server::store::KeyRecord,
-    refused: &ApiError,
-    now: jiff::Timestamp,
-) -> AuditEvent {
-    AuditEvent {
-        key_id: None,
-        outcome: "failure",
-        error_code: Some(refused.code()),
-        ..audit(caller, meta, action, key, now)
-    }
 }
 
 /// A brought secret: long and random enough, and in keyward's format only with its key type's

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
-use super::{audit, key_response, revoked, rules, visible_key};
+use super::{audit, key_response, refusal, revoked, rules, visible_key};
 use crate::api::{EditKey, KeyStatus, KeyType, PERM_KEYS_WRITE};
 use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
@@ -144,8 +144,7 @@ pub async fn edit(
         }
         Err(StoreError::Conflict(Conflict::KeyName)) => {
             let refused = rules::name_taken(&next.name);
-            let mut event =
-                super::create::refusal(&caller, &meta, "key.edit", &next, &refused, now);
+            let mut event = refusal(&caller, &meta, "key.edit", &next, &refused, now);
             event.key_id = Some(next.id.clone());
             state.audit_queue.record(state.store.clone(), event).await?;
             Err(refused)
