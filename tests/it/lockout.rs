@@ -70,7 +70,7 @@ fn the_last_super_admin_key_is_never_taken_out() {
         &[],
     );
     assert_eq!(r.status, 200);
-    let (brief, _) = server.create(
+    let (_brief, _) = server.create(
         &admin,
         json!({"name": "brief", "environments": ["staging"], "permissions": ["admin"], "expires_in_seconds": 3600}),
     );
@@ -122,7 +122,6 @@ fn the_last_super_admin_key_is_never_taken_out() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/disable"), None, &[]);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let _ = brief;
 }
 
 #[test]

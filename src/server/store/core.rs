@@ -243,10 +243,11 @@ async fn is_active_super_admin<E: Engine>(
 }
 
 /// `keys k` is an active super-admin key at the bound time.
-const ACTIVE_SUPER_ADMIN: &str = "k.status = 'active' AND k.expires_at > ? AND EXISTS      (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = 'admin')";
+const ACTIVE_SUPER_ADMIN: &str = "k.status = 'active' AND k.expires_at > ? AND EXISTS \
+     (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = 'admin')";
 
-/// No lockout: a write that took the key `id` out of the active super admins (it was one at
-/// `was`, and is written already in `tx`) is refused when no other is left. Counted under the
+/// No lockout: a write that took a key out of the active super admins (it was one before the
+/// write, which is already made in `tx`) is refused when no other is left. Counted under the
 /// audit log's append lock, which every audited write takes before it commits: of two writes
 /// that each take out one of the last two, the second counts after the first committed, and
 /// is refused.
