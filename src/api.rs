@@ -86,6 +86,10 @@ pub struct Key {
     #[serde(rename = "type")]
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
+    /// Present and `true` on a key holding `admin`: a super admin acts on every environment
+    /// (those created later too), whatever `environments` lists.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_environments: bool,
     pub permissions: BTreeSet<String>,
     pub allowed_ips: Vec<String>,
     pub status: KeyStatus,
@@ -231,6 +235,10 @@ pub struct EditKey {
         deserialize_with = "whole::optional"
     )]
     pub expires_in_seconds: Option<u64>,
+    /// A key's type never changes: accepted only to refuse a change plainly (a public key
+    /// made private would be loosened; `403`), the same type changes nothing.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<KeyType>,
 }
 
 impl EditKey {
@@ -762,11 +770,11 @@ pub struct Problem {
     /// One of: bad_request (400); unauthenticated, invalid_client (401); unsupported_grant_type, key_disabled,
     /// key_expired, key_revoked, public_key, ip_not_allowed (400, token endpoint); forbidden (403);
     /// not_found (404); method_not_allowed (405); request_timeout (408); name_taken,
-    /// environment_exists, key_revoked, conflict, busy (409); version_mismatch (412);
+    /// environment_exists, key_revoked, conflict, busy, last_super_admin (409); version_mismatch (412);
     /// payload_too_large (413); uri_too_long (414); unsupported_media_type (415); invalid_name,
     /// invalid_environment, unknown_environment, environment_required, unknown_permission,
     /// permission_not_public_safe, invalid_ip, too_many_allowed_ips, description_too_long,
-    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, nothing_to_change,
+    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, type_unchangeable, nothing_to_change,
     /// idempotency_key_reused, invalid_cursor, invalid_filter, invalid_limit, invalid_sort,
     /// invalid (422); if_match_required (428); too_many_failures
     /// (429); headers_too_large (431); internal (500); database_unavailable (503).

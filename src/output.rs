@@ -253,6 +253,15 @@ fn minute(t: Timestamp) -> String {
     )
 }
 
+/// A key's environments; a super-admin key acts on all of them, whatever it lists.
+fn environments(k: &Key) -> String {
+    if k.all_environments {
+        "all (super admin)".to_owned()
+    } else {
+        set_list(&k.environments)
+    }
+}
+
 fn set_list(items: &std::collections::BTreeSet<String>) -> String {
     if items.is_empty() {
         "-".to_owned()
@@ -286,7 +295,7 @@ pub fn keys_table(keys: &[Key]) -> String {
         column("ID", 9, false, &|k| k.id.clone()),
         column("TYPE", 2, false, &|k| k.key_type.as_str().to_owned()),
         column("STATUS", 9, false, &|k| k.status.as_str().to_owned()),
-        column("ENVIRONMENTS", 3, true, &|k| set_list(&k.environments)),
+        column("ENVIRONMENTS", 3, true, &|k| environments(k)),
         column("EXPIRES", 8, false, &|k| relative(k.expires_at, now)),
         column("LAST USED", 1, false, &|k| {
             k.last_used_at
@@ -365,7 +374,7 @@ pub fn key_details(k: &Key) -> String {
         ),
         ("Type", k.key_type.as_str().to_owned()),
         ("Status", k.status.as_str().to_owned()),
-        ("Environments", set_list(&k.environments)),
+        ("Environments", environments(k)),
         ("Permissions", set_list(&k.permissions)),
         (
             "Allowed IPs",

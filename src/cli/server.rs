@@ -282,7 +282,8 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         let tls = state.tls.clone();
         tokio::spawn(async move {
             let forever = std::future::pending::<()>();
-            if let Err(e) = server::listener::serve(metrics_listener, app, limits, tls, forever).await
+            if let Err(e) =
+                server::listener::serve(metrics_listener, app, limits, tls, forever).await
             {
                 tracing::warn!(error = %e, "the metrics listener stopped");
             }

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use jiff::Timestamp;
 
 use super::error::{ApiError, ApiResult};
+use super::ipmatch;
 use super::{AppState, SharedState};
 use crate::api::{KeyStatus, PERM_ADMIN};
 use crate::secret;
@@ -33,6 +34,8 @@ pub struct Principal {
     pub token_expires_at: Option<Timestamp>,
     /// When the calling key itself expires.
     pub key_expires_at: Option<Timestamp>,
+    /// The calling key's own IP allowlist (empty: any address).
+    pub allowed_ips: Vec<String>,
 }
 
 impl Principal {
@@ -80,12 +83,14 @@ impl FromRequestParts<SharedState> for Principal {
                 environments: None,
                 token_expires_at: None,
                 key_expires_at: None,
+                allowed_ips: Vec::new(),
             });
         }
         let token = bearer(parts).ok_or(ApiError::Unauthenticated(
             "send Authorization: Bearer <access token>; get one from POST /v1/oauth/token",
         ))?;
-        authenticate_token(state, token).await
+        let from = source_address(parts, state);
+        authenticate_token(state, token, from).await
     }
 }
 
@@ -95,7 +100,20 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principal> {
+/// The address a request came from, as token exchange and the audit log see it.
+fn source_address(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())?;
+    client_address(peer, parts, &state.trusted_proxies)
+}
+
+async fn authenticate_token(
+    state: &AppState,
+    token: &str,
+    from: Option<IpAddr>,
+) -> ApiResult<Principal> {
     const REFUSED: ApiError =
         ApiError::Unauthenticated("the access token is invalid or expired; get a new one");
     if secret::check_token_format(token).is_err() {
@@ -116,6 +134,11 @@ async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principa
     if key.status_at(now) != KeyStatus::Active {
         return Err(REFUSED);
     }
+    // And its allowlist, from the same cached key: a token works only from where its key may
+    // be used now, so narrowing the list ends it elsewhere within the revocation bound.
+    if !ipmatch::permits(&key.id, from, &key.allowed_ips) {
+        return Err(REFUSED);
+    }
     let admin = key.permissions.contains(PERM_ADMIN);
     Ok(Principal {
         actor: format!("key:{}", key.id),
@@ -125,6 +148,7 @@ async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Principa
         environments: (!admin).then_some(key.environments),
         token_expires_at: Some(record.expires_at),
         key_expires_at: Some(key.expires_at),
+        allowed_ips: key.allowed_ips,
     })
 }
 
@@ -145,13 +169,8 @@ impl FromRequestParts<SharedState> for RequestMeta {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-        let source = peer.and_then(|peer| client_address(peer, parts, &state.trusted_proxies));
         Ok(RequestMeta {
-            source_ip: source.map(|ip| ip.to_string()),
+            source_ip: source_address(parts, state).map(|ip| ip.to_string()),
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         })
     }

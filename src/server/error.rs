@@ -189,6 +189,7 @@ impl From<StoreError> for ApiError {
                     "an environment of the key was deleted meanwhile; read the environments again"
                         .to_owned(),
             },
+            StoreError::Conflict(Conflict::LastSuperAdmin) => last_super_admin(),
             StoreError::Conflict(conflict) => ApiError::Conflict {
                 code: "conflict",
                 detail: format!("conflicts with an existing {}", conflict.what()),
@@ -259,3 +260,12 @@ pub fn status_problem(status: StatusCode) -> Vec<u8> {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// No lockout: the answer to disabling, revoking, expiring or taking `admin` from the last
+/// active super-admin key.
+pub fn last_super_admin() -> ApiError {
+    ApiError::Conflict {
+        code: "last_super_admin",
+        detail: "this is the last active super-admin key, and without it nobody could manage keyward; create another super-admin key first. If every super-admin key is ever lost, `keyward server --break-glass` on the server host mints a new one".to_owned(),
+    }
+}

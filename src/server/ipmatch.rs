@@ -17,6 +17,13 @@ pub fn allowed(ip: IpAddr, nets: &[IpNet]) -> bool {
     nets.iter().any(|net| canonical_net(net).contains(&ip))
 }
 
+/// Whether the network `inner` lies wholly inside one of `outer` (IPv4-mapped IPv6 networks
+/// judged as the IPv4 networks they carry). An empty `outer` here holds nothing.
+pub fn within(inner: &IpNet, outer: &[IpNet]) -> bool {
+    let inner = canonical_net(inner);
+    outer.iter().any(|net| canonical_net(net).contains(&inner))
+}
+
 /// `::ffff:a.b.c.d/96+n` is the IPv4 network `a.b.c.d/n`.
 fn canonical_net(net: &IpNet) -> IpNet {
     if let IpNet::V6(v6) = net {
@@ -189,5 +196,44 @@ mod tests {
             &[net("2001:db8::1/128")]
         ));
         assert!(!allowed(ip4, &[net("2001:db8::/32")]));
+    }
+
+    #[test]
+    fn a_network_within_another() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let office = [net("10.0.0.0/8"), net("2001:db8::/32")];
+        assert!(within(&net("10.0.0.0/8"), &office));
+        assert!(within(&net("10.1.2.0/24"), &office));
+        assert!(within(&net("10.1.2.3/32"), &office));
+        assert!(within(&net("::ffff:10.1.2.0/120"), &office));
+        assert!(within(&net("2001:db8:1::/48"), &office));
+        assert!(!within(&net("0.0.0.0/0"), &office), "wider");
+        assert!(!within(&net("10.0.0.0/7"), &office), "wider");
+        assert!(!within(&net("11.0.0.0/8"), &office), "beside");
+        assert!(!within(&net("::/0"), &office));
+        assert!(
+            !within(&net("10.0.0.0/8"), &[]),
+            "an empty list holds nothing here"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// A network around an address lies within every wider one around it, never the
+        /// other way, and every address the narrower allows the wider allows too.
+        #[test]
+        fn narrower_lies_within_wider(net in any_net(), extra in 0u8..=128, ip in any_ip()) {
+            let (addr, wide) = net;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let narrow = wide.saturating_add(extra).min(max);
+            let outer = IpNet::new(addr, wide).unwrap().trunc();
+            let inner = IpNet::new(addr, narrow).unwrap().trunc();
+            prop_assert!(within(&inner, &[outer]));
+            prop_assert_eq!(within(&outer, &[inner]), narrow == wide);
+            if allowed(ip, &[inner]) {
+                prop_assert!(allowed(ip, &[outer]));
+            }
+        }
     }
 }

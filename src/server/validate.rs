@@ -19,6 +19,20 @@ pub fn key_name(name: &str) -> Result<(), String> {
                 .to_owned(),
         );
     }
+    // A pasted secret or token must not become a name, shown to everyone who lists keys.
+    let lower = name.get(..6).map(str::to_ascii_lowercase);
+    if lower.is_some_and(|p| {
+        [
+            crate::secret::PRIVATE_PREFIX,
+            crate::secret::PUBLIC_PREFIX,
+            crate::secret::TOKEN_PREFIX,
+        ]
+        .contains(&p.as_str())
+    }) {
+        return Err(
+            "the key name is not allowed: names starting with kw_sk_, kw_pk_ or kw_at_ look like secrets or access tokens".to_owned(),
+        );
+    }
     if name.starts_with("key_") {
         return Err(
             "the key name is not allowed: names starting with 'key_' look like key ids".to_owned(),

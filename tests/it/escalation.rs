@@ -233,8 +233,9 @@ fn break_glass_mints_a_super_admin_when_every_one_is_lost() {
         .to_owned();
     let first_secret = find_secret(&first);
 
-    // The only super admin revokes itself: every super-admin key is lost, and bootstrap
-    // refuses a database that holds keys.
+    // The only super admin cannot revoke itself (no lockout), and the refusal names the way
+    // back. Its secret is then lost (never written down): bootstrap refuses a database that
+    // holds keys.
     let server = Server::start(&env, &store);
     let (status, token) = server.token(&first_id, &first_secret);
     assert_eq!(status, 200);
@@ -245,8 +246,15 @@ fn break_glass_mints_a_super_admin_when_every_one_is_lost() {
         &[("Authorization", &format!("Bearer {}", token.unwrap()))],
         b"",
     );
-    assert_eq!(r.status, 200);
-    assert_eq!(server.token(&first_id, &first_secret).0, 400, "key_revoked");
+    assert_eq!(r.status, 409);
+    let problem: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(problem["code"], "last_super_admin");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("keyward server --break-glass")
+    );
     env.fails(&[&["server"], &store[..], &["--bootstrap"]].concat(), 5);
 
     // Without the database's own pepper, break glass refuses and mints nothing.
@@ -280,9 +288,20 @@ fn break_glass_mints_a_super_admin_when_every_one_is_lost() {
     let new_secret = find_secret(&printed);
     let (status, token) = server.token(&new_id, &new_secret);
     assert_eq!(status, 200);
-    let me = server.get_with_token("/v1/whoami", &token.unwrap());
+    let token = token.unwrap();
+    let me = server.get_with_token("/v1/whoami", &token);
     let me: Value = serde_json::from_slice(&me.body).unwrap();
     assert_eq!(me["permissions"], json!(["admin"]));
+    // Now the lost one may go.
+    let r = crate::harness::http(
+        server.authority(),
+        "POST",
+        &format!("/v1/keys/{first_id}/revoke"),
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(server.token(&first_id, &first_secret).0, 400, "key_revoked");
 
     // Audited, by the operator's OS user, and never with the secret.
     let rows = audit_rows(&db);

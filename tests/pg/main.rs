@@ -43,12 +43,16 @@ mod lifecycle;
 mod listing;
 #[path = "../it/live.rs"]
 mod live;
+#[path = "../it/lockout.rs"]
+mod lockout;
 #[path = "../it/metrics.rs"]
 mod metrics;
 #[path = "../it/no_terminal.rs"]
 mod no_terminal;
 #[path = "../it/output.rs"]
 mod output;
+#[path = "../it/outside.rs"]
+mod outside;
 #[path = "../it/pg.rs"]
 mod pg;
 #[path = "../it/problems.rs"]
@@ -59,6 +63,8 @@ mod pty;
 mod race;
 #[path = "../it/replicas.rs"]
 mod replicas;
+#[path = "../it/restrictions.rs"]
+mod restrictions;
 #[path = "../it/scoping.rs"]
 mod scoping;
 #[path = "../it/scripts.rs"]

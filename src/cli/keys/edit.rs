@@ -90,6 +90,7 @@ impl EditArgs {
             },
             expires_at: expiry.at,
             expires_in_seconds: expiry.in_seconds,
+            key_type: None,
         })
     }
 }
@@ -427,6 +428,7 @@ fn changes(current: &Key, body: &str) -> Result<EditKey, String> {
         allowed_ips: (edited.allowed_ips != before.allowed_ips).then_some(edited.allowed_ips),
         expires_at,
         expires_in_seconds,
+        key_type: None,
     })
 }
 

@@ -224,6 +224,46 @@ async fn write_sets<E: Engine>(e: &E, tx: &mut E::Tx, k: &KeyRecord) -> StoreRes
     Ok(())
 }
 
+/// Whether the key `id`, at `version`, is an active super-admin key at `now`: not disabled, not
+/// revoked, not expired, holding `admin`.
+async fn is_active_super_admin<E: Engine>(
+    e: &E,
+    tx: &mut E::Tx,
+    id: &str,
+    version: i64,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let sql = Sql::new(format!(
+        "SELECT CAST(1 AS BIGINT) FROM keys k WHERE k.id = ? AND k.version = ? AND {ACTIVE_SUPER_ADMIN}"
+    ))
+    .bind(id)
+    .bind(version)
+    .bind(ms(now));
+    found(e, tx, sql).await
+}
+
+/// `keys k` is an active super-admin key at the bound time.
+const ACTIVE_SUPER_ADMIN: &str = "k.status = 'active' AND k.expires_at > ? AND EXISTS \
+     (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = 'admin')";
+
+/// No lockout: a write that took a key out of the active super admins (it was one before the
+/// write, which is already made in `tx`) is refused when no other is left. Counted under the
+/// audit log's append lock, which every audited write takes before it commits: of two writes
+/// that each take out one of the last two, the second counts after the first committed, and
+/// is refused.
+async fn keep_a_super_admin<E: Engine>(e: &E, tx: &mut E::Tx, now: Timestamp) -> StoreResult<()> {
+    e.lock_audit(tx).await?;
+    let left = Sql::new(format!(
+        "SELECT CAST(1 AS BIGINT) FROM keys k WHERE {ACTIVE_SUPER_ADMIN} LIMIT 1"
+    ))
+    .bind(ms(now));
+    if found(e, tx, left).await? {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(Conflict::LastSuperAdmin))
+    }
+}
+
 /// A new key's rows, and the record of the Idempotency-Key that minted it.
 async fn insert_key_rows<E: Engine>(
     e: &E,
@@ -377,6 +417,9 @@ impl<E: Engine> Keys for Core<E> {
         let e = &self.engine;
         let mut tx = self.begin().await?;
         check_unique(e, &mut tx, k, None).await?;
+        let now = k.updated_at;
+        let was_super_admin =
+            is_active_super_admin(e, &mut tx, &k.id, expected_version, now).await?;
         let sql = Sql::new(
             "UPDATE keys SET name = ?, description = ?, allowed_ips = ?, status = ?, \
              updated_at = ?, expires_at = ?, hint = ?, version = ?, secret_digest = ?, \
@@ -400,6 +443,9 @@ impl<E: Engine> Keys for Core<E> {
             return Ok(false);
         }
         write_sets(e, &mut tx, k).await?;
+        if was_super_admin && !is_active_super_admin(e, &mut tx, &k.id, k.version, now).await? {
+            keep_a_super_admin(e, &mut tx, now).await?;
+        }
         if let Some(cap) = cap_tokens_at {
             // A CASE: SQLite's two-argument min() is PostgreSQL's least().
             let cap = ms(cap);
@@ -427,6 +473,7 @@ impl<E: Engine> Keys for Core<E> {
     ) -> StoreResult<bool> {
         let e = &self.engine;
         let mut tx = self.begin().await?;
+        let was_super_admin = is_active_super_admin(e, &mut tx, id, expected_version, at).await?;
         let sql = Sql::new(
             "UPDATE keys SET status = 'revoked', secret_digest = NULL, previous_digest = NULL, \
              previous_expires_at = NULL, revoked_fingerprint = ?, \
@@ -440,6 +487,9 @@ impl<E: Engine> Keys for Core<E> {
         .bind(expected_version);
         if e.execute(&mut tx, &sql).await? == 0 {
             return Ok(false);
+        }
+        if was_super_admin {
+            keep_a_super_admin(e, &mut tx, at).await?;
         }
         let tokens = Sql::new("DELETE FROM access_tokens WHERE key_id = ?").bind(id);
         e.execute(&mut tx, &tokens).await?;

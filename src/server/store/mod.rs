@@ -136,6 +136,8 @@ pub enum Conflict {
     Idempotency,
     /// Another key has this secret.
     Secret,
+    /// The write would leave no active super-admin key.
+    LastSuperAdmin,
     /// Any other unique rule.
     Other,
 }
@@ -149,6 +151,7 @@ impl Conflict {
             Conflict::EnvironmentGone => "deleted environment",
             Conflict::Idempotency => "idempotency key",
             Conflict::Secret => "secret",
+            Conflict::LastSuperAdmin => "last active super-admin key",
             Conflict::Other => "record",
         }
     }

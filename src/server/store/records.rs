@@ -82,6 +82,7 @@ impl KeyRecord {
             description: self.description.clone(),
             key_type: self.key_type,
             environments: self.environments.clone(),
+            all_environments: self.permissions.contains(crate::api::PERM_ADMIN),
             permissions: self.permissions.clone(),
             allowed_ips: self.allowed_ips.clone(),
             status: self.status_at(now),

@@ -4,12 +4,14 @@
 //! the first time, `Idempotent-Replayed: true`, and `"secret": null`: no plaintext secret is
 //! kept to replay it. The same Idempotency-Key with a different request is refused (422).
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
-use super::{audit, rules, set_key_headers};
+use super::{audit, refusal, rules, set_key_headers};
 use crate::api::{CreateKey, KeyType, KeyWithSecret, PERM_KEYS_WRITE};
 use crate::secret;
 use crate::server::SharedState;
@@ -18,6 +20,7 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::mint::{NewKey, mint};
 use crate::server::routes::{Body, no_store};
 use crate::server::store::{Conflict, IdempotencyRecord, StoreError};
+use crate::server::throttle::{Source, Subject};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -29,6 +32,8 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
         (status = 200, description = "An Idempotency-Key replay: the key minted the first time, `secret` null", body = crate::api::KeyWithSecret,
             headers(("Idempotent-Replayed" = String, description = "`true`"))),
         (status = 409, description = "`name_taken`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_failures`: too many brought secrets refused as in use; `Retry-After` says when to try again", body = crate::api::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a brought secret is checked again"))),
     ))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -43,7 +48,18 @@ pub async fn create(
     let request_hash = request_hash(&state.pepper, &req);
     if let Some(k) = &idem_key {
         if let Some(done) = state.store.get_idempotency(&caller.actor, k).await? {
-            return replay(&state, &done, &request_hash).await;
+            return replay(&state, &caller, &done, &request_hash).await;
+        }
+    }
+    // Bringing secrets is also a way to guess them: one that another key holds is refused,
+    // and such refusals are counted against the caller (see `secret_in_use`).
+    let guesser = format!("brought-secret:{}", caller.actor);
+    let guesses = [Subject::Client(&guesser, Source::Unknown)];
+    if req.secret.is_some() {
+        if let Some(wait) = state.throttle.check(&guesses, now) {
+            return Err(ApiError::Throttled {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
         }
     }
 
@@ -58,14 +74,19 @@ pub async fn create(
         &caller,
         key_type,
         &req.permissions,
+        &BTreeSet::new(),
     ));
     let allowed_ips = problems.check(rules::allowed_ips(&req.allowed_ips));
     let expires_at = problems.check(rules::expiry(
         &state,
+        &caller,
         now,
         req.expires_at,
         req.expires_in_seconds,
     ));
+    if let (Some(ips), Some(at)) = (&allowed_ips, expires_at) {
+        problems.check(rules::restrictions(&caller, at, ips));
+    }
     if let Some(brought) = &req.secret {
         problems.check(brought_secret(brought.expose(), key_type));
     }
@@ -110,20 +131,24 @@ pub async fn create(
         Err(StoreError::Conflict(conflict @ (Conflict::KeyName | Conflict::Idempotency))) => {
             if let Some(i) = &idempotency {
                 if let Some(done) = state.store.get_idempotency(&i.actor, &i.idem_key).await? {
-                    return replay(&state, &done, &request_hash).await;
+                    return replay(&state, &caller, &done, &request_hash).await;
                 }
             }
             if conflict == Conflict::KeyName {
-                return Err(rules::name_taken(&record.name));
+                let refused = rules::name_taken(&record.name);
+                let event = refusal(&caller, &meta, "key.create", &record, &refused, now);
+                state.audit_queue.record(state.store.clone(), event).await?;
+                return Err(refused);
             }
             return Err(ApiError::Internal("idempotency record vanished".into()));
         }
-        // A brought secret that another key already uses.
+        // A brought secret that another key already uses: see `secret_in_use`.
         Err(StoreError::Conflict(Conflict::Secret)) => {
-            return Err(ApiError::invalid(
-                "weak_secret",
-                "that secret cannot be used; bring another, or let keyward generate one",
-            ));
+            state.throttle.failed(&guesses, now);
+            let refused = secret_in_use();
+            let event = refusal(&caller, &meta, "key.create", &record, &refused, now);
+            state.audit_queue.record(state.store.clone(), event).await?;
+            return Err(refused);
         }
         Err(e) => return Err(e.into()),
     }
@@ -136,6 +161,18 @@ pub async fn create(
     );
     set_key_headers(&mut response, &record);
     Ok(response)
+}
+
+/// The answer to a brought secret that another key already holds. The same whoever holds it,
+/// visible to the caller or not: it names no key, environment or owner. It cannot be the
+/// answer a free secret gets (digests are unique, so two keys never share a secret), so it
+/// tells the caller one thing, that this exact secret is taken; guessing a secret that passes
+/// the entropy check is hopeless, and every such refusal is audited and throttled per caller.
+fn secret_in_use() -> ApiError {
+    ApiError::invalid(
+        "weak_secret",
+        "that secret cannot be used; bring another, or let keyward generate one",
+    )
 }
 
 /// A brought secret: long and random enough, and in keyward's format only with its key type's
@@ -184,6 +221,7 @@ fn request_hash(pepper: &secret::Pepper, req: &CreateKey) -> Vec<u8> {
 
 async fn replay(
     state: &SharedState,
+    caller: &Principal,
     done: &IdempotencyRecord,
     request_hash: &[u8],
 ) -> ApiResult<Response> {
@@ -198,6 +236,11 @@ async fn replay(
         .get_key(&done.key_id)
         .await?
         .ok_or(ApiError::Internal("idempotent key vanished".into()))?;
+    // The key may have moved out of the caller's reach since: then it answers like any key
+    // outside, as missing.
+    if !caller.sees(&record.environments) {
+        return Err(ApiError::NotFound("key"));
+    }
     let mut response = no_store(
         StatusCode::OK,
         &KeyWithSecret {

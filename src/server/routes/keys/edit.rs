@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
-use super::{audit, key_response, revoked, rules, visible_key};
-use crate::api::{EditKey, KeyStatus, PERM_KEYS_WRITE};
+use super::{audit, key_response, refusal, revoked, rules, visible_key};
+use crate::api::{EditKey, KeyStatus, KeyType, PERM_KEYS_WRITE};
 use crate::server::SharedState;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
@@ -21,7 +21,7 @@ use crate::server::store::{Conflict, KeyRecord, StoreError};
     request_body = crate::api::EditKey,
     responses(
         (status = 200, description = "The key as changed (needs `keys:write`)", body = crate::api::Key),
-        (status = 409, description = "`name_taken` or `key_revoked`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`, `key_revoked`, or `last_super_admin` (the edit would take `admin` from the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 412, description = "`version_mismatch`: the key changed since it was read", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 428, description = "`if_match_required`", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
@@ -42,6 +42,20 @@ pub async fn edit(
     }
     if current.version != based_on {
         return Err(stale(based_on, current.version));
+    }
+    match req.key_type {
+        Some(wanted) if wanted != current.key_type => {
+            return Err(match wanted {
+                KeyType::Private => ApiError::Forbidden(
+                    "a key's type is a restriction and is never loosened: a public key cannot become private; create a private key instead".to_owned(),
+                ),
+                KeyType::Public => ApiError::invalid(
+                    "type_unchangeable",
+                    "a key's type cannot change; create a public key instead",
+                ),
+            });
+        }
+        _ => {}
     }
     if req.is_empty() {
         return Err(ApiError::invalid(
@@ -81,6 +95,7 @@ pub async fn edit(
     if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
         if let Some(at) = problems.check(rules::expiry(
             &state,
+            &caller,
             now,
             req.expires_at,
             req.expires_in_seconds,
@@ -101,6 +116,12 @@ pub async fn edit(
         &caller,
         next.key_type,
         &next.permissions,
+        &current.permissions,
+    ));
+    problems.check(rules::restrictions(
+        &caller,
+        next.expires_at,
+        &next.allowed_ips,
     ));
     problems.finish()?;
     next.version += 1;
@@ -121,7 +142,13 @@ pub async fn edit(
             let latest = state.store.get_key(&id).await?;
             Err(stale(based_on, latest.map_or(based_on + 1, |k| k.version)))
         }
-        Err(StoreError::Conflict(Conflict::KeyName)) => Err(rules::name_taken(&next.name)),
+        Err(StoreError::Conflict(Conflict::KeyName)) => {
+            let refused = rules::name_taken(&next.name);
+            let mut event = refusal(&caller, &meta, "key.edit", &next, &refused, now);
+            event.key_id = Some(next.id.clone());
+            state.audit_queue.record(state.store.clone(), event).await?;
+            Err(refused)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -58,7 +58,7 @@ async fn apply(
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses(
         (status = 200, description = "Disabled (needs `keys:write`); disabling a disabled key changes nothing", body = crate::api::Key),
-        (status = 409, description = "`key_revoked` or `busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`key_revoked`, `busy`, or `last_super_admin` (the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn disable(
     State(state): State<SharedState>,
@@ -102,8 +102,10 @@ pub async fn enable(
         }
         k.status = KeyStatus::Active;
         if new_expiry || expired {
-            k.expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
+            k.expires_at =
+                rules::expiry(&state, &caller, now, req.expires_at, req.expires_in_seconds)?;
         }
+        rules::restrictions(&caller, k.expires_at, &k.allowed_ips)?;
         Ok(Some(None))
     })
     .await?;
@@ -139,6 +141,12 @@ pub async fn rotate(
     let grace = SignedDuration::from_secs(req.grace_seconds as i64);
     let mut secret = None;
     let record = apply(&state, &caller, &meta, &id, "key.rotate", |k, now| {
+        if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
+            k.expires_at =
+                rules::expiry(&state, &caller, now, req.expires_at, req.expires_in_seconds)?;
+        }
+        // Whoever rotates a key holds its new secret: only a key within the caller's bounds.
+        rules::restrictions(&caller, k.expires_at, &k.allowed_ips)?;
         let fresh = Secret::generate(k.key_type.secret_prefix());
         let old = k.secret_digest.take();
         if grace.is_zero() {
@@ -150,9 +158,6 @@ pub async fn rotate(
         }
         k.secret_digest = Some(state.pepper.digest(fresh.expose()));
         k.hint = fresh.hint();
-        if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
-            k.expires_at = rules::expiry(&state, now, req.expires_at, req.expires_in_seconds)?;
-        }
         secret = Some(fresh);
         Ok(Some(Some(now + grace)))
     })
@@ -176,7 +181,7 @@ pub async fn rotate(
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses(
         (status = 200, description = "Revoked for good (needs `keys:revoke`)", body = crate::api::Key),
-        (status = 409, description = "`busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`busy`, or `last_super_admin` (the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke(
     State(state): State<SharedState>,

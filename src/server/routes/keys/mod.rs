@@ -244,3 +244,22 @@ fn audit(
         ..AuditEvent::success(now, &caller.actor, action)
     }
 }
+
+/// The audit event of a create or edit of `key` refused with `refused`. It names no key: the
+/// key was not made, or the refusal came from another key the caller may not see; an edit sets
+/// the id of the key it edits.
+fn refusal(
+    caller: &Principal,
+    meta: &RequestMeta,
+    action: &'static str,
+    key: &KeyRecord,
+    refused: &ApiError,
+    now: Timestamp,
+) -> AuditEvent {
+    AuditEvent {
+        key_id: None,
+        outcome: "failure",
+        error_code: Some(refused.code()),
+        ..audit(caller, meta, action, key, now)
+    }
+}

@@ -10,7 +10,7 @@ use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::store::KeyRecord;
-use crate::server::validate;
+use crate::server::{ipmatch, validate};
 
 /// The refusals of one request, gathered so that the first does not hide the rest: every value
 /// that breaks a rule (422) is reported in one answer, under the first one's code. A refusal of
@@ -76,6 +76,61 @@ pub fn within_caller(caller: &Principal, key: &KeyRecord) -> ApiResult<()> {
     Ok(())
 }
 
+/// Restrictions are power too: a key the caller makes, changes or hands a secret for (create,
+/// edit, enable, rotate) expires no later than the caller's own key, and its allowed IPs lie
+/// inside the caller's allowlist (a caller without one may give any; a caller with one may not
+/// give a key none). Since a caller is its own key, this is also why no key loosens its own
+/// restrictions. Super admins hold everything, restrictions included.
+pub fn restrictions(
+    caller: &Principal,
+    expires_at: Timestamp,
+    allowed_ips: &[String],
+) -> ApiResult<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if let Some(own) = caller.key_expires_at {
+        if expires_at > own {
+            return Err(ApiError::Forbidden(format!(
+                "the key would expire at {expires_at}, after the caller's own key ({own}); a key's expiry is at most that of the key that makes or changes it"
+            )));
+        }
+    }
+    if caller.allowed_ips.is_empty() {
+        return Ok(());
+    }
+    if allowed_ips.is_empty() {
+        return Err(ApiError::Forbidden(
+            "the key would have no allowed IPs, so any address could use it; the caller's own key is limited to its allowed IPs, and so is every key it makes or changes"
+                .to_owned(),
+        ));
+    }
+    // The caller's entries were validated when written; one that no longer parses widens nothing.
+    let own: Vec<ipnet::IpNet> = caller
+        .allowed_ips
+        .iter()
+        .filter_map(|e| validate::cidr(e).ok())
+        .collect();
+    for (i, entry) in allowed_ips.iter().enumerate() {
+        let inside = validate::cidr(entry).is_ok_and(|net| ipmatch::within(&net, &own));
+        if !inside {
+            return Err(ApiError::Forbidden(format!(
+                "allowed IPs: entry {i} is not inside the caller's own allowed IPs; a key's allowed IPs lie within those of the key that makes or changes it"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The expiry a change gives a key when none is asked for: the longest allowed, and never past
+/// the caller's own key's (see [`restrictions`]).
+pub fn default_expiry(caller: &Principal, longest: Timestamp) -> Timestamp {
+    match caller.key_expires_at {
+        Some(own) if !caller.is_admin() && own < longest => own,
+        _ => longest,
+    }
+}
+
 /// The requested environments, or the caller's only one when none were named.
 pub async fn environments(
     state: &AppState,
@@ -123,11 +178,14 @@ pub async fn environments(
     Ok(requested)
 }
 
+/// A key's permissions: known, public-safe on a public key, and held by the caller; a built-in
+/// one the key did not hold already (`held_before`) is granted only by a super admin.
 pub fn permissions(
     state: &AppState,
     caller: &Principal,
     key_type: KeyType,
     permissions: &BTreeSet<String>,
+    held_before: &BTreeSet<String>,
 ) -> ApiResult<()> {
     for name in permissions {
         let Some(p) = state.catalog.get(name) else {
@@ -143,6 +201,11 @@ pub fn permissions(
                     "a public key may hold only public-safe permissions, and {name:?} is not one"
                 ),
             ));
+        }
+        if p.builtin && !caller.is_admin() && !held_before.contains(name) {
+            return Err(ApiError::Forbidden(format!(
+                "only a super admin grants the built-in permission {name:?}"
+            )));
         }
         if !caller.holds(name) {
             return Err(ApiError::Forbidden(format!(
@@ -195,6 +258,7 @@ pub fn description(text: &str) -> ApiResult<()> {
 /// the longest allowed.
 pub fn expiry(
     state: &AppState,
+    caller: &Principal,
     now: Timestamp,
     at: Option<Timestamp>,
     in_seconds: Option<u64>,
@@ -217,7 +281,7 @@ pub fn expiry(
         (None, None) => None,
     };
     match requested {
-        None => Ok(latest),
+        None => Ok(default_expiry(caller, latest)),
         Some(at) if at <= now => Err(ApiError::invalid(
             "invalid_expiry",
             "the expiry is not in the future",
@@ -237,11 +301,14 @@ pub fn name(name: &str) -> ApiResult<()> {
     validate::key_name(name).map_err(|d| ApiError::invalid("invalid_name", d))
 }
 
+/// The same answer whoever holds the name: names are unique across the server, so a name held
+/// by a key outside the caller's environments is refused too, but nothing says which key, where,
+/// or whether the caller could see it (docs/keys.md).
 pub fn name_taken(name: &str) -> ApiError {
     ApiError::Conflict {
         code: "name_taken",
         detail: format!(
-            "a key named {name:?} already exists; names are unique among keys that are not revoked"
+            "the name {name:?} is taken: names are unique among all keys that are not revoked, including keys in environments the caller does not reach; choose another"
         ),
     }
 }
