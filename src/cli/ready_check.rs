@@ -27,7 +27,11 @@ pub async fn run(listen: &str, tls: bool) -> anyhow::Result<()> {
     // Only the status is read and nothing is sent: the certificate need not be trusted (a
     // self-signed one for loopback is common, and its name is not 127.0.0.1). Also for plain
     // HTTP: a verifier would load the system's CA certificates, and a minimal image has none.
+    // No proxy (a proxy could answer for a server that is down) and no redirect: this asks the
+    // server on this host and nothing else.
     let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .tls_danger_accept_invalid_certs(true)
         .timeout(Duration::from_secs(5))
         .build()?;

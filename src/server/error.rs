@@ -151,7 +151,7 @@ impl ApiError {
                 };
                 let detail = match status.as_u16() {
                     414 => "the URL is too long".to_owned(),
-                    431 => "the request's headers are too large, or too many".to_owned(),
+                    431 => "the request's head (its URL and headers) is over 64 KiB, or has too many headers".to_owned(),
                     _ => format!("{reason}."),
                 };
                 (*status, code, detail, None)

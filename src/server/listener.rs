@@ -15,7 +15,7 @@
 //! the router (see `routes`), so the embedded store has it too.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,8 @@ use tower::ServiceExt;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many connections may be open at once (lowered to what the process's file limit allows).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The most a request head (request line and headers) may hold; past it, 431.
+pub const MAX_HEAD: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -55,16 +57,32 @@ pub struct Connection(Arc<Open>);
 
 impl Connection {
     /// The request's head and body have arrived: the connection is at work, no longer waiting
-    /// for its client.
-    pub fn at_work(&self) {
-        self.0.busy.store(true, Ordering::Relaxed);
+    /// for its client, and is not closed to make room until its answer is sent. False when it
+    /// was chosen to make room meanwhile: the request must not be acted on.
+    pub fn at_work(&self) -> bool {
+        match self
+            .0
+            .state
+            .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(now) => now == BUSY,
+        }
     }
 }
 
+/// A connection's states: waiting for its client (a request head, a body, or the next request
+/// on a kept-alive connection), at work on a request until its answer is sent, or closed to make
+/// room. Waiting becomes busy or evicted by compare-and-swap only, so a request whose body
+/// arrives just as its connection is chosen to make room is either answered or not acted on.
+const WAITING: u8 = 0;
+const BUSY: u8 = 1;
+const EVICTED: u8 = 2;
+
 /// What the accept loop knows of one open connection.
 struct Open {
-    /// Inside a request (its head and body read, its answer not yet made).
-    busy: AtomicBool,
+    /// [`WAITING`], [`BUSY`] or [`EVICTED`].
+    state: AtomicU8,
     /// When it last started waiting for a request, in ms since the server started.
     waiting_since: AtomicU64,
     /// Told to close when it must make room.
@@ -83,19 +101,83 @@ impl Registry {
         if self.open.len() < max {
             return true;
         }
-        let longest_waiting = self
-            .open
-            .iter()
-            .filter(|(_, c)| !c.busy.load(Ordering::Relaxed))
-            // Ties (many accepted within the same millisecond) go to the older connection.
-            .min_by_key(|(id, c)| (c.waiting_since.load(Ordering::Relaxed), **id))
-            .map(|(id, _)| *id);
-        match longest_waiting.and_then(|id| self.open.remove(&id)) {
-            Some(evicted) => {
-                evicted.evict.notify_one();
-                true
+        // A connection may turn busy between the choice and the swap: then choose again.
+        for _ in 0..self.open.len() {
+            let longest_waiting = self
+                .open
+                .iter()
+                .filter(|(_, c)| c.state.load(Ordering::Acquire) == WAITING)
+                // Ties (many accepted within the same millisecond) go to the older connection.
+                .min_by_key(|(id, c)| (c.waiting_since.load(Ordering::Relaxed), **id))
+                .map(|(id, c)| (*id, c.clone()));
+            let Some((id, chosen)) = longest_waiting else {
+                return false;
+            };
+            if chosen
+                .state
+                .compare_exchange(WAITING, EVICTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                self.open.remove(&id);
+                chosen.evict.notify_one();
+                return true;
             }
-            None => false,
+        }
+        false
+    }
+}
+
+/// A response's body, which marks its connection as waiting again once it is sent (or
+/// dropped): a long answer streaming out (`audit verify`, an export) is work, not waiting.
+struct Answering {
+    inner: axum::body::Body,
+    open: Arc<Open>,
+    started: Instant,
+}
+
+impl http_body::Body for Answering {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.open
+            .waiting_since
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let _ =
+            self.open
+                .state
+                .compare_exchange(BUSY, WAITING, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// Removes a connection from the registry when its task ends, however it ends (a handler
+/// that panics included): a slot is never held by a connection that is gone.
+struct Registered {
+    registry: Arc<Mutex<Registry>>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.open.remove(&self.id);
         }
     }
 }
@@ -138,7 +220,7 @@ pub async fn serve(
             registry.next_id += 1;
             let id = registry.next_id;
             let open = Arc::new(Open {
-                busy: AtomicBool::new(false),
+                state: AtomicU8::new(WAITING),
                 waiting_since: AtomicU64::new(now),
                 evict: tokio::sync::Notify::new(),
             });
@@ -158,22 +240,30 @@ pub async fn serve(
                 .map_response({
                     let open = ends;
                     move |mut response: axum::response::Response| {
-                        open.waiting_since
-                            .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-                        open.busy.store(false, Ordering::Relaxed);
                         if hsts {
                             response
                                 .headers_mut()
                                 .insert(header::STRICT_TRANSPORT_SECURITY, HSTS.clone());
                         }
-                        response
+                        let open = open.clone();
+                        response.map(|inner| {
+                            axum::body::Body::new(Answering {
+                                inner,
+                                open,
+                                started,
+                            })
+                        })
                     }
                 })
         };
-        let registry = registry.clone();
+        let registered = Registered {
+            registry: registry.clone(),
+            id,
+        };
         let mut stopping = stopping.clone();
         let tls = tls.clone();
         tasks.spawn(async move {
+            let _registered = registered;
             let served = async {
                 let io: Box<dyn Io> = match &tls {
                     None => Box::new(stream),
@@ -193,6 +283,9 @@ pub async fn serve(
                 let connection = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(limits.header_timeout)
+                    // A request head (its URL and headers) may hold 64 KiB, not hyper's ~400 KiB:
+                    // held by every open connection, the bound's worth of it must fit in memory.
+                    .max_buf_size(MAX_HEAD)
                     .serve_connection(
                         TokioIo::new(super::refusals::Refusals::new(io)),
                         TowerToHyperService::new(service.map_request(
@@ -217,11 +310,6 @@ pub async fn serve(
                 () = served => {}
                 () = open.evict.notified() => {}
             }
-            registry
-                .lock()
-                .expect("connection registry")
-                .open
-                .remove(&id);
         });
         // Reap finished connection tasks as we go.
         while tasks.try_join_next().is_some() {}

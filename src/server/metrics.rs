@@ -211,7 +211,12 @@ impl MetricsToken {
             .headers()
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            // The scheme's name is case-insensitive (RFC 9110).
+            .and_then(|v| {
+                v.get(..7)
+                    .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                    .map(|_| &v[7..])
+            })
             .unwrap_or("");
         let presented: [u8; 32] = sha2::Sha256::digest(presented.as_bytes()).into();
         crate::secret::digests_equal(&presented, &self.0)
@@ -234,12 +239,24 @@ pub fn router(state: SharedState, token: Option<MetricsToken>) -> axum::Router {
                     .into_response()
             }),
         )
+        // Every other path and method is a problem+json like the API's, never an empty 4xx.
+        .fallback(|| async { super::error::ApiError::NotFound("endpoint") })
+        .method_not_allowed_fallback(|| async { super::error::ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| {
                 let admitted = token.as_ref().is_none_or(|t| t.admits(&request));
+                // An admitted scrape is at work: its connection is not closed to make room.
+                let at_work = !admitted
+                    || request
+                        .extensions()
+                        .get::<super::listener::Connection>()
+                        .is_none_or(|c| c.at_work());
                 async move {
-                    if admitted {
+                    if admitted && at_work {
                         next.run(request).await
+                    } else if admitted {
+                        super::error::ApiError::Status(axum::http::StatusCode::SERVICE_UNAVAILABLE)
+                            .into_response()
                     } else {
                         (
                             axum::http::StatusCode::UNAUTHORIZED,

@@ -200,7 +200,8 @@ fn bulk_changes_skip_the_last_super_admin_and_do_the_rest() {
                 "other-admin",
                 "admin",
                 "peer",
-                "--yes",
+                // "admin" is the key this CLI is logged in with: --force, as --yes is not enough.
+                "--force",
             ])
             .output()
             .unwrap();
@@ -245,4 +246,45 @@ fn bulk_changes_skip_the_last_super_admin_and_do_the_rest() {
     }
     assert_eq!(show(&server, &admin, &peer)["status"], "revoked");
     assert_eq!(show(&server, &admin, &server.admin_id)["status"], "active");
+}
+
+#[test]
+fn the_last_super_admin_cannot_be_left_hours_to_live_or_shut_out_by_its_own_allowlist() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let id = server.admin_id.clone();
+    let before = show(&server, &admin, &id);
+    // Ten seconds, or an hour, to live: a lockout later is a lockout.
+    for seconds in [10, 3600] {
+        let r = edit(&server, &admin, &id, json!({"expires_in_seconds": seconds}));
+        is_last_super_admin(&r, &format!("expires in {seconds} s"));
+    }
+    // Another super admin that is itself about to expire leaves the first one last.
+    let (brief, _) = server.create(
+        &admin,
+        json!({"name": "brief", "environments": ["staging"], "permissions": ["admin"], "expires_in_seconds": 3600}),
+    );
+    let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/revoke"), None, &[]);
+    is_last_super_admin(&r, "revoke with only an expiring one left");
+    let _ = brief;
+    // An allowlist that leaves out the address the edit comes from shuts its own key out.
+    let r = edit(
+        &server,
+        &admin,
+        &id,
+        json!({"allowed_ips": ["192.0.2.1/32"]}),
+    );
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(json(&r)["code"], "allowlist_locks_out_caller");
+    // One that keeps it is fine.
+    let r = edit(
+        &server,
+        &admin,
+        &id,
+        json!({"allowed_ips": ["127.0.0.0/8"]}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let after = show(&server, &admin, &id);
+    assert_eq!(after["expires_at"], before["expires_at"]);
 }

@@ -454,6 +454,28 @@ fn requests_that_are_not_well_formed_http_get_a_problem_and_a_request_id() {
         assert_eq!(p["status"], status, "{p}");
         assert_eq!(p["code"], code, "{p}");
     }
+    // A body declared over the limit is refused before it is sent (no `100 Continue`), and one
+    // sent in chunks is cut off at the limit.
+    let answer = raw_answer(
+        server.authority(),
+        b"POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 10000000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    let mut chunked = b"POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Transfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    for _ in 0..70_000 {
+        chunked.extend_from_slice(b"1\r\nX\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let answer = raw_answer(server.authority(), &chunked);
+    assert!(
+        answer.starts_with("HTTP/1.1 413 "),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
     // The server goes on answering.
     assert_eq!(
         http(server.authority(), "GET", "/healthz", &[], b"").status,

@@ -127,29 +127,49 @@ async fn whole_body(
     request: axum::extract::Request,
     deadline: std::time::Duration,
 ) -> Result<axum::extract::Request, ApiError> {
-    let (parts, body) = request.into_parts();
-    let bytes = match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
-                || e.into_inner().is::<http_body_util::LengthLimitError>();
-            return Err(if over {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("the request body was cut off".to_owned())
-            });
+    use http_body_util::BodyExt;
+    let (parts, mut body) = request.into_parts();
+    // Refused before a byte is read (and before hyper says `100 Continue`).
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    // Copied into one buffer as it comes: a body sent as many tiny chunks costs its bytes, not
+    // a stored frame (and a read buffer) per chunk.
+    let mut whole = bytes::BytesMut::with_capacity(declared.unwrap_or(0));
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|_| ApiError::BadRequest("the request body was cut off".to_owned()))?;
+            if let Ok(data) = frame.into_data() {
+                if whole.len() + data.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                whole.extend_from_slice(&data);
+            }
         }
-        Err(_) => {
-            return Err(ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT));
-        }
+        Ok(())
     };
+    match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(())) => {}
+        Ok(Err(refused)) => return Err(refused),
+        Err(_) => return Err(ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT)),
+    }
     if let Some(connection) = parts.extensions.get::<super::listener::Connection>() {
-        connection.at_work();
+        // Chosen to make room meanwhile: do nothing, the connection is being closed.
+        if !connection.at_work() {
+            return Err(ApiError::Status(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            ));
+        }
     }
     Ok(axum::extract::Request::from_parts(
         parts,
-        axum::body::Body::from(bytes),
+        axum::body::Body::from(whole.freeze()),
     ))
 }
 

@@ -242,6 +242,9 @@ async fn is_active_super_admin<E: Engine>(
     found(e, tx, sql).await
 }
 
+/// How long at least a super-admin key must still live to count as one left.
+const LOCKOUT_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
 /// `keys k` is an active super-admin key at the bound time.
 const ACTIVE_SUPER_ADMIN: &str = "k.status = 'active' AND k.expires_at > ? AND EXISTS \
      (SELECT 1 FROM key_permissions p WHERE p.key_id = k.id AND p.permission = 'admin')";
@@ -253,10 +256,12 @@ const ACTIVE_SUPER_ADMIN: &str = "k.status = 'active' AND k.expires_at > ? AND E
 /// is refused.
 async fn keep_a_super_admin<E: Engine>(e: &E, tx: &mut E::Tx, now: Timestamp) -> StoreResult<()> {
     e.lock_audit(tx).await?;
+    // One that is about to expire does not count: an edit that leaves the last super admin a
+    // few seconds to live is a lockout too, only later.
     let left = Sql::new(format!(
         "SELECT CAST(1 AS BIGINT) FROM keys k WHERE {ACTIVE_SUPER_ADMIN} LIMIT 1"
     ))
-    .bind(ms(now));
+    .bind(ms(now + LOCKOUT_MARGIN));
     if found(e, tx, left).await? {
         Ok(())
     } else {
@@ -443,7 +448,10 @@ impl<E: Engine> Keys for Core<E> {
             return Ok(false);
         }
         write_sets(e, &mut tx, k).await?;
-        if was_super_admin && !is_active_super_admin(e, &mut tx, &k.id, k.version, now).await? {
+        // Leaving is also being left less than the margin to live.
+        if was_super_admin
+            && !is_active_super_admin(e, &mut tx, &k.id, k.version, now + LOCKOUT_MARGIN).await?
+        {
             keep_a_super_admin(e, &mut tx, now).await?;
         }
         if let Some(cap) = cap_tokens_at {

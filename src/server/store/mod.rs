@@ -78,24 +78,64 @@ async fn open_pool(url: &str, pool: Pool) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
-/// `url` fit to show: a password in it replaced by `***`.
+/// `url` fit to show: a password in it replaced by `***`, and its query string (which may carry
+/// `password=` or `passfile=`) left out. The user part is found by the last `@` before the
+/// path or query, as a driver would, not by a URL parser: an unencoded password with a `/` in
+/// it must not make the whole user part look like a host.
 pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        // An unparsable URL with an `@` may still hold a password: show none of its user part.
-        Err(_) if url.contains('@') => match url.split_once("://") {
-            Some((scheme, rest)) => {
-                format!(
-                    "{scheme}://***@{}",
-                    rest.rsplit_once('@').map_or("", |(_, h)| h)
-                )
-            }
-            None => "the database URL".to_owned(),
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // `sqlite:PATH`: no user part; a query string still goes.
+        return match url.split_once('?') {
+            Some((path, _)) => format!("{path}?…"),
+            None => url.to_owned(),
+        };
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, _)) => (rest, "?…"),
+        None => (rest, ""),
+    };
+    match rest.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{scheme}://{name}:***@{host}{query}"),
+            None => format!("{scheme}://{user}@{host}{query}"),
         },
-        _ => url.to_owned(),
+        None => format!("{scheme}://{rest}{query}"),
+    }
+}
+
+#[cfg(test)]
+mod redaction {
+    use super::redacted;
+
+    #[test]
+    fn no_password_is_ever_shown() {
+        for (url, shown) in [
+            (
+                "postgres://keyward:hunter2@db/keyward",
+                "postgres://keyward:***@db/keyward",
+            ),
+            (
+                "postgres://keyward:12/34@secret@db:5432/k",
+                "postgres://keyward:***@db:5432/k",
+            ),
+            (
+                "postgres://keyward@db/k?password=hunter2",
+                "postgres://keyward@db/k?…",
+            ),
+            (
+                "postgres://db/k?sslmode=require&passfile=x",
+                "postgres://db/k?…",
+            ),
+            ("postgres://keyward@db/k", "postgres://keyward@db/k"),
+            (
+                "sqlite:/var/lib/keyward/keyward.db",
+                "sqlite:/var/lib/keyward/keyward.db",
+            ),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(redacted(url), shown, "{url}");
+            assert!(!redacted(url).contains("hunter2") && !redacted(url).contains("secret"));
+        }
     }
 }
 

@@ -56,10 +56,21 @@ pub(super) fn check(
         Some(applied) if applied > known => Err(StoreError::NewerSchema(NewerSchema {
             applied,
             known,
-            written_by: written_by.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            // Written by whoever can write the database: shown only when it looks like a version.
+            written_by: written_by
+                .and_then(|v| String::from_utf8(v).ok())
+                .filter(|v| looks_like_version(v)),
         })),
         _ => Ok(()),
     }
+}
+
+/// `1.2.3`, `0.2.0-rc.1+build`: 1 to 32 of `0-9 A-Z a-z . + -`.
+fn looks_like_version(text: &str) -> bool {
+    (1..=32).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'))
 }
 
 /// Notes this keyward's version as the one that brought the schema up to date.
@@ -75,4 +86,25 @@ pub(super) async fn record<E: Engine>(engine: &E) -> StoreResult<()> {
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_version;
+
+    #[test]
+    fn only_a_version_written_in_the_database_is_repeated_to_the_operator() {
+        for ok in ["0.1.0", "2.0.0-rc.1+build.5"] {
+            assert!(looks_like_version(ok), "{ok}");
+        }
+        for hostile in [
+            "",
+            "2.0 from https://evil",
+            "1.0\nerror: fake",
+            "1.0\u{202e}",
+            &"9".repeat(33),
+        ] {
+            assert!(!looks_like_version(hostile), "{hostile:?}");
+        }
+    }
 }

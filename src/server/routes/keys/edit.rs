@@ -123,6 +123,12 @@ pub async fn edit(
         next.expires_at,
         &next.allowed_ips,
     ));
+    if caller.key_id.as_deref() == Some(current.id.as_str()) {
+        problems.check(rules::keeps_the_caller_in(
+            meta.source_ip.as_deref(),
+            &next.allowed_ips,
+        ));
+    }
     problems.finish()?;
     next.version += 1;
     next.updated_at = now;

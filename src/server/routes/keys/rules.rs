@@ -321,3 +321,27 @@ fn join_or_none<'a>(names: impl Iterator<Item = &'a str>) -> String {
         list.join(", ")
     }
 }
+
+/// An edit of the caller's own key keeps the address the request comes from in its allowlist:
+/// a key that shuts itself out can no longer be used, or fixed, from where its holder is (and
+/// the last super admin would lock everyone out).
+pub fn keeps_the_caller_in(source: Option<&str>, allowed_ips: &[String]) -> ApiResult<()> {
+    if allowed_ips.is_empty() {
+        return Ok(());
+    }
+    let nets: Vec<ipnet::IpNet> = allowed_ips.iter().filter_map(|n| n.parse().ok()).collect();
+    let from = source.and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    match from {
+        Some(ip) if crate::server::ipmatch::allowed(ip, &nets) => Ok(()),
+        Some(ip) => Err(ApiError::invalid(
+            "allowlist_locks_out_caller",
+            format!(
+                "the new allowlist leaves out {ip}, the address this request comes from: the key could not be used from here again; include it"
+            ),
+        )),
+        None => Err(ApiError::invalid(
+            "allowlist_locks_out_caller",
+            "the address this request comes from is not known, so an allowlist on the key it is made with could shut it out; change it from a key without one",
+        )),
+    }
+}
