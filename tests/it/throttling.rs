@@ -350,3 +350,55 @@ fn a_rotating_address_flood_costs_a_bounded_number_of_audit_rows() {
     let overflow = sent / 2 - MAX_GROUPS as u64;
     assert!(table.contains(&format!("×{overflow}")), "{table}");
 }
+
+#[test]
+fn failures_from_the_owners_own_address_never_hold_back_its_right_secret() {
+    let env = crate::harness::TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (victim, victim_secret) = server.create(
+        &admin,
+        json!({"name": "ci-behind-nat", "environments": ["staging"]}),
+    );
+    // One address for everyone: a NAT, a shared /64, a proxy not listed as trusted.
+    let shared = loopback(7);
+    // The server's cache is in use once its change feed has been read.
+    for _ in 0..100 {
+        let ready = json(&server.call(&admin, "GET", "/readyz", None, &[]));
+        if ready["feed_age_ms"].is_number() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The key was made a moment ago: once this server's follower has read its creation (every
+    // 200 ms), what the owner's exchange teaches the cache stays there.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let (status, _, _) = server.token_from(shared, &victim, &victim_secret);
+    assert_eq!(status, 200, "the owner's first exchange");
+    let wrong = wrong_secret();
+    // Someone behind the same address guesses at the victim's id and sprays other ids, until
+    // both the client id's and the address's allowance are gone.
+    for i in 0..300 {
+        let id = if i < 20 {
+            victim.clone()
+        } else {
+            format!("key_{:016}", i)
+        };
+        let _ = server.token_from(shared, &id, &wrong);
+    }
+    let (status, _, _) = server.token_from(shared, &victim, &wrong);
+    assert_eq!(status, 429, "the guesses are throttled");
+    let (status, _, _) = server.token_from(shared, "key_0000000000000001", &wrong);
+    assert_eq!(status, 429, "the address is throttled");
+    // The owner's right secret, from that same address, is answered at once.
+    let (status, token, resp) = server.token_from(shared, &victim, &victim_secret);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    assert!(token.is_some());
+    // A key that never exchanged here is not known to be good: it waits like the guesses.
+    let (fresh, fresh_secret) = server.create(
+        &admin,
+        json!({"name": "never-used", "environments": ["staging"]}),
+    );
+    let (status, _, _) = server.token_from(shared, &fresh, &fresh_secret);
+    assert_eq!(status, 429);
+}

@@ -76,10 +76,24 @@ pub async fn exchange(
         Subject::Address(source),
     ];
     if let Some(wait) = state.throttle.check(&subjects, now) {
-        return Err(ApiError::Throttled {
-            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-        });
+        // Others' failures from this source (a NAT, a shared /64, an attacker guessing at this
+        // client id) never hold back the right secret of a key this server has exchanged for
+        // before: it is checked against the cache, with no database read or write.
+        let known_good = plausible_id
+            && state.cache.as_ref().is_some_and(|cache| {
+                let digest = state.pepper.digest(client_secret.expose());
+                cache
+                    .cached
+                    .cached_key(&digest)
+                    .is_some_and(|k| k.id == client_id && k.accepts(&digest, now))
+            });
+        if !known_good {
+            return Err(ApiError::Throttled {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
+        }
     }
+    let generation = state.cache.as_ref().map(|cache| cache.cached.generation());
     let actor = if plausible_id {
         format!("key:{client_id}")
     } else {
@@ -181,6 +195,11 @@ pub async fn exchange(
     audit.outcome = "success";
     audit.error_code = None;
     state.store.insert_token(&record, &audit).await?;
+    // So that this right secret is known the next time, even while others' failures throttle
+    // its source.
+    if let (Some(cache), Some(generation)) = (&state.cache, generation) {
+        cache.cached.remember(&digest, &key, generation);
+    }
     Ok(no_store(
         StatusCode::OK,
         &TokenResponse {

@@ -122,6 +122,29 @@ impl Cached {
     pub fn drop_key(&self, key_id: &str) {
         self.cache.drop_key(key_id);
     }
+
+    /// Where the cache's changes stand: take it before reading a key that [`Cached::remember`]
+    /// will keep, so a change committed meanwhile keeps the old record out.
+    pub fn generation(&self) -> u64 {
+        self.cache.generation()
+    }
+
+    /// Keeps `key`, read from the database since `generation`, under the digest of a secret it
+    /// accepted (as a verify of that secret would).
+    pub fn remember(&self, digest: &[u8], key: &KeyRecord, generation: u64) {
+        if self.fresh() {
+            self.cache.put(digest, Entry::Key(key.clone()), generation);
+        }
+    }
+
+    /// The key cached under this secret's digest, without asking the database; `None` when
+    /// there is none or the cache is not fresh.
+    pub fn cached_key(&self, digest: &[u8]) -> Option<Arc<KeyRecord>> {
+        if !self.fresh() {
+            return None;
+        }
+        self.cache.key(digest)
+    }
 }
 
 impl KeyChanged for Cached {
