@@ -2,9 +2,12 @@
 //! interval, with a count. The first failure of a group in an interval is written as it happens
 //! (with its request id and address); the others are counted in memory and written as one event
 //! when the interval is over (`detail`: `repeated=N …`). An interval holds at most
-//! [`MAX_GROUPS`] groups; failures of further groups are counted in one more event. So however
+//! [`MAX_GROUPS`] groups; failures of further groups that name no key are counted in one more
+//! event, and those that name a key in one group per key and answer (the first written at
+//! once): a flood of junk client ids cannot hide what was tried against a real key. So however
 //! many addresses a flood rotates over, an interval costs at most `2 × MAX_GROUPS + 1` audit
-//! rows, and a counted failure costs no database write at all.
+//! rows, plus two per real key and answer past the bound, and a counted failure costs no
+//! database write at all.
 //!
 //! A source network is an IPv4 /24 or an IPv6 /48 (of the address the trusted-proxy rules give),
 //! or `unknown`. The counts are written by whichever failure first sees the interval over, by
@@ -50,9 +53,14 @@ struct Group {
 struct Interval {
     started: Option<Timestamp>,
     groups: HashMap<GroupKey, Group>,
-    /// Failures of groups past [`MAX_GROUPS`], and the newest one's time.
+    /// Failures of groups past [`MAX_GROUPS`] that name no key (unknown client ids), and the
+    /// newest one's time.
     overflow: u64,
     overflow_at: Option<Timestamp>,
+    /// Failures past [`MAX_GROUPS`] that name a key, by key and answer: a flood of junk client
+    /// ids never hides what was tried against a real key, nor what a right secret was told
+    /// (bounded by the keys that exist).
+    overflow_by_key: HashMap<(String, Option<&'static str>), Group>,
 }
 
 #[derive(Default)]
@@ -102,6 +110,30 @@ impl FailureTally {
                 },
             );
             Noted::First
+        } else if let Some(key_id) = &event.key_id {
+            match interval
+                .overflow_by_key
+                .entry((key_id.clone(), event.error_code))
+            {
+                std::collections::hash_map::Entry::Occupied(mut group) => {
+                    let group = group.get_mut();
+                    group.repeated += 1;
+                    group.last_at = group.last_at.max(event.at);
+                    Noted::Counted
+                }
+                // The first against this key in a flooded interval is written at once too.
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let mut first = event.clone();
+                    first.source_ip = None;
+                    first.request_id = None;
+                    slot.insert(Group {
+                        first,
+                        repeated: 0,
+                        last_at: event.at,
+                    });
+                    Noted::First
+                }
+            }
         } else {
             interval.overflow += 1;
             interval.overflow_at = Some(interval.overflow_at.map_or(event.at, |t| t.max(event.at)));
@@ -145,6 +177,19 @@ impl Interval {
                 }
             })
             .collect();
+        events.extend(
+            over.overflow_by_key
+                .into_values()
+                .filter(|g| g.repeated > 0)
+                .map(|g| AuditEvent {
+                    at: g.last_at,
+                    detail: Some(format!(
+                        "repeated={} since={started} (failures after the first against this key, from networks past the interval's bound of {MAX_GROUPS} groups, counted, not itemized)",
+                        g.repeated
+                    )),
+                    ..g.first
+                }),
+        );
         events.sort_by_key(|e| e.at);
         if let Some(at) = over.overflow_at {
             let mut summary = AuditEvent::success(at, "server", "token.exchange");
@@ -239,6 +284,54 @@ mod tests {
                 .as_deref()
                 .unwrap()
                 .starts_with("repeated=500 ")
+        );
+    }
+
+    #[test]
+    fn a_flood_of_junk_ids_never_hides_what_was_tried_against_a_real_key() {
+        let tally = FailureTally::default();
+        let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+        // The interval's groups are filled with client ids that name no key.
+        for i in 0..(MAX_GROUPS as u32) {
+            let ip = std::net::Ipv4Addr::from(0x0A00_0000 + (i << 8)).to_string();
+            tally.note(&failure(t0, &format!("key_junk{i}"), &ip));
+        }
+        // Then a real key: guessed at three times, and its right secret refused once.
+        let against = |code: &'static str| AuditEvent {
+            key_id: Some("key_victim".into()),
+            error_code: Some(code),
+            ..failure(t0, "key_victim", "192.0.2.7")
+        };
+        let noted: Vec<Noted> = [
+            "invalid_client",
+            "invalid_client",
+            "invalid_client",
+            "key_disabled",
+        ]
+        .map(|code| tally.note(&against(code)).0)
+        .to_vec();
+        // The first of each answer is written at once, the rest counted under the key.
+        assert_eq!(
+            noted,
+            [Noted::First, Noted::Counted, Noted::Counted, Noted::First]
+        );
+        let due = tally.take(t0 + INTERVAL, false);
+        let counted: Vec<&AuditEvent> = due
+            .iter()
+            .filter(|e| e.key_id.as_deref() == Some("key_victim"))
+            .collect();
+        assert_eq!(counted.len(), 1, "{due:?}");
+        assert_eq!(counted[0].error_code, Some("invalid_client"));
+        assert!(
+            counted[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .starts_with("repeated=2 ")
+        );
+        assert!(
+            due.iter().all(|e| e.actor != "server"),
+            "no junk overflowed"
         );
     }
 }
