@@ -173,9 +173,22 @@ fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<
 
 /// The Unicode bidirectional formatting characters: embeddings and overrides (U+202A–U+202E),
 /// isolates (U+2066–U+2069), and the marks (U+200E, U+200F, U+061C). Printed raw, they reorder
-/// the text around them (a description could make the rest of its row read backwards).
+/// the text around them (a description could make the rest of its row read backwards). Also
+/// the line and paragraph separators (U+2028, U+2029), which some terminals break a line at,
+/// and the invisible ones (zero-width space, joiners, word joiner, U+FEFF), which make two
+/// different names look the same.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{2060}'
+            | '\u{feff}'
+            | '\u{061c}'
+    )
 }
 
 /// Writes a line to stdout.
@@ -488,6 +501,10 @@ mod tests {
         assert_eq!(
             printable("a\u{202e}b\u{2066}c\u{200f}d\u{61c}e\u{202a}\u{2069}\u{200e}f"),
             "a\\u{202e}b\\u{2066}c\\u{200f}d\\u{61c}e\\u{202a}\\u{2069}\\u{200e}f"
+        );
+        assert_eq!(
+            printable("a\u{2028}b\u{200b}c\u{feff}d"),
+            "a\\u{2028}b\\u{200b}c\\u{feff}d"
         );
         let table = pairs(vec![["Description".into(), "x\u{1b}[2J".into()]]);
         assert!(!table.contains('\u{1b}'), "{table:?}");

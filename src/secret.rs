@@ -237,22 +237,35 @@ fn enough_bits(s: &str) -> Result<(), String> {
 }
 
 fn estimated_bits(s: &str) -> f64 {
-    let mut counts = [0usize; 256];
-    for b in s.bytes() {
-        counts[usize::from(b)] += 1;
-    }
-    let n = s.len() as f64;
     let trigrams: std::collections::HashSet<&[u8]> = s.as_bytes().windows(3).collect();
     let effective_len = (trigrams.len() + 2).min(s.len()) as f64;
-    let per_char: f64 = counts
+    let by_characters = shannon(s.bytes()) * effective_len;
+    // A run (`0123…`, `abcd…`, every other letter) uses many characters, but each follows from
+    // the one before: judged by the steps between characters, it has almost nothing.
+    let steps = s
+        .as_bytes()
+        .windows(2)
+        .map(|pair| pair[1].wrapping_sub(pair[0]));
+    let by_steps = shannon(steps) * s.len().saturating_sub(1) as f64;
+    by_characters.min(by_steps)
+}
+
+/// The Shannon entropy, in bits per value, of the values' own distribution.
+fn shannon(values: impl Iterator<Item = u8>) -> f64 {
+    let mut counts = [0usize; 256];
+    let mut n = 0usize;
+    for v in values {
+        counts[usize::from(v)] += 1;
+        n += 1;
+    }
+    counts
         .iter()
         .filter(|&&c| c > 0)
         .map(|&c| {
-            let p = c as f64 / n;
+            let p = c as f64 / n as f64;
             -p * p.log2()
         })
-        .sum();
-    per_char * effective_len
+        .sum()
 }
 
 /// Compares two digests in constant time.
@@ -329,6 +342,27 @@ mod tests {
         );
         assert!(
             check_brought(&"0123456789abcdef".repeat(3))
+                .unwrap_err()
+                .contains("predictable")
+        );
+        // Runs use many characters but follow from one another.
+        for run in [
+            "abcdefghijklmnopqrstuvwxyzABCDEF",
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg",
+            "acegikmoqsuwyACEGIKMOQSUWY0246813579",
+        ] {
+            assert!(
+                check_brought(run).unwrap_err().contains("predictable"),
+                "{run}"
+            );
+        }
+        let run = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg";
+        let signed = format!("{PRIVATE_PREFIX}{run}");
+        let sum = base62_fixed(u64::from(crc32fast::hash(signed.as_bytes())), CHECKSUM_LEN);
+        let with_checksum = format!("{signed}{sum}");
+        assert_eq!(check_format(&with_checksum), Ok(()));
+        assert!(
+            check_brought(&with_checksum)
                 .unwrap_err()
                 .contains("predictable")
         );

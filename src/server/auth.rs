@@ -186,15 +186,17 @@ fn client_address(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> Opti
     if !is_trusted(peer) {
         return Some(peer);
     }
-    let headers: Vec<&str> = parts
+    // Split as bytes: a stray non-ASCII byte the client wrote into its own entry must not
+    // make the whole line unreadable, and with it the entry the proxy appended.
+    let entries: Vec<&[u8]> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
         .collect();
-    let entries = headers.iter().flat_map(|v| v.split(',')).rev();
     let mut client = peer;
-    for entry in entries {
+    for entry in entries.into_iter().rev() {
+        let entry = std::str::from_utf8(entry).unwrap_or("\u{0}");
         client = forwarded_address(entry.trim())?.to_canonical();
         if !is_trusted(client) {
             break;
@@ -261,9 +263,16 @@ mod tests {
     use super::*;
 
     fn walk(trusted: &[&str], header: &str) -> Option<IpAddr> {
+        walk_bytes(trusted, header.as_bytes())
+    }
+
+    fn walk_bytes(trusted: &[&str], header: &[u8]) -> Option<IpAddr> {
         let trusted: Vec<ipnet::IpNet> = trusted.iter().map(|t| t.parse().unwrap()).collect();
         let req = axum::http::Request::builder()
-            .header("x-forwarded-for", header)
+            .header(
+                "x-forwarded-for",
+                axum::http::HeaderValue::from_bytes(header).unwrap(),
+            )
             .body(())
             .unwrap();
         let (parts, ()) = req.into_parts();
@@ -282,6 +291,8 @@ mod tests {
         assert_eq!(walk(&lo, "10.1.1.1, unknown"), None);
         assert_eq!(walk(&lo, "10.1.1.1, _hidden"), None);
         assert_eq!(walk(&lo, "10.1.1.1,,"), None);
+        // A stray byte in the client's own entry leaves the proxy's entry readable.
+        assert_eq!(walk_bytes(&lo, b"\xff, 198.51.100.8"), ip("198.51.100.8"));
         // Past a trusted proxy to the next hop.
         assert_eq!(
             walk(&["127.0.0.0/8", "192.0.2.0/24"], "10.1.1.1, 192.0.2.9"),

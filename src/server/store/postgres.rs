@@ -270,7 +270,13 @@ impl Engine for PostgresDb {
     }
 
     async fn begin_write(&self) -> StoreResult<Tx> {
-        self.pool.begin().await.map_err(db)
+        // Read committed, whatever the cluster's default: the invariants counted under the
+        // audit append lock (no lockout of the last super admin) must see what the write that
+        // held the lock before committed. Said in the BEGIN itself: no round trip more.
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
+            .map_err(db)
     }
 
     async fn begin_snapshot(&self) -> StoreResult<Tx> {
