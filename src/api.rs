@@ -774,7 +774,8 @@ pub struct Problem {
     /// payload_too_large (413); uri_too_long (414); unsupported_media_type (415); invalid_name,
     /// invalid_environment, unknown_environment, environment_required, unknown_permission,
     /// permission_not_public_safe, invalid_ip, too_many_allowed_ips, description_too_long,
-    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, type_unchangeable, nothing_to_change,
+    /// invalid_expiry, invalid_grace, weak_secret, secret_type_mismatch, type_unchangeable,
+    /// allowlist_locks_out_caller, nothing_to_change,
     /// idempotency_key_reused, invalid_cursor, invalid_filter, invalid_limit, invalid_sort,
     /// invalid (422); if_match_required (428); too_many_failures
     /// (429); headers_too_large (431); internal (500); database_unavailable (503).
