@@ -123,13 +123,11 @@ pub async fn edit(
         next.expires_at,
         &next.allowed_ips,
     ));
-    if caller.key_id.as_deref() == Some(current.id.as_str()) {
-        problems.check(rules::keeps_the_caller_in(
-            meta.source_ip.as_deref(),
-            &next.allowed_ips,
-        ));
-    }
     problems.finish()?;
+    // Asked once the edit is otherwise allowed: a restriction refused is the answer first.
+    if caller.key_id.as_deref() == Some(current.id.as_str()) {
+        rules::keeps_the_caller_in(meta.source_ip.as_deref(), &next.allowed_ips)?;
+    }
     next.version += 1;
     next.updated_at = now;
 
