@@ -184,6 +184,19 @@ impl Ctx {
                 "KEYWARD_CLIENT_ID is set but KEYWARD_CLIENT_SECRET is not, and no login secret for {client_id} is kept in the keyring; set KEYWARD_CLIENT_SECRET too (or unset KEYWARD_CLIENT_ID and `keyward login`)"
             ))
         };
+        // The keyring holds the secrets of earlier logins and of keys kept with `--store`, each
+        // made on some server; only the profile's own login goes to the profile's server.
+        let profile_login = self
+            .config
+            .profiles
+            .get(&self.profile)
+            .and_then(|p| p.client_id.as_deref());
+        if profile_login != Some(client_id.as_str()) {
+            bail!(UsageError(format!(
+                "KEYWARD_CLIENT_ID is set but KEYWARD_CLIENT_SECRET is not, and {client_id} is not the login key of profile {:?}: a secret kept for it may belong to another server and is not sent; set KEYWARD_CLIENT_SECRET too (or unset KEYWARD_CLIENT_ID)",
+                self.profile
+            )));
+        }
         let ring = match Keyring::open() {
             Ok(ring) => ring,
             Err(_) if from_env => bail!(half()),

@@ -325,3 +325,34 @@ fn no_request_follows_a_redirect() {
     // The server behind was asked for a token, but never to verify.
     assert!(contains(&verify_moved.seen.bytes(), "POST /v1/verify"));
 }
+
+#[test]
+fn a_secret_kept_from_an_earlier_login_never_goes_to_the_profiles_new_server() {
+    let env = TestEnv::new();
+    let first = Server::dev(&env, None, "info");
+    env.login_as_admin(&first);
+    // The profile moves to another server; the first server's login secret stays in the
+    // keyring, under the profile.
+    let second = Server::dev(&env, None, "info");
+    env.login_as_admin(&second);
+    let before = second.log_text().matches(&first.admin_id).count();
+    // Naming the first server's key for this run, with no secret given, must not send the
+    // secret kept for the first server to the profile's server now.
+    let out = env
+        .keyward()
+        .env("KEYWARD_CLIENT_ID", &first.admin_id)
+        .args(["--output", "json", "whoami"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("KEYWARD_CLIENT_SECRET"), "{stderr}");
+    assert_eq!(
+        second.log_text().matches(&first.admin_id).count(),
+        before,
+        "the second server was asked about the first one's key"
+    );
+    // The profile's own login goes on working.
+    let me = env.json(&["whoami"]);
+    assert_eq!(me["key_id"], second.admin_id.as_str());
+}
