@@ -236,6 +236,24 @@ fn choose_store(_wanted: &str) -> Result<Keyring, KeyringError> {
     ))
 }
 
+/// What `KEYWARD_KEYRING` may say on this platform.
+#[cfg(target_os = "linux")]
+const CHOICES: &str = "auto, secret-service, keyutils";
+#[cfg(target_os = "macos")]
+const CHOICES: &str = "auto, keychain";
+#[cfg(target_os = "windows")]
+const CHOICES: &str = "auto, windows";
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+const CHOICES: &str = "auto";
+
+/// A `KEYWARD_KEYRING` that names no keyring keyward knows here, said in the user's words (a
+/// usage error before anything runs, rather than a keyring that quietly does not work).
+pub fn unknown_choice() -> Option<String> {
+    let wanted = std::env::var(env_vars::KEYWARD_KEYRING).ok()?;
+    let known = wanted.is_empty() || CHOICES.split(", ").any(|c| c == wanted);
+    (!known).then(|| unknown(&wanted, CHOICES).0)
+}
+
 #[allow(dead_code)]
 fn unknown(value: &str, valid: &str) -> KeyringError {
     KeyringError(format!(

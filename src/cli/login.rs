@@ -23,7 +23,7 @@ Example:
   keyward login --url https://keyward.example.com --client-id key_4fT9...")]
 pub struct LoginArgs {
     /// The private key's id (its OAuth client id)
-    #[arg(long, env = env_vars::KEYWARD_CLIENT_ID, value_name = "ID")]
+    #[arg(long, env = env_vars::KEYWARD_CLIENT_ID, value_name = "ID", hide_env_values = true)]
     pub client_id: Option<String>,
 }
 

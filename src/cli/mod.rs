@@ -128,6 +128,21 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Run the Keyward API server
     Server(server::ServerArgs),
+    /// Print the shell completion script for SHELL (docs/install.md says where it goes)
+    #[command(after_help = "\
+Examples:
+  keyward completion bash > ~/.local/share/bash-completion/completions/keyward
+  keyward completion zsh > ~/.zfunc/_keyward        # with fpath+=~/.zfunc before compinit
+  keyward completion fish > ~/.config/fish/completions/keyward.fish
+
+The script asks keyward for candidates as you type, so it completes your own key names,
+environments and permissions, and never goes stale as keyward changes.")]
+    Completion {
+        #[arg(value_enum)]
+        shell: generate::Shell,
+    },
+    /// Print keyward's version
+    Version,
     /// Generate shell completions or man pages
     #[command(hide = true, subcommand)]
     Generate(generate::GenerateCommand),
@@ -139,7 +154,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => return server::run(args, &cli.global).await,
         Command::Generate(cmd) => return generate::run(cmd),
+        Command::Completion { shell } => {
+            return Ok(generate::completions(shell, &mut std::io::stdout().lock())?);
+        }
+        Command::Version => {
+            return crate::output::print_line(concat!("keyward ", env!("CARGO_PKG_VERSION")));
+        }
         _ => {}
+    }
+    if let Some(why) = crate::keyring::unknown_choice() {
+        return Err(UsageError(why).into());
     }
     let ctx = Ctx::new(cli.global, matches!(cli.command, Command::Login(_)))?;
     match cli.command {
@@ -152,7 +176,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profiles(cmd) => profiles::run(&ctx, cmd).await,
         Command::Permissions(cmd) => permissions::run(&ctx, cmd).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
-        Command::Server(_) | Command::Generate(_) => unreachable!("dispatched above"),
+        Command::Server(_)
+        | Command::Generate(_)
+        | Command::Completion { .. }
+        | Command::Version => unreachable!("dispatched above"),
     }
 }
 

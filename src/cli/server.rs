@@ -34,15 +34,15 @@ keys, a missing pepper file or a different pepper is refused, since either would
 secret invalid.")]
 pub struct ServerArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = env_vars::KEYWARD_LISTEN, value_name = "ADDR")]
+    #[arg(long, env = env_vars::KEYWARD_LISTEN, value_name = "ADDR", hide_env_values = true)]
     pub listen: Option<String>,
 
     /// Serve Prometheus metrics at http://ADDR/metrics, apart from the API (keep it private) [default: none]
-    #[arg(long, env = env_vars::KEYWARD_METRICS_LISTEN, value_name = "ADDR")]
+    #[arg(long, env = env_vars::KEYWARD_METRICS_LISTEN, value_name = "ADDR", hide_env_values = true)]
     pub metrics_listen: Option<String>,
 
     /// Require this file's bearer token on /metrics (Prometheus' credentials_file) [default: none]
-    #[arg(long, env = env_vars::KEYWARD_METRICS_TOKEN_FILE, value_name = "FILE")]
+    #[arg(long, env = env_vars::KEYWARD_METRICS_TOKEN_FILE, value_name = "FILE", hide_env_values = true)]
     pub metrics_token_file: Option<PathBuf>,
 
     /// Database URL: sqlite:PATH (or a plain path to a SQLite file), or postgres://USER@HOST/DB for replicas sharing one PostgreSQL
@@ -51,19 +51,19 @@ pub struct ServerArgs {
     pub database: Option<String>,
 
     /// Serve HTTPS with this PEM certificate chain (leaf first); read again on SIGHUP. Needs --tls-key
-    #[arg(long, env = env_vars::KEYWARD_TLS_CERT, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, env = env_vars::KEYWARD_TLS_CERT, value_name = "FILE", requires = "tls_key", hide_env_values = true)]
     pub tls_cert: Option<PathBuf>,
 
     /// The PEM private key of --tls-cert (keep it private: chmod 600)
-    #[arg(long, env = env_vars::KEYWARD_TLS_KEY, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, env = env_vars::KEYWARD_TLS_KEY, value_name = "FILE", requires = "tls_cert", hide_env_values = true)]
     pub tls_key: Option<PathBuf>,
 
     /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, metrics_token_file, tls_cert, tls_key, trusted_proxies, [[permissions]]
-    #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE")]
+    #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE", hide_env_values = true)]
     pub config: Option<PathBuf>,
 
     /// File holding the pepper that keys every digest
-    #[arg(long, env = env_vars::KEYWARD_PEPPER_FILE, value_name = "FILE")]
+    #[arg(long, env = env_vars::KEYWARD_PEPPER_FILE, value_name = "FILE", hide_env_values = true)]
     pub pepper_file: Option<PathBuf>,
 
     /// Development server: loopback, sample data, a super-admin key printed once; a throwaway in-memory database unless --database names one (kept)
@@ -91,7 +91,7 @@ pub struct ServerArgs {
     pub ready_check: bool,
 
     /// On SIGTERM, how long to wait for requests in flight before closing every connection [default: 10]
-    #[arg(long, env = env_vars::KEYWARD_SHUTDOWN_TIMEOUT, value_name = "SECONDS")]
+    #[arg(long, env = env_vars::KEYWARD_SHUTDOWN_TIMEOUT, value_name = "SECONDS", hide_env_values = true)]
     pub shutdown_timeout: Option<u64>,
 }
 

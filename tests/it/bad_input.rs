@@ -229,3 +229,14 @@ fn every_problem_of_a_create_is_named_at_once() {
     }
     assert_eq!(count_keys(&env), before, "nothing was created");
 }
+
+#[test]
+fn an_unknown_keyring_is_a_usage_error_naming_the_known_ones() {
+    let mut env = crate::harness::TestEnv::new();
+    env.set("KEYWARD_KEYRING", "bogus");
+    let err = env.fails(&["keys", "list"], 2);
+    assert!(err.contains("KEYWARD_KEYRING=\"bogus\""), "{err}");
+    assert!(err.contains("secret-service, keyutils"), "{err}");
+    // Nothing was done: no local store was made.
+    assert!(!env.data_dir().join("local.db").exists());
+}

@@ -165,3 +165,29 @@ fn bash_completes_commands_and_the_stores_own_key_names() {
         vec!["default"]
     );
 }
+
+#[test]
+fn completion_prints_the_committed_scripts_and_version_prints_the_version() {
+    let env = crate::harness::TestEnv::new();
+    for (shell, file) in [
+        ("bash", "keyward.bash"),
+        ("zsh", "_keyward"),
+        ("fish", "keyward.fish"),
+        ("powershell", "keyward.ps1"),
+        ("elvish", "keyward.elv"),
+    ] {
+        let printed = env.ok(&["completion", shell]);
+        let committed =
+            std::fs::read_to_string(format!("{}/completions/{file}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        assert_eq!(printed, committed, "keyward completion {shell}");
+    }
+    let err = env.fails(&["completion", "tcsh"], 2);
+    assert!(err.contains("bash"), "{err}");
+    assert_eq!(
+        env.ok(&["version"]),
+        format!("keyward {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    // Nothing was created: neither prints from a store.
+    assert!(!env.data_dir().exists() && !env.config_dir().exists());
+}

@@ -19,7 +19,7 @@ Examples:
 Exits 0 when no key needs attention, and 8 when some do (they are listed). Revoked keys never
 need attention.")]
 pub struct CheckArgs {
-    /// Keys that will expire within this long need attention [default: 30d]
+    /// Keys that will expire within this long need attention
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub expiring_within: String,
 

@@ -28,8 +28,8 @@ pub struct CreateArgs {
     #[arg(long)]
     pub name: Option<String>,
 
-    /// What the key is for
-    #[arg(long, default_value = "")]
+    /// What the key is for [default: none]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub description: String,
 
     /// private: server-side, may get access tokens; public: only public-safe permissions

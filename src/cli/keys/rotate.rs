@@ -25,7 +25,7 @@ pub struct RotateArgs {
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
     pub key: Option<String>,
 
-    /// How long the old secret keeps working, e.g. 30m, 1d (default 0; at most 7d)
+    /// How long the old secret keeps working, e.g. 30m, 1d (at most 7d)
     #[arg(long, value_name = "DURATION", default_value = "0")]
     pub grace: String,
 
