@@ -43,6 +43,35 @@ fn assert_answered_at_once(times: &[Duration]) {
     );
 }
 
+/// Writes a byte a second to each of `streams` until stopped: clients sending their request
+/// (head or body) as slowly as they can.
+struct Trickle {
+    done: Arc<AtomicBool>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Trickle {
+    fn start(streams: &[TcpStream]) -> Trickle {
+        let mut writers: Vec<TcpStream> = streams.iter().map(|s| s.try_clone().unwrap()).collect();
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = done.clone();
+        let writer = std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for w in &mut writers {
+                    let _ = w.write_all(b"a");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        Trickle { done, writer }
+    }
+
+    fn stop(self) {
+        self.done.store(true, Ordering::Relaxed);
+        self.writer.join().unwrap();
+    }
+}
+
 /// Whether the server has closed this connection (end of stream or reset).
 fn closed(stream: &TcpStream) -> bool {
     stream.set_nonblocking(true).unwrap();
@@ -84,19 +113,7 @@ fn slow_and_idle_connections_are_closed_while_others_are_answered() {
             s
         })
         .collect();
-    let done = Arc::new(AtomicBool::new(false));
-    let trickle = {
-        let mut writers: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
-        let done = done.clone();
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                for w in &mut writers {
-                    let _ = w.write_all(b"a");
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-    };
+    let trickle = Trickle::start(&slow);
     // ...and 2,000 that connect and say nothing.
     let idle: Vec<TcpStream> = (0..2000)
         .map(|_| TcpStream::connect(server.authority()).unwrap())
@@ -120,8 +137,7 @@ fn slow_and_idle_connections_are_closed_while_others_are_answered() {
         0,
         "idle ones still open"
     );
-    done.store(true, Ordering::Relaxed);
-    trickle.join().unwrap();
+    trickle.stop();
     assert!(healthz_time(&server) < Duration::from_millis(100));
 }
 
@@ -199,19 +215,7 @@ fn past_the_bound_connections_trickling_a_body_make_room_like_idle_ones() {
     // 200 unauthenticated token requests, each trickling its body a byte a second: four times
     // the bound, and each would hold its connection for two minutes.
     let slow: Vec<TcpStream> = (0..200).map(|_| trickling_body(&server)).collect();
-    let done = Arc::new(AtomicBool::new(false));
-    let trickle = {
-        let mut writers: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
-        let done = done.clone();
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                for w in &mut writers {
-                    let _ = w.write_all(b"a");
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-    };
+    let trickle = Trickle::start(&slow);
     // A well-behaved client is answered at once throughout.
     let times: Vec<Duration> = (0..20)
         .map(|_| {
@@ -223,8 +227,7 @@ fn past_the_bound_connections_trickling_a_body_make_room_like_idle_ones() {
     std::thread::sleep(Duration::from_millis(200));
     let open = slow.iter().filter(|s| !closed(s)).count();
     assert!(open <= 50, "{open} trickling connections still open");
-    done.store(true, Ordering::Relaxed);
-    trickle.join().unwrap();
+    trickle.stop();
 }
 
 /// `GET /metrics` on a new connection, with `auth` as its Authorization header if any.
@@ -292,19 +295,7 @@ fn the_metrics_listener_asks_its_token_and_closes_slow_and_idle_clients() {
             s
         })
         .collect();
-    let done = Arc::new(AtomicBool::new(false));
-    let trickle = {
-        let mut writers: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
-        let done = done.clone();
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                for w in &mut writers {
-                    let _ = w.write_all(b"a");
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-    };
+    let trickle = Trickle::start(&slow);
     let idle: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&at).unwrap()).collect();
     let times: Vec<Duration> = (0..20)
         .map(|_| {
@@ -325,6 +316,5 @@ fn the_metrics_listener_asks_its_token_and_closes_slow_and_idle_clients() {
         0,
         "idle ones still open"
     );
-    done.store(true, Ordering::Relaxed);
-    trickle.join().unwrap();
+    trickle.stop();
 }
