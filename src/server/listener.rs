@@ -127,7 +127,7 @@ impl Registry {
     }
 }
 
-/// A response's body, which marks its connection as waiting again once it is sent (or
+/// A streamed response's body, which marks its connection as waiting again once it is sent (or
 /// dropped): a long answer streaming out (`audit verify`, an export) is work, not waiting.
 struct Answering {
     inner: axum::body::Body,
@@ -157,14 +157,17 @@ impl http_body::Body for Answering {
 
 impl Drop for Answering {
     fn drop(&mut self) {
-        self.open
-            .waiting_since
-            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
-        let _ =
-            self.open
-                .state
-                .compare_exchange(BUSY, WAITING, Ordering::AcqRel, Ordering::Acquire);
+        waiting_again(&self.open, self.started);
     }
+}
+
+/// The connection's answer is sent (or about to be, all at once): it waits for its client again.
+fn waiting_again(open: &Open, started: Instant) {
+    open.waiting_since
+        .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    let _ = open
+        .state
+        .compare_exchange(BUSY, WAITING, Ordering::AcqRel, Ordering::Acquire);
 }
 
 /// Removes a connection from the registry when its task ends, however it ends (a handler
@@ -244,6 +247,12 @@ pub async fn serve(
                             response
                                 .headers_mut()
                                 .insert(header::STRICT_TRANSPORT_SECURITY, HSTS.clone());
+                        }
+                        // A body of known size is written out at once: the connection
+                        // waits again now. A streamed one is work until it is sent.
+                        if http_body::Body::size_hint(response.body()).exact().is_some() {
+                            waiting_again(&open, started);
+                            return response;
                         }
                         let open = open.clone();
                         response.map(|inner| {

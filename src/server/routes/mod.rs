@@ -127,6 +127,7 @@ async fn whole_body(
     request: axum::extract::Request,
     deadline: std::time::Duration,
 ) -> Result<axum::extract::Request, ApiError> {
+    use http_body::Body as _;
     use http_body_util::BodyExt;
     let (parts, mut body) = request.into_parts();
     // Refused before a byte is read (and before hyper says `100 Continue`).
@@ -139,26 +140,47 @@ async fn whole_body(
         return Err(ApiError::PayloadTooLarge);
     }
     // Copied into one buffer as it comes: a body sent as many tiny chunks costs its bytes, not
-    // a stored frame (and a read buffer) per chunk.
-    let mut whole = bytes::BytesMut::with_capacity(declared.unwrap_or(0));
-    let read = async {
-        while let Some(frame) = body.frame().await {
-            let frame = frame
-                .map_err(|_| ApiError::BadRequest("the request body was cut off".to_owned()))?;
-            if let Ok(data) = frame.into_data() {
-                if whole.len() + data.len() > BODY_LIMIT {
+    // a stored frame (and a read buffer) per chunk. A body of one frame (most are) is kept as
+    // it came, uncopied; an empty one is not read at all.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut more = bytes::BytesMut::new();
+    if !body.is_end_stream() {
+        let read = async {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| {
+                    ApiError::BadRequest("the request body was cut off".to_owned())
+                })?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let held = first.as_ref().map_or(0, bytes::Bytes::len) + more.len();
+                if held + data.len() > BODY_LIMIT {
                     return Err(ApiError::PayloadTooLarge);
                 }
-                whole.extend_from_slice(&data);
+                match &first {
+                    None => first = Some(data),
+                    Some(head) => {
+                        if more.is_empty() {
+                            more.reserve(declared.unwrap_or(0).max(head.len() + data.len()));
+                            more.extend_from_slice(head);
+                        }
+                        more.extend_from_slice(&data);
+                    }
+                }
             }
+            Ok(())
+        };
+        match tokio::time::timeout(deadline, read).await {
+            Ok(Ok(())) => {}
+            Ok(Err(refused)) => return Err(refused),
+            Err(_) => return Err(ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT)),
         }
-        Ok(())
-    };
-    match tokio::time::timeout(deadline, read).await {
-        Ok(Ok(())) => {}
-        Ok(Err(refused)) => return Err(refused),
-        Err(_) => return Err(ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT)),
     }
+    let whole = if more.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        more.freeze()
+    };
     if let Some(connection) = parts.extensions.get::<super::listener::Connection>() {
         // Chosen to make room meanwhile: do nothing, the connection is being closed.
         if !connection.at_work() {
@@ -169,7 +191,7 @@ async fn whole_body(
     }
     Ok(axum::extract::Request::from_parts(
         parts,
-        axum::body::Body::from(whole.freeze()),
+        axum::body::Body::from(whole),
     ))
 }
 
