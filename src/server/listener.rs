@@ -250,7 +250,10 @@ pub async fn serve(
                         }
                         // A body of known size is written out at once: the connection
                         // waits again now. A streamed one is work until it is sent.
-                        if http_body::Body::size_hint(response.body()).exact().is_some() {
+                        if http_body::Body::size_hint(response.body())
+                            .exact()
+                            .is_some()
+                        {
                             waiting_again(&open, started);
                             return response;
                         }

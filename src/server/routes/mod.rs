@@ -147,9 +147,8 @@ async fn whole_body(
     if !body.is_end_stream() {
         let read = async {
             while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|_| {
-                    ApiError::BadRequest("the request body was cut off".to_owned())
-                })?;
+                let frame = frame
+                    .map_err(|_| ApiError::BadRequest("the request body was cut off".to_owned()))?;
                 let Ok(data) = frame.into_data() else {
                     continue;
                 };
