@@ -4,7 +4,8 @@
 # against each (requests over 2 s count as timeouts), and a writer that, for BENCH_SECONDS
 # (default 120), creates a key through A, verifies it at B (so B caches it), revokes it through A
 # and times until B refuses it. Reports failed writes, verify answers that were not 2xx or took
-# over 2 s, and the revocation's arrival at B (p50, p99, max), as Markdown for the README.
+# over 2 s, the revocation's arrival at B (p50, p99, max), and, beside them, how long PostgreSQL
+# took to answer `SELECT 1` to a client of its own (pgbench) in the same run, as Markdown rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${BENCH_SECONDS:-120}
@@ -61,6 +62,13 @@ done = function(s, l, r)
     s.errors.timeout + s.errors.connect + s.errors.read + s.errors.write, l:percentile(99) / 1000, l.max / 1000))
 end
 LUA
+# PostgreSQL's own answer time in the same run, to a client that is not keyward: pgbench sends
+# `SELECT 1` (no table, no lock) 20 times a second on a connection of its own. Where it stalls,
+# the database stalled, whatever keyward asked of it.
+echo 'SELECT 1;' >"$work/probe.sql"
+(cd "$work" && "$DB_PG_BIN/pgbench" -n -f probe.sql -T "$seconds" -c 1 -R 20 -l --log-prefix=probe \
+  "$DB_URL" >/dev/null 2>&1) &
+probe=$!
 wrk -t1 -c16 -d"${seconds}s" --timeout 2s -s "$work/verify.lua" "$a/v1/verify" >"$work/wrk-a" &
 wa=$!
 wrk -t1 -c16 -d"${seconds}s" --timeout 2s -s "$work/verify.lua" "$b/v1/verify" >"$work/wrk-b" &
@@ -116,7 +124,7 @@ times.sort()
 pct = lambda p: times[min(len(times) - 1, int(len(times) * p))] * 1000
 print(f"{writes} {failed} {len(times)} {pct(0.5):.1f} {pct(0.99):.1f} {times[-1] * 1000:.1f}")
 PY
-wait "$wa" "$wb"
+wait "$wa" "$wb" "$probe"
 # The servers' logs, for what went wrong (BENCH_LOGS names a directory to keep them in).
 if [ -n "${BENCH_LOGS:-}" ]; then mkdir -p "$BENCH_LOGS" && cp "$work"/a.out.err "$work"/b.out.err "$BENCH_LOGS"/; fi
 read -r writes failed revokes p50 p99 max <"$work/writer"
@@ -124,4 +132,9 @@ for r in a b; do
   read -r _ requests bad timeouts vp99 vmax < <(grep RESULT "$work/wrk-$r")
   echo "| replica $r | $requests verifies | $bad not 2xx | $timeouts over 2 s or failed | p99 $vp99 ms, max $vmax ms |"
 done
+# pgbench's log: the third field is the time from the scheduled start, the seventh how late it
+# started; their difference is the statement's own time.
+read -r pn pp99 pmax < <(cat "$work"/probe.[0-9]* | awk '{print ($3 - $7) / 1000}' | sort -n |
+  awk '{a[NR] = $1} END {printf "%d %.1f %.1f\n", NR, a[int(NR * 0.99)], a[NR]}')
+echo "| PostgreSQL, to a client that is not keyward | $pn \`SELECT 1\` | | | p99 $pp99 ms, max $pmax ms |"
 echo "| writer | $writes writes through A | $failed failed | $revokes revocations at B | p50 $p50 ms, p99 $p99 ms, max $max ms |"
