@@ -21,10 +21,12 @@ Examples:
   keyward server --dev
       Loopback, a throwaway in-memory database, sample environments and catalog; prints a
       super-admin key once with the `keyward login` line to paste.
-  keyward server --database sqlite:/var/lib/keyward/keyward.db --pepper-file /etc/keyward/pepper --bootstrap
+  keyward server --database sqlite:/var/lib/keyward/keyward.db \\
+    --pepper-file /etc/keyward/pepper --bootstrap
       On an empty database, mints the first super-admin key, prints it once, and exits.
   keyward server --config /etc/keyward/server.toml
-  keyward server --database sqlite:/var/lib/keyward/keyward.db --pepper-file /etc/keyward/pepper --break-glass
+  keyward server --database sqlite:/var/lib/keyward/keyward.db \\
+    --pepper-file /etc/keyward/pepper --break-glass
       When every super-admin key is lost: mints a new one, prints it once, records it in the
       audit log, and exits. Needs the database and its pepper, so only the server's operator can.
 
