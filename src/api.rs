@@ -28,6 +28,42 @@ pub const BUILTIN_PERMISSIONS: [(&str, &str); 6] = [
     ),
 ];
 
+/// The audit log's actions: the one list the server writes from and the CLI and the API's
+/// `action`/`exclude_action` filters check against.
+pub mod actions {
+    pub const KEY_CREATE: &str = "key.create";
+    pub const KEY_EDIT: &str = "key.edit";
+    pub const KEY_DISABLE: &str = "key.disable";
+    pub const KEY_ENABLE: &str = "key.enable";
+    pub const KEY_ROTATE: &str = "key.rotate";
+    pub const KEY_REVOKE: &str = "key.revoke";
+    pub const KEY_BREAK_GLASS: &str = "key.break_glass";
+    pub const TOKEN_EXCHANGE: &str = "token.exchange";
+    pub const ENVIRONMENT_CREATE: &str = "environment.create";
+    pub const ENVIRONMENT_DELETE: &str = "environment.delete";
+    pub const AUDIT_SEAL: &str = "audit.seal";
+    pub const AUDIT_PRUNE: &str = "audit.prune";
+    pub const ALL: [&str; 12] = [
+        KEY_CREATE,
+        KEY_EDIT,
+        KEY_DISABLE,
+        KEY_ENABLE,
+        KEY_ROTATE,
+        KEY_REVOKE,
+        KEY_BREAK_GLASS,
+        TOKEN_EXCHANGE,
+        ENVIRONMENT_CREATE,
+        ENVIRONMENT_DELETE,
+        AUDIT_SEAL,
+        AUDIT_PRUNE,
+    ];
+
+    /// The first of `list` (comma-separated) that is not an action, if any.
+    pub fn unknown(list: &str) -> Option<&str> {
+        list.split(',').map(str::trim).find(|a| !ALL.contains(a))
+    }
+}
+
 /// Lifetime of an access token from the token endpoint.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 86_400;
 
@@ -542,10 +578,15 @@ pub struct ListAudit {
     /// The key the events are about (its id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// `key.create`, `key.edit`, `key.disable`, `key.enable`, `key.rotate`, `key.revoke`,
-    /// `key.break_glass`, `environment.create` or `token.exchange`.
+    /// Only these actions (comma-separated): `key.create`, `key.edit`, `key.disable`,
+    /// `key.enable`, `key.rotate`, `key.revoke`, `key.break_glass`, `token.exchange`,
+    /// `environment.create`, `environment.delete`, `audit.seal`, `audit.prune`. Another value
+    /// is refused (422 `invalid_filter`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// Leave out these actions (comma-separated, from the same list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_action: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[param(pattern = "^(success|failure)$")]
     pub outcome: Option<String>,
@@ -585,6 +626,9 @@ pub struct AuditEvent {
     pub action: String,
     /// The key the event is about.
     pub key_id: Option<String>,
+    /// That key's name when the event was written (a later rename does not change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
     /// That key's environments (or the environment an environment event is about).
     pub environments: Vec<String>,
     pub source_ip: Option<String>,

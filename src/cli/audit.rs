@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 
 use super::{CliFailure, Ctx, time};
-use crate::api::{AuditEvent, ListAudit};
+use crate::api::{AuditEvent, ListAudit, actions};
 use crate::client::{Client, ClientError};
 use crate::output;
 
@@ -18,17 +18,19 @@ use crate::output;
 Examples:
   keyward audit --key ci-deployer                       a key's whole story, oldest first
   keyward audit --outcome failure --since 24h           failed token exchanges of the last day
+  keyward audit --exclude-action token.exchange         every change, without the logins
   keyward audit --all --output jsonl > audit.jsonl      every event, one JSON object per line
   keyward audit --follow --output jsonl | my-siem       new events as they happen, until Ctrl-C
   keyward audit verify                                  is the log as it was written?
   keyward audit checkpoint >> checkpoints.txt           the head, ID:LINK, to keep elsewhere
   keyward audit verify --checkpoint 1234:9f3c…          also fails if the newest events were removed
 
-Newest first, unless --key or --oldest-first. Tables show times relative to now; JSON carries
-them exact (RFC 3339, UTC). --follow asks the server every second and goes on after the last
-event it printed, so a server restart loses and repeats nothing; Ctrl-C stops it (exit 130, as
-for any interrupted command). Needs `audit:read`; a key scoped to some environments sees only
-the events of keys inside them."
+Newest first, unless --key or --oldest-first. Tables show times relative to now (--follow shows
+them in local time, under one header); JSON carries them exact (RFC 3339, UTC). TARGET is the
+key by the name it had when the event was written, or the environment of an environment event.
+--follow asks the server every second and goes on after the last event it printed, so a server
+restart loses and repeats nothing; Ctrl-C stops it (exit 130, as for any interrupted command).
+Needs `audit:read`; a key scoped to some environments sees only the events of keys inside them."
 )]
 pub struct AuditArgs {
     #[command(subcommand)]
@@ -63,9 +65,13 @@ pub struct ListArgs {
     /// Only events by this actor: `key:<id>` or `local:<os user>`
     #[arg(long, value_name = "ACTOR")]
     pub actor: Option<String>,
-    /// Only this action, e.g. key.rotate or token.exchange
-    #[arg(long, value_name = "ACTION")]
-    pub action: Option<String>,
+    /// Only these actions (comma-separated, or the flag again), e.g. key.rotate
+    #[arg(long, value_name = "ACTION", value_delimiter = ',', value_parser = action_names())]
+    pub action: Vec<String>,
+    /// Leave out these actions (from the same list), e.g. token.exchange (a CI job's logins)
+    #[arg(long, value_name = "ACTION", value_delimiter = ',', value_parser = action_names(),
+          hide_possible_values = true)]
+    pub exclude_action: Vec<String>,
     /// Only successes or only failures
     #[arg(long, value_enum)]
     pub outcome: Option<OutcomeArg>,
@@ -90,6 +96,11 @@ pub struct ListArgs {
     /// After the last --limit events, print new ones as they happen, until Ctrl-C
     #[arg(long)]
     pub follow: bool,
+}
+
+/// The actions the log holds: anything else is a usage error that lists them.
+fn action_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(actions::ALL)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,7 +188,8 @@ async fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     let mut query = ListAudit {
         actor: args.actor,
         key,
-        action: args.action,
+        action: comma_list(args.action),
+        exclude_action: comma_list(args.exclude_action),
         outcome: args.outcome.map(|o| {
             match o {
                 OutcomeArg::Success => "success",
@@ -203,6 +215,11 @@ async fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
             next => return printer.finish(next, ctx),
         }
     }
+}
+
+/// Values of a repeatable flag as the API's comma-separated list; none when empty.
+fn comma_list(values: Vec<String>) -> Option<String> {
+    (!values.is_empty()).then(|| values.join(","))
 }
 
 /// A key named by id is taken as it is (an auditor may not read keys); a name is looked up.
@@ -278,32 +295,89 @@ fn table(events: &[AuditEvent], now: Timestamp) -> String {
     let rows = events
         .iter()
         .map(|e| {
-            // The acting key's name says more to a person than its id (JSON has both).
-            let actor = e.actor_name.clone().unwrap_or_else(|| e.actor.clone());
-            let mut outcome = match &e.error_code {
-                Some(code) => format!("{} ({code})", e.outcome),
-                None => e.outcome.clone(),
-            };
-            // Failed authentications counted rather than itemized (`repeated=N …`): how many.
-            if let Some(n) = repeated(e.detail.as_deref()) {
-                outcome.push_str(&format!(" ×{n}"));
-            }
-            let action = if e.changed.is_empty() {
-                e.action.clone()
-            } else {
-                format!("{} ({})", e.action, e.changed.join(", "))
-            };
             [
                 output::relative(e.at, now),
-                actor,
-                action,
-                e.key_id.clone().unwrap_or_default(),
-                outcome,
+                actor(e),
+                action(e),
+                target(e),
+                outcome(e),
                 e.source_ip.clone().unwrap_or_default(),
             ]
         })
         .collect();
-    output::simple_table(["WHEN", "ACTOR", "ACTION", "KEY", "OUTCOME", "FROM"], rows)
+    output::simple_table(
+        ["WHEN", "ACTOR", "ACTION", "TARGET", "OUTCOME", "FROM"],
+        rows,
+    )
+}
+
+/// The acting key's name says more to a person than its id (JSON has both).
+fn actor(e: &AuditEvent) -> String {
+    e.actor_name.clone().unwrap_or_else(|| e.actor.clone())
+}
+
+/// The action, with an edit's changed fields.
+fn action(e: &AuditEvent) -> String {
+    if e.changed.is_empty() {
+        e.action.clone()
+    } else {
+        format!("{} ({})", e.action, e.changed.join(", "))
+    }
+}
+
+/// What the event is about: the key by the name it had then (its id for events written before
+/// names were kept), or the environment an environment event is about.
+fn target(e: &AuditEvent) -> String {
+    if e.action.starts_with("environment.") {
+        return match e.environments.first() {
+            Some(env) => format!("environment {env}"),
+            None => String::new(),
+        };
+    }
+    e.key_name
+        .clone()
+        .or_else(|| e.key_id.clone())
+        .unwrap_or_default()
+}
+
+/// The outcome, with the error code of a failure and how many failures one event counts.
+fn outcome(e: &AuditEvent) -> String {
+    let mut outcome = match &e.error_code {
+        Some(code) => format!("{} ({code})", e.outcome),
+        None => e.outcome.clone(),
+    };
+    // Failed authentications counted rather than itemized (`repeated=N …`): how many.
+    if let Some(n) = repeated(e.detail.as_deref()) {
+        outcome.push_str(&format!(" ×{n}"));
+    }
+    outcome
+}
+
+/// `--follow`'s columns: one header, then a line per event as it arrives, with the time it
+/// happened (a relative time would be "just now" for every line, and wrong a minute later).
+const FOLLOW_HEADER: [&str; 6] = ["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "FROM"];
+const FOLLOW_WIDTHS: [usize; 5] = [19, 20, 28, 24, 20];
+
+fn follow_line(cells: [&str; 6]) -> String {
+    let mut line = String::new();
+    for (cell, width) in cells.iter().zip(FOLLOW_WIDTHS) {
+        line.push_str(&format!("{:<width$}  ", output::printable(cell)));
+    }
+    line.push_str(&output::printable(cells[5]));
+    line.trim_end().to_owned()
+}
+
+fn follow_row(e: &AuditEvent) -> String {
+    let local = e.at.to_zoned(jiff::tz::TimeZone::system());
+    let when = local.strftime("%Y-%m-%d %H:%M:%S").to_string();
+    follow_line([
+        &when,
+        &actor(e),
+        &action(e),
+        &target(e),
+        &outcome(e),
+        e.source_ip.as_deref().unwrap_or_default(),
+    ])
 }
 
 /// The count an event of counted failures carries in its `detail` (`repeated=N …` or
@@ -328,6 +402,9 @@ async fn follow(ctx: &Ctx, client: &Client, mut query: ListAudit, last: u32) -> 
     recent.reverse();
     let mut cursor = recent.last().map(|e| e.id.to_string());
     let lines = ctx.json_lines() || ctx.json();
+    if !lines && !ctx.quiet() {
+        output::print_line(&follow_line(FOLLOW_HEADER))?;
+    }
     let print = |events: &[AuditEvent]| -> anyhow::Result<()> {
         for e in events {
             if lines {
@@ -335,7 +412,7 @@ async fn follow(ctx: &Ctx, client: &Client, mut query: ListAudit, last: u32) -> 
             } else if ctx.quiet() {
                 output::print_line(&e.id.to_string())?;
             } else {
-                output::print_line(&table(std::slice::from_ref(e), Timestamp::now()))?;
+                output::print_line(&follow_row(e))?;
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Seeding: the sample data of `keyward server --dev`, the embedded store's first environment,
 //! and minting the first super-admin key of an empty database.
 
+use crate::api::actions;
 use std::collections::BTreeSet;
 
 use crate::api::{Environment, KeyType, KeyWithSecret, PERM_ADMIN};
@@ -56,7 +57,7 @@ pub async fn ensure_environment(
         created_at: now,
         keys: None,
     };
-    let audit = event(now, actor, "environment.create", None, Some(name));
+    let audit = event(now, actor, actions::ENVIRONMENT_CREATE, None, Some(name));
     match state.store.create_environment(&env, &audit).await {
         Ok(()) | Err(StoreError::Conflict(Conflict::Environment)) => Ok(()),
         Err(e) => Err(e),
@@ -82,11 +83,18 @@ pub async fn mint_first_admin(
             created_at: now,
             keys: None,
         };
-        let audit = event(now, actor, "environment.create", None, Some("default"));
+        let audit = event(
+            now,
+            actor,
+            actions::ENVIRONMENT_CREATE,
+            None,
+            Some("default"),
+        );
         (env, audit)
     });
     let (record, secret) = super_admin(state, name, "First super-admin key", environments, actor);
-    let mut audit = event(now, actor, "key.create", Some(&record.id), None);
+    let mut audit = event(now, actor, actions::KEY_CREATE, Some(&record.id), None);
+    audit.key_name = Some(record.name.clone());
     audit.environments = record.environments.iter().cloned().collect();
     let created = state
         .store
@@ -123,7 +131,8 @@ pub async fn mint_break_glass_admin(
         environments,
         actor,
     );
-    let mut audit = event(now, actor, "key.break_glass", Some(&record.id), None);
+    let mut audit = event(now, actor, actions::KEY_BREAK_GLASS, Some(&record.id), None);
+    audit.key_name = Some(record.name.clone());
     audit.environments = record.environments.iter().cloned().collect();
     state.store.insert_key(&record, None, &audit).await?;
     Ok(KeyWithSecret {

@@ -5,6 +5,7 @@
 //! shown. The mix of names, descriptions, environments, permissions, statuses and ages is
 //! fixed, so the benchmarks in bench/ can name fragments and filters that match few or many keys.
 
+use crate::api::actions;
 use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
@@ -211,7 +212,7 @@ pub async fn seed_audit(
         let n = BATCH.min(total - done);
         let events: Vec<AuditEvent> = (0..n)
             .map(|_| {
-                let mut event = AuditEvent::success(now, "key:<seeded>", "token.exchange");
+                let mut event = AuditEvent::success(now, "key:<seeded>", actions::TOKEN_EXCHANGE);
                 event.outcome = "failure";
                 event.error_code = Some("invalid_client");
                 event.source_ip = Some(format!("198.18.{}.{}", mix.below(256), mix.below(256)));

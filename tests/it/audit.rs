@@ -1032,3 +1032,163 @@ fn one_audit_verify_at_a_time_and_a_client_that_hangs_up_stops_its_walk() {
         "the next verify waited {waited:?}; a whole walk takes {whole:?}"
     );
 }
+
+#[test]
+fn events_name_their_key_as_it_was_and_the_table_reads_by_name() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    cli.ok(&[
+        "keys", "create", "--name", "before", "--env", "staging", "-q",
+    ]);
+    cli.ok(&["keys", "edit", "before", "--name", "after"]);
+    cli.ok(&["envs", "create", "sandbox"]);
+    let events = export(
+        &cli,
+        &["--oldest-first", "--exclude-action", "token.exchange"],
+    );
+    let named: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["key_id"].is_string())
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["key_name"].as_str().unwrap_or("<none>"),
+            )
+        })
+        .collect();
+    // The create names the key as it was then; the rename, as it is after it.
+    assert!(
+        named.ends_with(&[("key.create", "before"), ("key.edit", "after")]),
+        "{named:?}"
+    );
+
+    // The table's TARGET: key names, not ids; an environment event names the environment.
+    let table = cli.ok(&[
+        "audit",
+        "--oldest-first",
+        "--exclude-action",
+        "token.exchange",
+    ]);
+    assert!(table.contains("TARGET"), "{table}");
+    let create_line = table
+        .lines()
+        .find(|l| l.contains("key.create") && l.contains("before"));
+    assert!(create_line.is_some(), "{table}");
+    assert!(table.contains("environment sandbox"), "{table}");
+    let key_id = events.iter().find(|e| e["key_name"] == "after").unwrap()["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!table.contains(&key_id), "ids give way to names: {table}");
+    assert!(!table.contains("token.exchange"), "{table}");
+
+    // Filters take several actions, and leave out others.
+    let some = export(&cli, &["--action", "key.create,environment.create"]);
+    assert!(!some.is_empty());
+    assert!(
+        some.iter()
+            .all(|e| ["key.create", "environment.create"].contains(&e["action"].as_str().unwrap())),
+        "{some:?}"
+    );
+    let without = export(
+        &cli,
+        &[
+            "--exclude-action",
+            "token.exchange",
+            "--exclude-action",
+            "key.edit",
+        ],
+    );
+    assert!(
+        without
+            .iter()
+            .all(|e| e["action"] != "token.exchange" && e["action"] != "key.edit")
+    );
+    assert!(actions(&without).contains(&"key.create"));
+
+    // The chain covers the names: the log as written verifies.
+    cli.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn an_unknown_action_is_refused_with_the_list_of_actions() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    for flag in ["--action", "--exclude-action"] {
+        let err = cli.fails(&["audit", flag, "nonsense"], 2);
+        assert!(err.contains("nonsense"), "{err}");
+        assert!(
+            err.contains("key.rotate") && err.contains("token.exchange"),
+            "{err}"
+        );
+    }
+    // The API refuses it too, naming the actions.
+    let token = server.admin_token();
+    let refused = server.call(&token, "GET", "/v1/audit?action=key.nonsense", None, &[]);
+    assert_eq!(refused.status, 422);
+    let body: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(body["code"], "invalid_filter");
+    assert!(
+        body["detail"].as_str().unwrap().contains("key.create"),
+        "{body}"
+    );
+    let fine = server.call(
+        &token,
+        "GET",
+        "/v1/audit?exclude_action=token.exchange,key.revoke",
+        None,
+        &[],
+    );
+    assert_eq!(fine.status, 200);
+}
+
+#[test]
+fn follow_prints_one_header_and_the_time_each_event_happened() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .env_clear()
+        .envs(cli.vars())
+        .args(["audit", "--follow", "--limit", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = vec![rx.recv_timeout(Duration::from_secs(20)).unwrap()];
+    for name in ["followed-1", "followed-2"] {
+        server.create(&admin, json!({"name": name, "environments": ["staging"]}));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !lines.iter().any(|l| l.contains("followed-2")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        lines.push(
+            rx.recv_timeout(left)
+                .expect("the second key's event was printed"),
+        );
+    }
+    interrupt(&mut child);
+    let headers = lines.iter().filter(|l| l.starts_with("TIME")).count();
+    assert_eq!(headers, 1, "{lines:#?}");
+    let today = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
+    for line in lines.iter().filter(|l| l.contains("followed-")) {
+        assert!(line.starts_with(&today), "an absolute time: {line}");
+        assert!(!line.contains("just now"), "{line}");
+    }
+}

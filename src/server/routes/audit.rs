@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use crate::api::{
     AuditCheckpoint, AuditEvent, AuditProgress, AuditVerification, ListAudit, PERM_AUDIT_READ,
-    Page, VerifyAudit,
+    Page, VerifyAudit, actions,
 };
 use crate::server::SharedState;
 use crate::server::auth::Principal;
@@ -60,7 +60,8 @@ pub async fn list(
     let mut filter = AuditFilter {
         actor: query.actor,
         key_id: query.key,
-        action: query.action,
+        actions: action_list("action", query.action.as_deref())?,
+        exclude_actions: action_list("exclude_action", query.exclude_action.as_deref())?,
         outcome: query.outcome,
         since: query.since,
         until: query.until,
@@ -110,6 +111,21 @@ fn visible(row: &AuditRow, within: &BTreeSet<String>) -> bool {
     !row.environments.is_empty() && row.environments.split(',').all(|e| within.contains(e))
 }
 
+/// The actions a comma-separated filter names; one that is not an action is refused, with the
+/// list of those that are.
+fn action_list(parameter: &str, list: Option<&str>) -> ApiResult<Vec<String>> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    if let Some(unknown) = actions::unknown(list) {
+        return Err(invalid_filter(&format!(
+            "{parameter} names {unknown:?}, which is not an action; the actions are: {}",
+            actions::ALL.join(", ")
+        )));
+    }
+    Ok(list.split(',').map(|a| a.trim().to_owned()).collect())
+}
+
 fn invalid_filter(detail: &str) -> ApiError {
     ApiError::invalid("invalid_filter", detail)
 }
@@ -142,6 +158,7 @@ fn to_api(row: AuditRow) -> AuditEvent {
         actor_name: row.actor_name,
         action: row.action,
         key_id: row.key_id,
+        key_name: row.key_name,
         environments: split(&row.environments),
         source_ip: row.source_ip,
         request_id: row.request_id,

@@ -1,5 +1,6 @@
 //! `GET/POST /v1/environments`, `DELETE /v1/environments/{name}`.
 
+use crate::api::actions;
 use axum::Json;
 use std::collections::HashMap;
 
@@ -73,11 +74,11 @@ pub async fn delete(
         environments: vec![name.clone()],
         source_ip: meta.source_ip,
         request_id: meta.request_id,
-        ..AuditEvent::success(now, &caller.actor, "environment.delete")
+        ..AuditEvent::success(now, &caller.actor, actions::ENVIRONMENT_DELETE)
     };
     // Each key that leaves it is a `key.edit` of the same request.
     let mut moved = audit.clone();
-    moved.action = "key.edit";
+    moved.action = actions::KEY_EDIT;
     match state
         .store
         .delete_environment(&name, &audit, &moved)
@@ -126,7 +127,7 @@ pub async fn create(
         environments: vec![env.name.clone()],
         source_ip: meta.source_ip,
         request_id: meta.request_id,
-        ..AuditEvent::success(now, &caller.actor, "environment.create")
+        ..AuditEvent::success(now, &caller.actor, actions::ENVIRONMENT_CREATE)
     };
     match state.store.create_environment(&env, &audit).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(env))),

@@ -1,6 +1,7 @@
 //! `POST /v1/oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The key id is
 //! the client id and its secret the client secret, sent with HTTP Basic or in the form body.
 
+use crate::api::actions;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -104,7 +105,7 @@ pub async fn exchange(
         request_id: meta.request_id,
         outcome: "failure",
         error_code: Some("invalid_client"),
-        ..AuditEvent::success(now, &actor, "token.exchange")
+        ..AuditEvent::success(now, &actor, actions::TOKEN_EXCHANGE)
     };
 
     // A mistyped keyward secret is refused whatever key it is sent for; that key is still looked
@@ -120,6 +121,7 @@ pub async fn exchange(
     // one key are what an auditor looks for.
     if let Some(k) = &key {
         audit.key_id = Some(k.id.clone());
+        audit.key_name = Some(k.name.clone());
         audit.actor_name = Some(k.name.clone());
         audit.environments = k.environments.iter().cloned().collect();
     }

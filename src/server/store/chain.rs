@@ -18,6 +18,7 @@
 //! - **Checkpoint**: the newest event's id and link, kept elsewhere; verify against it fails
 //!   when that event is gone or changed (the newest events were removed).
 
+use crate::api::actions;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -67,9 +68,18 @@ impl ChainKey {
         ] {
             field(&mut mac, text.map(str::as_bytes));
         }
-        // Only where there is one: events written before `detail` existed keep their links.
-        if let Some(detail) = &event.detail {
-            field(&mut mac, Some(detail.as_bytes()));
+        // Fields added later are written only where the event has them, so events written
+        // before them keep their links. Without a key name: the detail, if any, as before.
+        // With one: the detail as a field of its own (a missing one marked, so no detail can
+        // pass for a name), then the name. Read back from after the fields above, the bytes
+        // say which of the three forms they are.
+        match (&event.detail, &event.key_name) {
+            (None, None) => {}
+            (Some(detail), None) => field(&mut mac, Some(detail.as_bytes())),
+            (detail, Some(name)) => {
+                field(&mut mac, detail.as_deref().map(str::as_bytes));
+                field(&mut mac, Some(name.as_bytes()));
+            }
         }
         mac.finalize().into_bytes().to_vec()
     }
@@ -105,6 +115,7 @@ pub(super) fn row_of(event: &AuditEvent, id: i64) -> AuditRow {
         actor_name: event.actor_name.clone(),
         action: event.action.to_owned(),
         key_id: event.key_id.clone(),
+        key_name: event.key_name.clone(),
         environments: event.environments.join(","),
         source_ip: event.source_ip.clone(),
         request_id: event.request_id.clone(),
@@ -255,9 +266,9 @@ async fn insert_row<E: Engine>(
     link: &[u8],
 ) -> StoreResult<()> {
     let sql = Sql::new(format!(
-        "INSERT INTO audit_events (id, at, actor, actor_name, action, key_id, environment, \
-         environments, source_ip, request_id, outcome, error_code, changed, detail, hash) {} \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_events (id, at, actor, actor_name, action, key_id, key_name, \
+         environment, environments, source_ip, request_id, outcome, error_code, changed, detail, \
+         hash) {} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         E::WORDS.override_id
     ))
     .bind(row.id)
@@ -266,6 +277,7 @@ async fn insert_row<E: Engine>(
     .bind(&row.actor_name)
     .bind(row.action.as_str())
     .bind(&row.key_id)
+    .bind(&row.key_name)
     .bind(row.environments.split(',').next().filter(|e| !e.is_empty()))
     .bind(row.environments.as_str())
     .bind(&row.source_ip)
@@ -346,7 +358,7 @@ pub(super) async fn seal<E: Engine>(e: &E, key: &ChainKey, at: Timestamp) -> Sto
             detail.push_str(&format!(" from={first} after={}", hex(anchor)));
         }
     }
-    let mut event = AuditEvent::success(at, "server", "audit.seal");
+    let mut event = AuditEvent::success(at, "server", actions::AUDIT_SEAL);
     event.detail = Some(detail);
     let ids = append(e, &mut tx, key, &[&event]).await?;
     let mut mark = ids[0].to_be_bytes().to_vec();
@@ -405,7 +417,7 @@ pub(super) async fn prune<E: Engine>(
     let (first,): (i64,) = one(e
         .fetch(&mut tx, &Sql::new("SELECT min(id) FROM audit_events"))
         .await?)?;
-    let mut event = AuditEvent::success(at, "server", "audit.prune");
+    let mut event = AuditEvent::success(at, "server", actions::AUDIT_PRUNE);
     event.detail = Some(format!(
         "deleted={deleted} from={first} after={}",
         hex(&link)
@@ -629,8 +641,9 @@ mod tests {
             at: 1_700_000_000_000 + id,
             actor: actor.to_owned(),
             actor_name: None,
-            action: "key.create".to_owned(),
+            action: actions::KEY_CREATE.to_owned(),
             key_id: Some("key_abc".to_owned()),
+            key_name: None,
             environments: "production".to_owned(),
             source_ip: None,
             request_id: Some("r1".to_owned()),
@@ -702,6 +715,21 @@ mod tests {
             walk(&key, None, &detailed),
             Err(ChainBreak::Broken { id: 1 })
         );
+
+        // A key name counts, and cannot be passed off as a detail or the other way round.
+        let mut named = rows.clone();
+        named[0].key_name = Some("payments".to_owned());
+        chained(&key, &mut named);
+        assert!(walk(&key, None, &named).is_ok());
+        let mut renamed = named.clone();
+        renamed[0].key_name = Some("billing".to_owned());
+        assert_eq!(
+            walk(&key, None, &renamed),
+            Err(ChainBreak::Broken { id: 1 })
+        );
+        let mut moved = named.clone();
+        moved[0].detail = moved[0].key_name.take();
+        assert_eq!(walk(&key, None, &moved), Err(ChainBreak::Broken { id: 1 }));
     }
 
     #[test]

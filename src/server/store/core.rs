@@ -609,11 +609,11 @@ impl<E: Engine> Environments for Core<E> {
         }
         // The keys that leave, each with its environments before: one read, then one
         // statement per table, whatever the number of keys.
-        let rows: Vec<(String, String)> = e
+        let rows: Vec<(String, String, String)> = e
             .fetch(
                 &mut tx,
                 &Sql::new(
-                    "SELECT o.key_id, o.environment FROM key_environments o \
+                    "SELECT o.key_id, k.name, o.environment FROM key_environments o \
                      JOIN key_environments e ON e.key_id = o.key_id \
                      JOIN keys k ON k.id = o.key_id \
                      WHERE e.environment = ? AND k.status <> 'revoked' \
@@ -622,14 +622,14 @@ impl<E: Engine> Environments for Core<E> {
                 .bind(name),
             )
             .await?;
-        let mut before: Vec<(String, Vec<String>)> = Vec::new();
-        for (key, env) in rows {
+        let mut before: Vec<(String, String, Vec<String>)> = Vec::new();
+        for (key, key_name, env) in rows {
             match before.last_mut() {
-                Some((k, envs)) if *k == key => envs.push(env),
-                _ => before.push((key, vec![env])),
+                Some((k, _, envs)) if *k == key => envs.push(env),
+                _ => before.push((key, key_name, vec![env])),
             }
         }
-        let ids: Vec<String> = before.iter().map(|(k, _)| k.clone()).collect();
+        let ids: Vec<String> = before.iter().map(|(k, _, _)| k.clone()).collect();
         for chunk in ids.chunks(CHUNK) {
             let bump =
                 Sql::new("UPDATE keys SET version = version + 1, updated_at = ? WHERE id IN (")
@@ -650,8 +650,9 @@ impl<E: Engine> Environments for Core<E> {
         e.execute(&mut tx, &gone).await?;
         let events: Vec<AuditEvent> = before
             .into_iter()
-            .map(|(key, envs)| AuditEvent {
+            .map(|(key, key_name, envs)| AuditEvent {
                 key_id: Some(key),
+                key_name: Some(key_name),
                 environments: envs,
                 changed: vec!["environments"],
                 ..moved.clone()

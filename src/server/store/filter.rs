@@ -371,7 +371,7 @@ where
 
 /// The columns of an audit event, in [`crate::server::audit::AuditRow`]'s order.
 pub(super) const AUDIT_FIELDS: &str = "SELECT id, at, actor, actor_name, action, key_id, \
-    environments, source_ip, request_id, outcome, error_code, changed, detail, hash \
+    key_name, environments, source_ip, request_id, outcome, error_code, changed, detail, hash \
     FROM audit_events";
 
 /// `sql` (which is [`AUDIT_FIELDS`]) with ` WHERE … ORDER BY id … LIMIT …` for `f`.
@@ -380,12 +380,20 @@ pub(super) fn audit_filter(mut sql: Sql, f: &AuditFilter) -> Sql {
     for (column, value) in [
         ("actor", &f.actor),
         ("key_id", &f.key_id),
-        ("action", &f.action),
         ("outcome", &f.outcome),
     ] {
         if let Some(value) = value {
             sql = sql.push(&format!(" AND {column} = ?")).bind(value);
         }
+    }
+    if !f.actions.is_empty() {
+        sql = sql.push(" AND action IN (").list(&f.actions).push(")");
+    }
+    if !f.exclude_actions.is_empty() {
+        sql = sql
+            .push(" AND action NOT IN (")
+            .list(&f.exclude_actions)
+            .push(")");
     }
     if let Some(since) = f.since {
         sql = sql.push(" AND at >= ?").bind(ms(since));

@@ -118,6 +118,8 @@ pub struct AuditEvent {
     pub actor_name: Option<String>,
     pub action: &'static str,
     pub key_id: Option<String>,
+    /// The target key's name as it is when the event is written.
+    pub key_name: Option<String>,
     /// The target key's environments (or the environment an environment event is about).
     pub environments: Vec<String>,
     pub source_ip: Option<String>,
@@ -141,6 +143,7 @@ impl AuditEvent {
             actor_name: None,
             action,
             key_id: None,
+            key_name: None,
             environments: Vec::new(),
             source_ip: None,
             request_id: None,
@@ -158,7 +161,10 @@ impl AuditEvent {
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub key_id: Option<String>,
-    pub action: Option<String>,
+    /// Only these actions (all when empty).
+    pub actions: Vec<String>,
+    /// Not these actions.
+    pub exclude_actions: Vec<String>,
     pub outcome: Option<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
@@ -279,6 +285,7 @@ pub struct AuditRow {
     pub actor_name: Option<String>,
     pub action: String,
     pub key_id: Option<String>,
+    pub key_name: Option<String>,
     pub environments: String,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,

@@ -11,6 +11,7 @@
 //! many), so a flood cannot grow the server's memory or the log without limit, and nothing
 //! goes unrecorded.
 
+use crate::api::actions;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -151,7 +152,7 @@ impl Inner {
         };
         let itemized = events.len();
         if let Some(at) = folded_at {
-            let mut summary = AuditEvent::success(at, "server", "token.exchange");
+            let mut summary = AuditEvent::success(at, "server", actions::TOKEN_EXCHANGE);
             summary.outcome = "failure";
             summary.error_code = Some("invalid_client");
             summary.detail = Some(format!(
@@ -194,7 +195,11 @@ mod tests {
         let mut pending = Pending::default();
         let at = Timestamp::UNIX_EPOCH;
         for _ in 0..MAX_QUEUED + 5 {
-            pending.push(AuditEvent::success(at, "key:key_x", "token.exchange"));
+            pending.push(AuditEvent::success(
+                at,
+                "key:key_x",
+                actions::TOKEN_EXCHANGE,
+            ));
         }
         assert_eq!(pending.events.len(), MAX_QUEUED);
         assert_eq!(pending.folded, 5);

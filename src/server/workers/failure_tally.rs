@@ -13,6 +13,7 @@
 //! or `unknown`. The counts are written by whichever failure first sees the interval over, by
 //! the flusher's tick, and at shutdown.
 
+use crate::api::actions;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -192,7 +193,7 @@ impl Interval {
         );
         events.sort_by_key(|e| e.at);
         if let Some(at) = over.overflow_at {
-            let mut summary = AuditEvent::success(at, "server", "token.exchange");
+            let mut summary = AuditEvent::success(at, "server", actions::TOKEN_EXCHANGE);
             summary.outcome = "failure";
             summary.error_code = Some("invalid_client");
             summary.detail = Some(format!(
@@ -215,7 +216,7 @@ mod tests {
             request_id: Some("req".into()),
             outcome: "failure",
             error_code: Some("invalid_client"),
-            ..AuditEvent::success(at, &format!("key:{client}"), "token.exchange")
+            ..AuditEvent::success(at, &format!("key:{client}"), actions::TOKEN_EXCHANGE)
         }
     }
 

@@ -4,6 +4,7 @@
 //! the first time, `Idempotent-Replayed: true`, and `"secret": null`: no plaintext secret is
 //! kept to replay it. The same Idempotency-Key with a different request is refused (422).
 
+use crate::api::actions;
 use std::collections::BTreeSet;
 
 use axum::extract::State;
@@ -119,7 +120,7 @@ pub async fn create(
         key_id: record.id.clone(),
         created_at: now,
     });
-    let event = audit(&caller, &meta, "key.create", &record, now);
+    let event = audit(&caller, &meta, actions::KEY_CREATE, &record, now);
     match state
         .store
         .insert_key(&record, idempotency.as_ref(), &event)
@@ -136,7 +137,7 @@ pub async fn create(
             }
             if conflict == Conflict::KeyName {
                 let refused = rules::name_taken(&record.name);
-                let event = refusal(&caller, &meta, "key.create", &record, &refused, now);
+                let event = refusal(&caller, &meta, actions::KEY_CREATE, &record, &refused, now);
                 state.audit_queue.record(state.store.clone(), event).await?;
                 return Err(refused);
             }
@@ -146,7 +147,7 @@ pub async fn create(
         Err(StoreError::Conflict(Conflict::Secret)) => {
             state.throttle.failed(&guesses, now);
             let refused = secret_in_use();
-            let event = refusal(&caller, &meta, "key.create", &record, &refused, now);
+            let event = refusal(&caller, &meta, actions::KEY_CREATE, &record, &refused, now);
             state.audit_queue.record(state.store.clone(), event).await?;
             return Err(refused);
         }

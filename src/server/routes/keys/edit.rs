@@ -1,6 +1,7 @@
 //! `PATCH /v1/keys/{id}`: edit name, description, permissions, environments, allowed IPs and
 //! expiry. The write carries the version it was based on in `If-Match`; a stale one gets 412.
 
+use crate::api::actions;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -131,7 +132,7 @@ pub async fn edit(
     next.version += 1;
     next.updated_at = now;
 
-    let mut event = audit(&caller, &meta, "key.edit", &next, now);
+    let mut event = audit(&caller, &meta, actions::KEY_EDIT, &next, now);
     event.changed = changed_fields(&current, &next);
     // Seen by whoever could see the key before or after: a key moved out of an environment
     // leaves its story there.
@@ -148,8 +149,9 @@ pub async fn edit(
         }
         Err(StoreError::Conflict(Conflict::KeyName)) => {
             let refused = rules::name_taken(&next.name);
-            let mut event = refusal(&caller, &meta, "key.edit", &next, &refused, now);
+            let mut event = refusal(&caller, &meta, actions::KEY_EDIT, &next, &refused, now);
             event.key_id = Some(next.id.clone());
+            event.key_name = Some(current.name.clone());
             state.audit_queue.record(state.store.clone(), event).await?;
             Err(refused)
         }

@@ -1,5 +1,6 @@
 //! `POST /v1/keys/{id}/disable | enable | rotate | revoke`.
 
+use crate::api::actions;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -67,13 +68,20 @@ pub async fn disable(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_WRITE)?;
-    let record = apply(&state, &caller, &meta, &id, "key.disable", |k, now| {
-        if k.status == KeyStatus::Disabled {
-            return Ok(None);
-        }
-        k.status = KeyStatus::Disabled;
-        Ok(Some(Some(now)))
-    })
+    let record = apply(
+        &state,
+        &caller,
+        &meta,
+        &id,
+        actions::KEY_DISABLE,
+        |k, now| {
+            if k.status == KeyStatus::Disabled {
+                return Ok(None);
+            }
+            k.status = KeyStatus::Disabled;
+            Ok(Some(Some(now)))
+        },
+    )
     .await?;
     Ok(key_response(&record, state.now()))
 }
@@ -94,20 +102,27 @@ pub async fn enable(
     Body(req): Body<EnableKey>,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_WRITE)?;
-    let record = apply(&state, &caller, &meta, &id, "key.enable", |k, now| {
-        let expired = k.expires_at <= now;
-        let new_expiry = req.expires_at.is_some() || req.expires_in_seconds.is_some();
-        if k.status == KeyStatus::Active && !expired && !new_expiry {
-            return Ok(None);
-        }
-        k.status = KeyStatus::Active;
-        if new_expiry || expired {
-            k.expires_at =
-                rules::expiry(&state, &caller, now, req.expires_at, req.expires_in_seconds)?;
-        }
-        rules::restrictions(&caller, k.expires_at, &k.allowed_ips)?;
-        Ok(Some(None))
-    })
+    let record = apply(
+        &state,
+        &caller,
+        &meta,
+        &id,
+        actions::KEY_ENABLE,
+        |k, now| {
+            let expired = k.expires_at <= now;
+            let new_expiry = req.expires_at.is_some() || req.expires_in_seconds.is_some();
+            if k.status == KeyStatus::Active && !expired && !new_expiry {
+                return Ok(None);
+            }
+            k.status = KeyStatus::Active;
+            if new_expiry || expired {
+                k.expires_at =
+                    rules::expiry(&state, &caller, now, req.expires_at, req.expires_in_seconds)?;
+            }
+            rules::restrictions(&caller, k.expires_at, &k.allowed_ips)?;
+            Ok(Some(None))
+        },
+    )
     .await?;
     Ok(key_response(&record, state.now()))
 }
@@ -140,27 +155,34 @@ pub async fn rotate(
     }
     let grace = SignedDuration::from_secs(req.grace_seconds as i64);
     let mut secret = None;
-    let record = apply(&state, &caller, &meta, &id, "key.rotate", |k, now| {
-        if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
-            k.expires_at =
-                rules::expiry(&state, &caller, now, req.expires_at, req.expires_in_seconds)?;
-        }
-        // Whoever rotates a key holds its new secret: only a key within the caller's bounds.
-        rules::restrictions(&caller, k.expires_at, &k.allowed_ips)?;
-        let fresh = Secret::generate(k.key_type.secret_prefix());
-        let old = k.secret_digest.take();
-        if grace.is_zero() {
-            k.previous_digest = None;
-            k.previous_expires_at = None;
-        } else {
-            k.previous_digest = old;
-            k.previous_expires_at = Some(now + grace);
-        }
-        k.secret_digest = Some(state.pepper.digest(fresh.expose()));
-        k.hint = fresh.hint();
-        secret = Some(fresh);
-        Ok(Some(Some(now + grace)))
-    })
+    let record = apply(
+        &state,
+        &caller,
+        &meta,
+        &id,
+        actions::KEY_ROTATE,
+        |k, now| {
+            if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
+                k.expires_at =
+                    rules::expiry(&state, &caller, now, req.expires_at, req.expires_in_seconds)?;
+            }
+            // Whoever rotates a key holds its new secret: only a key within the caller's bounds.
+            rules::restrictions(&caller, k.expires_at, &k.allowed_ips)?;
+            let fresh = Secret::generate(k.key_type.secret_prefix());
+            let old = k.secret_digest.take();
+            if grace.is_zero() {
+                k.previous_digest = None;
+                k.previous_expires_at = None;
+            } else {
+                k.previous_digest = old;
+                k.previous_expires_at = Some(now + grace);
+            }
+            k.secret_digest = Some(state.pepper.digest(fresh.expose()));
+            k.hint = fresh.hint();
+            secret = Some(fresh);
+            Ok(Some(Some(now + grace)))
+        },
+    )
     .await?;
     let mut response = no_store(
         StatusCode::OK,
@@ -207,7 +229,7 @@ pub async fn revoke(
                 .filter(|_| in_grace)
                 .map(fingerprint),
         };
-        let event = audit(&caller, &meta, "key.revoke", &record, now);
+        let event = audit(&caller, &meta, actions::KEY_REVOKE, &record, now);
         if state
             .store
             .revoke_key(&record.id, record.version, now, &fingerprints, &event)

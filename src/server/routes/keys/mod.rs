@@ -238,6 +238,7 @@ fn audit(
     AuditEvent {
         actor_name: caller.key_name.clone(),
         key_id: Some(record.id.clone()),
+        key_name: Some(record.name.clone()),
         environments: record.environments.iter().cloned().collect(),
         source_ip: meta.source_ip.clone(),
         request_id: meta.request_id.clone(),
@@ -258,6 +259,7 @@ fn refusal(
 ) -> AuditEvent {
     AuditEvent {
         key_id: None,
+        key_name: None,
         outcome: "failure",
         error_code: Some(refused.code()),
         ..audit(caller, meta, action, key, now)
