@@ -18,13 +18,13 @@ mkdir -p "$work/pg"
 db_start postgres "$work/pg"
 echo 'SELECT 1;' >"$work/probe.sql"
 
-# Runs the probe for $seconds and prints "n p50 p99 max" of the statements' own time (pgbench's
-# third field is the time from the scheduled start, the seventh how late it started).
+# Runs the probe for $seconds and prints "n p50 p99 max" of the time from the moment each
+# statement was due to its answer (pgbench's third field; a stall shows as its length).
 probe() {
   rm -f "$work"/probe.[0-9]*
   (cd "$work" && "$DB_PG_BIN/pgbench" -n -f probe.sql -T "$seconds" -c 2 -R 40 -l \
     --log-prefix=probe "$DB_URL" >/dev/null 2>&1)
-  cat "$work"/probe.[0-9]* | awk '{print ($3 - $7) / 1000}' | sort -n |
+  cat "$work"/probe.[0-9]* | awk '{print $3 / 1000}' | sort -n |
     awk '{a[NR] = $1} END {printf "%d %.2f %.1f %.1f\n", NR, a[int(NR / 2)], a[int(NR * 0.99)], a[NR]}'
 }
 

@@ -34,7 +34,8 @@ db_start() {
         chown postgres: "$DB_PG_DIR"
         DB_AS_PG=(runuser -u postgres --)
       fi
-      DB_PG_BIN=$bin
+      # The real directory (initdb may be a link on PATH), where pgbench lives too.
+      DB_PG_BIN=$(dirname "$(readlink -f "$bin/initdb")")
       DB_PG_DATA="$DB_PG_DIR/data"
       "${DB_AS_PG[@]}" "$bin/initdb" -D "$DB_PG_DATA" -A trust -U postgres -E UTF8 >/dev/null
       port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
