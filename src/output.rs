@@ -17,9 +17,60 @@ pub enum OutputFormat {
     Table,
     /// The API's objects, for scripts.
     Json,
-    /// JSON Lines, one object per line, for a SIEM (`keyward audit`; other commands print JSON).
+    /// JSON Lines: one object per line (each item of a listing), nothing else on stdout.
     Jsonl,
 }
+
+/// How JSON is written, set once from the global flags: as JSON Lines, and with only some
+/// fields. Kept here so that every command that prints JSON obeys both without knowing of them.
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
+static JSON_FIELDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// `--output jsonl` and `--json FIELDS`.
+pub fn init_json(lines: bool, fields: Option<Vec<String>>) {
+    JSON_LINES.store(lines, Ordering::Relaxed);
+    if let Some(fields) = fields {
+        let _ = JSON_FIELDS.set(fields);
+    }
+}
+
+/// The field a selection never drops: a new secret is printed once, and only here.
+const ALWAYS_KEPT: &str = "secret";
+
+/// `value` with only the selected fields, if `--json FIELDS` named some: a listing's items
+/// each, or the object itself. A field no object has is said on stderr, once, with the fields
+/// there are (the command has already done its work by now: this is never an error).
+fn select(mut value: serde_json::Value) -> serde_json::Value {
+    let Some(fields) = JSON_FIELDS.get() else {
+        return value;
+    };
+    let objects: Vec<&mut serde_json::Map<String, serde_json::Value>> =
+        match value.get_mut("items").and_then(|i| i.as_array_mut()) {
+            Some(items) => items.iter_mut().filter_map(|i| i.as_object_mut()).collect(),
+            None => value.as_object_mut().into_iter().collect(),
+        };
+    let mut present = std::collections::BTreeSet::new();
+    let any = !objects.is_empty();
+    for object in objects {
+        present.extend(object.keys().cloned());
+        object.retain(|k, _| k == ALWAYS_KEPT || fields.contains(k));
+    }
+    let missing: Vec<&str> = fields
+        .iter()
+        .filter(|f| !present.contains(*f))
+        .map(String::as_str)
+        .collect();
+    if any && !missing.is_empty() && !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "warning: --json: no field named {} here; the fields are: {}",
+            missing.join(", "),
+            present.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    value
+}
+
+static WARNED: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -53,10 +104,28 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// Writes `value` as pretty JSON and a newline to stdout.
+/// Writes `value` as pretty JSON and a newline to stdout; with `--output jsonl`, a listing's
+/// items one per line (and nothing else), any other object on one line.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut text = serde_json::to_vec_pretty(value)?;
-    text.push(b'\n');
+    let value = select(serde_json::to_value(value)?);
+    let mut text = Vec::new();
+    if JSON_LINES.load(Ordering::Relaxed) {
+        match value.get("items").and_then(|i| i.as_array()) {
+            Some(items) => {
+                for item in items {
+                    serde_json::to_writer(&mut text, item)?;
+                    text.push(b'\n');
+                }
+            }
+            None => {
+                serde_json::to_writer(&mut text, &value)?;
+                text.push(b'\n');
+            }
+        }
+    } else {
+        text = serde_json::to_vec_pretty(&value)?;
+        text.push(b'\n');
+    }
     // Written as bytes so a closed pipe surfaces as the io::Error main recognises, not wrapped
     // in a serde_json error.
     let mut out = std::io::stdout().lock();
@@ -69,7 +138,7 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 /// "next_cursor": null}` (the shape of the API's pages), so a script reads them all alike.
 /// One object on one line (JSON Lines), flushed, so a reader sees it as soon as it is printed.
 pub fn print_json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut text = serde_json::to_vec(value)?;
+    let mut text = serde_json::to_vec(&select(serde_json::to_value(value)?))?;
     text.push(b'\n');
     let mut out = std::io::stdout().lock();
     out.write_all(&text)?;
@@ -91,21 +160,37 @@ pub fn print_json_items<T: Serialize>(items: &[T]) -> anyhow::Result<()> {
 
 /// A listing written as JSON while its pages arrive, byte for byte what [`print_json_items`]
 /// prints for the same items, without holding them all.
+/// With `--output jsonl`, the items one per line and nothing around them.
 pub struct JsonItemsStream {
     out: std::io::Stdout,
     empty: bool,
+    lines: bool,
 }
 
 impl JsonItemsStream {
     pub fn start() -> anyhow::Result<Self> {
         let mut out = std::io::stdout();
-        out.write_all(b"{\n  \"items\": [")?;
-        Ok(JsonItemsStream { out, empty: true })
+        let lines = JSON_LINES.load(Ordering::Relaxed);
+        if !lines {
+            out.write_all(b"{\n  \"items\": [")?;
+        }
+        Ok(JsonItemsStream {
+            out,
+            empty: true,
+            lines,
+        })
     }
 
     pub fn items<T: Serialize>(&mut self, items: &[T]) -> anyhow::Result<()> {
+        if self.lines {
+            for item in items {
+                print_json_line(item)?;
+            }
+            return Ok(());
+        }
         let mut text = Vec::new();
         for item in items {
+            let item = &select(serde_json::to_value(item)?);
             text.extend_from_slice(if self.empty { b"\n" } else { b",\n" });
             self.empty = false;
             // An item of the listing sits two levels deep: every line of it indented by four.
@@ -131,6 +216,9 @@ impl JsonItemsStream {
 
     /// Ends the listing with the cursor of the page after it, if there is one.
     pub fn finish_with_cursor(mut self, next_cursor: Option<&str>) -> anyhow::Result<()> {
+        if self.lines {
+            return Ok(());
+        }
         let cursor = serde_json::to_string(&next_cursor)?;
         let close = if self.empty { "]" } else { "\n  ]" };
         let end = format!("{close},\n  \"next_cursor\": {cursor}\n}}\n");

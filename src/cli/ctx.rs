@@ -34,7 +34,7 @@ struct CachedToken {
 
 impl Ctx {
     /// `creating_profile`: the command (login) may name a profile that does not exist yet.
-    pub fn new(global: GlobalArgs, creating_profile: bool) -> anyhow::Result<Self> {
+    pub fn new(mut global: GlobalArgs, creating_profile: bool) -> anyhow::Result<Self> {
         let config = Config::load()?;
         let profile = global
             .profile
@@ -60,6 +60,11 @@ impl Ctx {
             )));
         }
         crate::output::init_color(global.color);
+        // `--json FIELDS` asks for JSON; `--output jsonl` keeps its lines.
+        if global.json.is_some() && global.output == OutputFormat::Table {
+            global.output = OutputFormat::Json;
+        }
+        crate::output::init_json(global.output == OutputFormat::Jsonl, global.json.clone());
         Ok(Ctx {
             global,
             profile,

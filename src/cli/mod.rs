@@ -76,9 +76,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env_vars::KEYWARD_LOCAL, value_parser = clap::builder::FalseyValueParser::new(), hide_env = true)]
     pub local: bool,
 
-    /// table for people, json for scripts [env: KEYWARD_OUTPUT]
-    #[arg(long, global = true, env = env_vars::KEYWARD_OUTPUT, value_enum, default_value_t = OutputFormat::Table, hide_env = true, hide_possible_values = true, value_name = "table|json", hide_default_value = true)]
+    /// table for people, json for scripts, jsonl for one object per line [env: KEYWARD_OUTPUT]
+    #[arg(long, global = true, env = env_vars::KEYWARD_OUTPUT, value_enum, default_value_t = OutputFormat::Table, hide_env = true, hide_possible_values = true, value_name = "table|json|jsonl", hide_default_value = true)]
     pub output: OutputFormat,
+
+    /// JSON with only these fields (comma-separated, e.g. id,name,status); a new secret is
+    /// always kept
+    #[arg(long, global = true, value_name = "FIELDS", value_delimiter = ',')]
+    pub json: Option<Vec<String>>,
 
     /// When to colour tables
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, hide_possible_values = true, value_name = "auto|always|never", hide_default_value = true)]

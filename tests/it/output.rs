@@ -420,3 +420,79 @@ fn an_empty_list_names_the_filters_and_an_unknown_environment_is_an_error() {
     let named = env.json(&["keys", "list", "--name", "here"]);
     assert_eq!(named["items"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn jsonl_prints_one_object_per_line_on_every_listing_and_nothing_else() {
+    let env = TestEnv::new();
+    env.ok(&["keys", "create", "--name", "line-1", "-q"]);
+    env.ok(&["keys", "create", "--name", "line-2", "-q"]);
+    for args in [
+        &["keys", "list"][..],
+        &["keys", "list", "--all"][..],
+        &["envs", "list"][..],
+        &["permissions", "list"][..],
+        &["profiles", "list"][..],
+        &["keys", "revoke", "--status", "active", "--dry-run"][..],
+        &["audit", "--limit", "5"][..],
+    ] {
+        let expected = env.json(args)["items"].as_array().unwrap().len();
+        assert!(expected > 0, "{args:?}");
+        let mut all = vec!["--output", "jsonl"];
+        all.extend_from_slice(args);
+        let out = env.ok(&all);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), expected, "{args:?}: {out}");
+        for line in lines {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {line}"));
+            assert!(
+                v.is_object() && v.get("items").is_none(),
+                "{args:?}: {line}"
+            );
+        }
+    }
+    // The help says all three.
+    let help = env.ok(&["keys", "list", "--help"]);
+    assert!(help.contains("table|json|jsonl"), "{help}");
+}
+
+#[test]
+fn json_fields_picks_fields_and_never_drops_a_new_secret() {
+    let env = TestEnv::new();
+    let made = env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "picked",
+        "--no-store",
+        "--json",
+        "id",
+    ]);
+    let made: serde_json::Value = serde_json::from_str(&made).unwrap();
+    let fields: Vec<&String> = made.as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["id", "secret"], "{made}");
+    assert!(made["secret"].as_str().unwrap().starts_with("kw_"));
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.ok(&["keys", "list", "--json", "id,name"])).unwrap();
+    for item in listed["items"].as_array().unwrap() {
+        let keys: Vec<&String> = item.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "name"], "{item}");
+    }
+    // With jsonl, each line picked the same way.
+    let out = env.ok(&["keys", "list", "--output", "jsonl", "--json", "name"]);
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("{\"name\":") && !l.contains("\"id\"")),
+        "{out}"
+    );
+    // A field no key has is said, on stderr, with the fields there are.
+    let out = env
+        .keyward()
+        .args(["keys", "list", "--json", "id,nmae"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nmae") && err.contains("expires_at"), "{err}");
+}

@@ -558,3 +558,83 @@ fn several_keys_by_name_disable_together_and_a_wrong_name_changes_nothing() {
     assert_eq!(env.json(&["keys", "show", "two"])["status"], "disabled");
     assert_eq!(env.json(&["keys", "show", "three"])["status"], "active");
 }
+
+#[test]
+fn keys_check_gives_each_key_its_reasons_with_their_times() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let soon = cli.json(&[
+        "keys",
+        "create",
+        "--name",
+        "soon",
+        "--env",
+        "staging",
+        "--no-store",
+        "--expires-in",
+        "20h",
+    ]);
+    let check = |args: &[&str]| {
+        let mut all = vec!["keys", "check"];
+        all.extend_from_slice(args);
+        let out = cli.keyward().args(&all).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(8),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Within a day: the table gives the time, not only the date.
+    let table = check(&[]);
+    let line = table
+        .lines()
+        .find(|l| l.contains("soon"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        line.contains("expires") && line.contains("(in 20 h)"),
+        "{line}"
+    );
+    assert!(
+        line.split_whitespace()
+            .any(|w| w.len() == 5 && w.as_bytes()[2] == b':'),
+        "an HH:MM time: {line}"
+    );
+    // JSON: each key with its reasons and their times.
+    let listed: serde_json::Value = serde_json::from_str(&check(&["--output", "json"])).unwrap();
+    let item = &listed["items"][0];
+    assert_eq!(item["id"], soon["id"]);
+    assert_eq!(
+        item["reasons"],
+        json!([{"reason": "expiring", "expires_at": soon["expires_at"]}])
+    );
+
+    // Two days on, a key made before them and never used is flagged as unused, and says so.
+    let idle = cli.json(&[
+        "keys",
+        "create",
+        "--name",
+        "idle",
+        "--env",
+        "staging",
+        "--no-store",
+    ]);
+    server.advance(SignedDuration::from_hours(48));
+    let listed: serde_json::Value =
+        serde_json::from_str(&check(&["--unused-for", "1d", "--output", "json"])).unwrap();
+    let idle_item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == idle["id"])
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        idle_item["reasons"],
+        json!([{"reason": "unused", "last_used_at": null, "created_at": idle["created_at"]}])
+    );
+    let table = check(&["--unused-for", "1d"]);
+    assert!(table.contains("never used (made"), "{table}");
+}

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 
 use clap::Args;
 
+use jiff::Timestamp;
+use serde::Serialize;
+
 use crate::api::{Key, ListKeys, Page};
 use crate::cli::time::parse_positive_seconds;
 use crate::cli::{CliFailure, Ctx};
@@ -16,8 +19,10 @@ Examples:
       Keys that will expire within 30 days.
   keyward keys check --expiring-within 14d --unused-for 90d --env production
 
-Exits 0 when no key needs attention, and 8 when some do (they are listed). Revoked keys never
-need attention.")]
+Exits 0 when no key needs attention, and 8 when some do (they are listed, each with every
+reason, with the time when it is within a day). With --output json each key carries `reasons`:
+{\"reason\": \"expiring\", \"expires_at\"} or {\"reason\": \"unused\", \"last_used_at\" (null: never),
+\"created_at\"}. Revoked keys never need attention.")]
 pub struct CheckArgs {
     /// Keys that will expire within this long need attention
     #[arg(long, value_name = "DURATION", default_value = "30d")]
@@ -46,7 +51,7 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
         ..ListKeys::default()
     };
     // Why each key needs attention, by id, in the order found.
-    let mut found: BTreeMap<String, (Key, Vec<String>)> = BTreeMap::new();
+    let mut found: BTreeMap<String, (Key, Vec<Reason>)> = BTreeMap::new();
     let expiring_keys = client
         .list_all_keys(&ListKeys {
             expiring_within_seconds: Some(expiring),
@@ -54,7 +59,9 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
         })
         .await?;
     for key in expiring_keys {
-        let reason = format!("expires {}", output::day(key.expires_at));
+        let reason = Reason::Expiring {
+            expires_at: key.expires_at,
+        };
         found
             .entry(key.id.clone())
             .or_insert((key, Vec::new()))
@@ -69,9 +76,9 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
             })
             .await?;
         for key in unused_keys {
-            let reason = match key.last_used_at {
-                Some(at) => format!("last used {}", output::day(at)),
-                None => "never used".to_owned(),
+            let reason = Reason::Unused {
+                last_used_at: key.last_used_at,
+                created_at: key.created_at,
             };
             found
                 .entry(key.id.clone())
@@ -80,12 +87,15 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
                 .push(reason);
         }
     }
-    let mut flagged: Vec<(Key, Vec<String>)> = found.into_values().collect();
+    let mut flagged: Vec<(Key, Vec<Reason>)> = found.into_values().collect();
     flagged.sort_by(|a, b| (a.0.expires_at, &a.0.id).cmp(&(b.0.expires_at, &b.0.id)));
     let count = flagged.len();
     if ctx.json() {
         output::print_json(&Page {
-            items: flagged.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            items: flagged
+                .iter()
+                .map(|(key, reasons)| Flagged { key, reasons })
+                .collect::<Vec<_>>(),
             next_cursor: None,
         })?;
     } else if ctx.quiet() {
@@ -95,7 +105,11 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
     } else if count > 0 {
         let rows = flagged
             .iter()
-            .map(|(k, why)| [k.name.clone(), k.id.clone(), why.join("; ")])
+            .map(|(k, why)| {
+                let now = Timestamp::now();
+                let why: Vec<String> = why.iter().map(|r| r.describe(now)).collect();
+                [k.name.clone(), k.id.clone(), why.join("; ")]
+            })
             .collect();
         output::print_line(&output::simple_table(
             ["NAME", "ID", "NEEDS ATTENTION"],
@@ -116,4 +130,57 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
         client.target().describe()
     ))
     .into())
+}
+
+/// Why a key needs attention, with the times that make it so (`--output json` carries them
+/// exact, so CI can tell an expiring key from an unused one).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "reason", rename_all = "lowercase")]
+enum Reason {
+    /// It expires within `--expiring-within`.
+    Expiring { expires_at: Timestamp },
+    /// It was made before `--unused-for` and not used since (`last_used_at` null: never used).
+    Unused {
+        last_used_at: Option<Timestamp>,
+        created_at: Timestamp,
+    },
+}
+
+impl Reason {
+    /// For the table: the date, and the hour and minute too when it is within a day.
+    fn describe(&self, now: Timestamp) -> String {
+        match self {
+            Reason::Expiring { expires_at } => format!("expires {}", when(*expires_at, now)),
+            Reason::Unused {
+                last_used_at: Some(at),
+                ..
+            } => format!("unused since {}", when(*at, now)),
+            Reason::Unused {
+                last_used_at: None,
+                created_at,
+            } => format!("never used (made {})", when(*created_at, now)),
+        }
+    }
+}
+
+/// A date; within a day of `now`, the local time too, and how far it is.
+fn when(t: Timestamp, now: Timestamp) -> String {
+    if (t - now).get_seconds().unsigned_abs() < 86_400 {
+        let local = t.to_zoned(jiff::tz::TimeZone::system());
+        format!(
+            "{} ({})",
+            local.strftime("%Y-%m-%d %H:%M"),
+            output::relative(t, now)
+        )
+    } else {
+        output::day(t)
+    }
+}
+
+/// A flagged key in JSON: the key's own fields and why it needs attention.
+#[derive(Serialize)]
+struct Flagged<'a> {
+    #[serde(flatten)]
+    key: &'a Key,
+    reasons: &'a [Reason],
 }
