@@ -694,13 +694,15 @@ fn transport_reason(e: &reqwest::Error) -> String {
             rustls::Error::InvalidCertificate(_) if tls.to_string().contains("CaUsedAsEndEntity") => {
                 "TLS: the server presents a CA certificate (basicConstraints CA:TRUE) as its own, which no client accepts; give the server a certificate made with basicConstraints CA:FALSE (the README shows the openssl command)".to_owned()
             }
-            rustls::Error::InvalidCertificate(_) => format!(
-                "TLS: the server's certificate is not trusted ({tls}); if your own CA signed it, pass --ca-cert FILE (or set KEYWARD_CA_CERT)"
+            rustls::Error::InvalidCertificate(problem) => format!(
+                "TLS: the server's certificate is not trusted: {}; if it is self-signed or your own CA signed it, pass --ca-cert FILE (or set KEYWARD_CA_CERT)",
+                certificate_problem(problem)
             ),
             // What a plain-HTTP server sends back to a TLS hello is no TLS record at all.
-            rustls::Error::InvalidMessage(_) => format!(
-                "TLS: the server did not answer in TLS ({tls}); if it serves plain HTTP, use an http:// URL"
-            ),
+            rustls::Error::InvalidMessage(_) => {
+                "TLS: the server did not answer in TLS; if it serves plain HTTP, use an http:// URL"
+                    .to_owned()
+            }
             _ => format!("TLS: the handshake failed ({tls})"),
         };
     }
@@ -716,6 +718,24 @@ fn transport_reason(e: &reqwest::Error) -> String {
             source = s.source();
         }
         reason
+    }
+}
+
+/// What is wrong with a certificate, in words (rustls' own text is its debug form, with the
+/// bytes of the algorithm's identifier).
+fn certificate_problem(problem: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as E;
+    match problem {
+        E::Expired | E::ExpiredContext { .. } => "it has expired",
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet",
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "it does not name the host in the URL"
+        }
+        E::Revoked => "it was revoked",
+        E::UnknownIssuer => "it is self-signed, or signed by a CA this machine does not trust",
+        _ => {
+            "it is self-signed or signed by a CA this machine does not trust, or cannot be checked"
+        }
     }
 }
 

@@ -53,7 +53,7 @@ impl Principal {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
-                "this needs the {permission} permission, which the caller does not hold"
+                "this needs the {permission} permission, which your key does not hold"
             )))
         }
     }

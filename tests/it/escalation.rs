@@ -211,7 +211,7 @@ fn the_cli_says_not_allowed_for_a_stronger_key() {
                 "{args:?} on {kind} printed a secret"
             );
             if code == 3 {
-                assert!(stderr.contains("the caller does not"), "{stderr}");
+                assert!(stderr.contains("your key does not"), "{stderr}");
             }
         }
         assert_eq!(server.token(&id, &secret).0, 200, "{kind} still works");

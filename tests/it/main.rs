@@ -50,3 +50,4 @@ mod tamper;
 mod throttling;
 mod tls;
 mod verify;
+mod words;

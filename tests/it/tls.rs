@@ -207,9 +207,14 @@ fn the_cli_talks_to_a_tls_server_that_takes_a_new_certificate_on_sighup() {
     assert!(
         untrusted.contains("TLS")
             && untrusted.contains("not trusted")
+            && untrusted.contains("self-signed")
             && untrusted.contains("--ca-cert"),
         "{untrusted}"
     );
+    // In words: no debug form of rustls' error (`Context {`, `UnknownIssuer`, byte lists).
+    for debug in ["{", "UnknownIssuer", "Context", "["] {
+        assert!(!untrusted.contains(debug), "{debug} in {untrusted}");
+    }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -87,7 +87,8 @@ async fn name_the_unknown(
         return error.into();
     };
     let mut named: Vec<String> = Vec::new();
-    if detail.contains("environments: one of those named does not exist") {
+    // Matched on the words too: a create with several problems answers them all under one code.
+    if code == "unknown_environment" || detail.contains("one of the environments named does not") {
         if let Ok(known) = client.environments().await {
             let unknown: Vec<String> = environments
                 .iter()
@@ -99,7 +100,7 @@ async fn name_the_unknown(
             }
         }
     }
-    if detail.contains("permissions: one of those named is not in the catalog") {
+    if code == "unknown_permission" || detail.contains("one of the permissions named is not") {
         if let Ok(known) = client.permissions().await {
             let unknown: Vec<String> = permissions
                 .iter()

@@ -80,6 +80,13 @@ impl PostgresDb {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .test_before_acquire(false),
         };
+        // One connection first, outside the pool: a database that refuses or cannot be found
+        // is said at once and in its own words, where the pool would retry until its acquire
+        // timeout and say only that it timed out.
+        let first = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(|e| cannot_connect(&options, e))?;
+        sqlx::Connection::close(first).await.ok();
         let pool = pool.connect_with(options).await.map_err(db)?;
         // Whether this open creates the audit chain (see `Engine::chain_created`).
         let sealed_before: i64 = sqlx::query_scalar(
@@ -136,6 +143,23 @@ impl PostgresDb {
             chain_created: sealed_before == 0,
         })
     }
+}
+
+/// A failed first connection, naming where: "connection refused at HOST:PORT".
+fn cannot_connect(options: &PgConnectOptions, e: sqlx::Error) -> StoreError {
+    let sqlx::Error::Io(io) = &e else {
+        return db(e);
+    };
+    let why = match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        std::io::ErrorKind::TimedOut => "timed out".to_owned(),
+        std::io::ErrorKind::NotFound => "no such host or socket".to_owned(),
+        // getaddrinfo's failure comes as an uncategorised error with its own text.
+        _ if io.to_string().contains("lookup address") => "no such host".to_owned(),
+        _ => io.to_string(),
+    };
+    let at = format!("{why} at {}:{}", options.get_host(), options.get_port());
+    StoreError::Unavailable(at.into())
 }
 
 /// `url` without keyward's `pgbouncer` parameter, and whether it was `true`.

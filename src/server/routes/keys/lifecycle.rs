@@ -148,8 +148,8 @@ pub async fn rotate(
         return Err(ApiError::invalid(
             "invalid_grace",
             format!(
-                "a grace period is at most 7 days ({MAX_ROTATION_GRACE_SECS} seconds), not {} seconds",
-                req.grace_seconds
+                "a grace period is at most 7 days, not {}",
+                spoken(req.grace_seconds)
             ),
         ));
     }
@@ -247,4 +247,15 @@ fn busy() -> ApiError {
         code: "busy",
         detail: "the key kept changing under this request; try again".to_owned(),
     }
+}
+
+/// A length of time as people say it: whole days, or hours, or minutes, or seconds.
+fn spoken(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

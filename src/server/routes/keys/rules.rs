@@ -65,12 +65,12 @@ pub fn within_caller(caller: &Principal, key: &KeyRecord) -> ApiResult<()> {
     }
     if let Some(held) = key.permissions.iter().find(|p| !caller.holds(p)) {
         return Err(ApiError::Forbidden(format!(
-            "the key holds {held:?}, which the caller does not; only a caller holding everything a key holds may change it"
+            "the key holds {held:?}, which your key does not; only a key holding everything a key holds may change it"
         )));
     }
     if !caller.sees(&key.environments) {
         return Err(ApiError::Forbidden(
-            "the key belongs to environments the caller does not reach".to_owned(),
+            "the key belongs to environments your key does not reach".to_owned(),
         ));
     }
     Ok(())
@@ -92,7 +92,7 @@ pub fn restrictions(
     if let Some(own) = caller.key_expires_at {
         if expires_at > own {
             return Err(ApiError::Forbidden(format!(
-                "the key would expire at {expires_at}, after the caller's own key ({own}); a key's expiry is at most that of the key that makes or changes it"
+                "the key would expire at {expires_at}, after your own key ({own}); a key's expiry is at most that of the key that makes or changes it"
             )));
         }
     }
@@ -101,7 +101,7 @@ pub fn restrictions(
     }
     if allowed_ips.is_empty() {
         return Err(ApiError::Forbidden(
-            "the key would have no allowed IPs, so any address could use it; the caller's own key is limited to its allowed IPs, and so is every key it makes or changes"
+            "the key would have no allowed IPs, so any address could use it; your own key is limited to its allowed IPs, and so is every key it makes or changes"
                 .to_owned(),
         ));
     }
@@ -115,7 +115,7 @@ pub fn restrictions(
         let inside = validate::cidr(entry).is_ok_and(|net| ipmatch::within(&net, &own));
         if !inside {
             return Err(ApiError::Forbidden(format!(
-                "allowed IPs: entry {i} is not inside the caller's own allowed IPs; a key's allowed IPs lie within those of the key that makes or changes it"
+                "allowed IPs: entry {i} is not inside your own key's allowed IPs; a key's allowed IPs lie within those of the key that makes or changes it"
             )));
         }
     }
@@ -152,7 +152,7 @@ pub async fn environments(
             _ => Err(ApiError::invalid(
                 "environment_required",
                 format!(
-                    "name at least one environment; the caller reaches: {}",
+                    "name at least one environment; the environments this key can reach: {}",
                     join_or_none(reachable())
                 ),
             )),
@@ -164,14 +164,14 @@ pub async fn environments(
             return Err(ApiError::invalid(
                 "unknown_environment",
                 format!(
-                    "environments: one of those named does not exist; the caller reaches: {}",
+                    "one of the environments named does not exist; the environments this key can reach: {}",
                     join_or_none(reachable())
                 ),
             ));
         }
         if !caller.reaches(env) {
             return Err(ApiError::Forbidden(format!(
-                "the caller cannot grant environment {env:?}, which it does not reach"
+                "your key cannot grant environment {env:?}, which it does not reach"
             )));
         }
     }
@@ -191,7 +191,7 @@ pub fn permissions(
         let Some(p) = state.catalog.get(name) else {
             return Err(ApiError::invalid(
                 "unknown_permission",
-                "permissions: one of those named is not in the catalog; `keyward permissions list` (GET /v1/permissions) shows the catalog",
+                "one of the permissions named is not in the catalog; `keyward permissions list` shows the catalog",
             ));
         };
         if key_type == KeyType::Public && (p.builtin || !p.public_safe) {
@@ -209,7 +209,7 @@ pub fn permissions(
         }
         if !caller.holds(name) {
             return Err(ApiError::Forbidden(format!(
-                "the caller cannot grant {name:?}, which it does not hold"
+                "your key cannot grant {name:?}, which it does not hold"
             )));
         }
     }
@@ -308,7 +308,7 @@ pub fn name_taken(name: &str) -> ApiError {
     ApiError::Conflict {
         code: "name_taken",
         detail: format!(
-            "the name {name:?} is taken: names are unique among all keys that are not revoked, including keys in environments the caller does not reach; choose another"
+            "the name {name:?} is taken: names are unique among all keys that are not revoked, including keys in environments your key does not reach; choose another"
         ),
     }
 }
