@@ -243,6 +243,9 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 pub fn document(doc: &Document) -> String {
     let mut value = serde_json::to_value(doc).expect("the OpenAPI document serialises");
     camel_case_links(&mut value);
+    // Keys in sorted order, whatever order serde_json keeps them in (the CLI keeps the API's
+    // order for people): the committed document changes only where the API does.
+    value.sort_all_objects();
     let mut text = serde_json::to_string_pretty(&value).expect("JSON serialises");
     text.push('\n');
     text
