@@ -170,7 +170,25 @@ fn collect(
     pages: &mut Vec<(String, Vec<u8>)>,
 ) -> anyhow::Result<()> {
     let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone().name(name.to_owned()))
+    // The SYNOPSIS lists the command's own flags first, then the global ones (each keeps its
+    // order; left alone, clap interleaves them by their positions in two different lists).
+    let mut global = 10_000;
+    let mut page = cmd.clone().name(name.to_owned()).mut_args(|arg| {
+        if arg.is_global_set() {
+            global += 1;
+            arg.display_order(global)
+        } else {
+            arg
+        }
+    });
+    // The main page's EXIT STATUS section lists the exit codes: not its EXTRA section again.
+    if let Some(extra) = page
+        .get_after_help()
+        .map(|h| without_exit_codes(&h.to_string()))
+    {
+        page = page.after_help(extra);
+    }
+    clap_mangen::Man::new(page)
         .render(&mut buf)
         .context("cannot render a man page")?;
     if name == "keyward" {
@@ -184,4 +202,15 @@ fn collect(
         collect(sub, &format!("{name}-{}", sub.get_name()), pages)?;
     }
     Ok(())
+}
+
+/// `help` without its "Exit codes:" paragraph (up to the next blank line).
+fn without_exit_codes(help: &str) -> String {
+    let Some(start) = help.find("Exit codes:") else {
+        return help.to_owned();
+    };
+    let end = help[start..]
+        .find("\n\n")
+        .map_or(help.len(), |n| start + n + 2);
+    format!("{}{}", &help[..start], &help[end..])
 }

@@ -72,6 +72,25 @@ fn committed_man_pages_are_fresh() {
             "no {section} section"
         );
     }
+    // Listed once: in EXIT STATUS, not again among the help text's extra paragraphs.
+    assert_eq!(main.matches("server unreachable").count(), 1, "{main}");
+    // A subcommand's SYNOPSIS: its own flags, then the global ones, not interleaved.
+    let create = std::fs::read_to_string(root.join("man").join("keyward-keys-create.1")).unwrap();
+    let synopsis = create
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .and_then(|s| s.split(".SH").next())
+        .unwrap();
+    let at = |flag: &str| {
+        synopsis
+            .find(flag)
+            .unwrap_or_else(|| panic!("{flag} not in {synopsis}"))
+    };
+    for own in ["\\-\\-name", "\\-\\-expires\\-in", "\\-\\-no\\-store"] {
+        for global in ["\\-\\-profile", "\\-\\-output", "\\-\\-insecure\\-http"] {
+            assert!(at(own) < at(global), "{own} after {global}: {synopsis}");
+        }
+    }
     // Every documented exit code of --help is in the man page, and the other way round.
     let help = std::process::Command::new(BIN)
         .arg("--help")
