@@ -29,10 +29,11 @@ use crate::client::{Client, ClientError};
 pub enum KeysCommand {
     /// Create a key; its secret is shown once
     Create(create::CreateArgs),
-    /// List keys, newest first
+    /// List keys, newest first; revoked ones only with --all-statuses
     #[command(visible_alias = "ls")]
     List(list::ListArgs),
     /// Show one key
+    #[command(visible_aliases = ["get", "view"])]
     Show(show::ShowArgs),
     /// Edit a key's name, description, environments, permissions, allowed IPs or expiry
     Edit(edit::EditArgs),
@@ -43,6 +44,7 @@ pub enum KeysCommand {
     /// Give a key a new secret; the old one may keep working for a grace period
     Rotate(rotate::RotateArgs),
     /// Revoke a key: final, immediate for the key and its tokens
+    #[command(visible_aliases = ["delete", "rm"])]
     Revoke(revoke::RevokeArgs),
     /// Check a key read from stdin, as a service would (for debugging)
     Verify(verify::VerifyArgs),
@@ -190,6 +192,7 @@ async fn pick(client: &Client) -> anyhow::Result<String> {
         client
             .list_keys(&ListKeys {
                 limit: Some(PICKER_KEYS),
+                hide_revoked: true,
                 ..ListKeys::default()
             })
             .await?,
@@ -207,6 +210,7 @@ async fn pick(client: &Client) -> anyhow::Result<String> {
                 .list_keys(&ListKeys {
                     q: Some(q.trim().to_owned()).filter(|q| !q.is_empty()),
                     limit: Some(PICKER_KEYS),
+                    hide_revoked: true,
                     ..ListKeys::default()
                 })
                 .await?,

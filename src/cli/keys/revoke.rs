@@ -24,7 +24,9 @@ required. In bulk, each key's outcome is reported; one failure does not stop the
 exit code is 9 when any failed.
 
 The key this command is logged in with is revoked only when its name is typed back on a
-terminal, or with --force (needed without a terminal; --yes is not enough).")]
+terminal, or with --force (needed without a terminal; --yes is not enough).
+
+Also as `keyward keys delete` and `keyward keys rm`.")]
 pub struct RevokeArgs {
     /// Keys by id or name (a key is picked from a list on a terminal when none is given)
     #[command(flatten)]
