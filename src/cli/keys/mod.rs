@@ -70,12 +70,30 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The flags that gave environments, permissions and allowed IPs, to name them in an error.
+struct Flags {
+    env: &'static str,
+    permission: &'static str,
+    ip: &'static str,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            env: "--env",
+            permission: "--permission",
+            ip: "--allow-ip",
+        }
+    }
+}
+
 /// The server's refusals never repeat a value they were sent; the CLI knows what its user typed,
 /// so it names the unknown environments and permissions and the allowlist entries the server
 /// refused, in the user's own flags.
 async fn name_the_unknown(
     client: &Client,
     error: ClientError,
+    flags: &Flags,
     environments: &[String],
     permissions: &[String],
     allowed_ips: &[String],
@@ -97,7 +115,7 @@ async fn name_the_unknown(
                 .map(|e| format!("{e:?}"))
                 .collect();
             if !unknown.is_empty() {
-                named.push(format!("--env {} unknown", unknown.join(", ")));
+                named.push(format!("{} {} unknown", flags.env, unknown.join(", ")));
             }
         }
     }
@@ -109,7 +127,11 @@ async fn name_the_unknown(
                 .map(|p| format!("{p:?}"))
                 .collect();
             if !unknown.is_empty() {
-                named.push(format!("--permission {} unknown", unknown.join(", ")));
+                named.push(format!(
+                    "{} {} unknown",
+                    flags.permission,
+                    unknown.join(", ")
+                ));
             }
         }
     }
@@ -117,7 +139,7 @@ async fn name_the_unknown(
     for (i, ip) in allowed_ips.iter().enumerate() {
         detail = detail.replace(
             &format!("allowed_ips[{i}]"),
-            &format!("--allow-ip {:?}", crate::output::printable(ip)),
+            &format!("{} {:?}", flags.ip, crate::output::printable(ip)),
         );
     }
     let detail = if named.is_empty() {
