@@ -37,13 +37,13 @@ pub enum KeysCommand {
     Show(show::ShowArgs),
     /// Edit a key's name, description, environments, permissions, allowed IPs or expiry
     Edit(edit::EditArgs),
-    /// Disable a key: it and its tokens stop at once, until enabled again
+    /// Disable keys: they and their tokens stop at once, until enabled again
     Disable(disable::DisableArgs),
-    /// Enable a disabled or expired key
+    /// Enable disabled or expired keys
     Enable(enable::EnableArgs),
     /// Give a key a new secret; the old one may keep working for a grace period
     Rotate(rotate::RotateArgs),
-    /// Revoke a key: final, immediate for the key and its tokens
+    /// Revoke keys: final, immediate for each key and its tokens
     #[command(visible_aliases = ["delete", "rm"])]
     Revoke(revoke::RevokeArgs),
     /// Check a key read from stdin, as a service would (for debugging)
