@@ -490,6 +490,10 @@ pub struct ListKeys {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<KeyStatus>,
+    /// Leave revoked keys out (what `keyward keys list` shows unless asked); not with
+    /// `status=revoked`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hide_revoked: bool,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     #[param(rename = "type")]
     pub key_type: Option<KeyType>,

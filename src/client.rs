@@ -132,6 +132,14 @@ pub struct Credentials {
 
 const IDEMPOTENCY_KEY: header::HeaderName = header::HeaderName::from_static("idempotency-key");
 
+/// The `If-Match` header for a write based on `version`, if any.
+fn if_match(version: Option<i64>) -> Vec<(header::HeaderName, String)> {
+    version
+        .map(|v| (header::IF_MATCH, format!("\"{v}\"")))
+        .into_iter()
+        .collect()
+}
+
 /// Called when the client obtains a new access token, so the CLI can cache it.
 pub type TokenSink = Arc<dyn Fn(&str, i64) + Send + Sync>;
 
@@ -270,30 +278,39 @@ impl Client {
 
     /// `PATCH /v1/keys/{id}` based on `version` (sent as `If-Match`).
     pub async fn edit_key(&self, id: &str, version: i64, edit: &EditKey) -> ClientResult<Key> {
-        let headers = [(header::IF_MATCH, format!("\"{version}\""))];
         self.call_with(
             Method::PATCH,
             &format!("/v1/keys/{}", segment(id)),
             Some(edit),
-            &headers,
+            &if_match(Some(version)),
         )
         .await
     }
 
-    pub async fn disable_key(&self, id: &str) -> ClientResult<Key> {
-        self.call(
+    /// `POST /v1/keys/{id}/disable`; with `version`, only if the key is still at that version
+    /// (a 412 otherwise).
+    pub async fn disable_key(&self, id: &str, version: Option<i64>) -> ClientResult<Key> {
+        self.call_with(
             Method::POST,
             &format!("/v1/keys/{}/disable", segment(id)),
             None::<&()>,
+            &if_match(version),
         )
         .await
     }
 
-    pub async fn enable_key(&self, id: &str, req: &EnableKey) -> ClientResult<Key> {
-        self.call(
+    /// `POST /v1/keys/{id}/enable`; with `version`, only if the key is still at that version.
+    pub async fn enable_key(
+        &self,
+        id: &str,
+        req: &EnableKey,
+        version: Option<i64>,
+    ) -> ClientResult<Key> {
+        self.call_with(
             Method::POST,
             &format!("/v1/keys/{}/enable", segment(id)),
             Some(req),
+            &if_match(version),
         )
         .await
     }
@@ -399,11 +416,13 @@ impl Client {
         .await
     }
 
-    pub async fn revoke_key(&self, id: &str) -> ClientResult<Key> {
-        self.call(
+    /// `POST /v1/keys/{id}/revoke`; with `version`, only if the key is still at that version.
+    pub async fn revoke_key(&self, id: &str, version: Option<i64>) -> ClientResult<Key> {
+        self.call_with(
             Method::POST,
             &format!("/v1/keys/{}/revoke", segment(id)),
             None::<&()>,
+            &if_match(version),
         )
         .await
     }

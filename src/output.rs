@@ -397,7 +397,11 @@ pub fn keys_table(keys: &[Key]) -> String {
         column("TYPE", 2, false, &|k| k.key_type.as_str().to_owned()),
         column("STATUS", 9, false, &|k| k.status.as_str().to_owned()),
         column("ENVIRONMENTS", 3, true, &|k| environments(k)),
-        column("EXPIRES", 8, false, &|k| relative(k.expires_at, now)),
+        // A revoked key never expires: it is over already.
+        column("EXPIRES", 8, false, &|k| match k.status {
+            KeyStatus::Revoked => "-".to_owned(),
+            _ => relative(k.expires_at, now),
+        }),
         column("LAST USED", 1, false, &|k| {
             k.last_used_at
                 .map_or_else(|| "never".to_owned(), |t| relative(t, now))

@@ -28,6 +28,7 @@ pub fn key_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
                 q: Some(typed.clone()).filter(|t| !t.is_empty()),
                 sort: Some("name".to_owned()),
                 limit: Some(1000),
+                hide_revoked: true,
                 ..ListKeys::default()
             })
             .await

@@ -120,7 +120,7 @@ the key was created or rotated and its secret printed, but \-\-store could not k
 keys check: some keys need attention (they are listed); audit verify: the audit log does not verify (the first event that breaks it is named)
 .TP
 \fB9\fR
-a bulk disable or revoke failed for some keys (each key's outcome is listed)
+a bulk disable, enable or revoke failed for some keys, or some changed since they were previewed and were left alone (each key's outcome is listed)
 .TP
 \fB130\fR
 cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done

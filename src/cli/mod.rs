@@ -37,7 +37,8 @@ Exit codes:
      (it was printed; copy it now)
   8  keys check: some keys need attention (they are listed); audit verify: the audit log
      does not verify (the first event that breaks it is named)
-  9  a bulk disable or revoke failed for some keys (each key's outcome is listed)
+  9  a bulk disable, enable or revoke failed for some keys, or some changed since they were
+     previewed and were left alone (each key's outcome is listed)
   130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
 
 With no profile or --url, keyward works on the embedded local store, a SQLite file in your data

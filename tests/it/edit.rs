@@ -157,3 +157,192 @@ fn edit_with_flags_changes_every_editable_field() {
     let err = cli.fails(&["keys", "edit", "after"], 2);
     assert!(err.contains("--description"), "{err}");
 }
+
+#[test]
+fn add_and_remove_flags_change_a_list_from_the_key_as_read() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    cli.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "lists",
+        "--env",
+        "staging",
+        "--permission",
+        "orders:read",
+        "--allow-ip",
+        "10.0.0.0/8",
+        "-q",
+        "--no-store",
+    ]);
+    let key = |field: &str| -> Vec<String> {
+        cli.json(&["keys", "show", "lists"])[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    cli.ok(&["keys", "edit", "lists", "--add-permission", "orders:write"]);
+    assert_eq!(key("permissions"), ["orders:read", "orders:write"]);
+    cli.ok(&[
+        "keys",
+        "edit",
+        "lists",
+        "--remove-permission",
+        "orders:read",
+    ]);
+    assert_eq!(key("permissions"), ["orders:write"]);
+    cli.ok(&["keys", "edit", "lists", "--add-env", "production"]);
+    assert_eq!(key("environments"), ["production", "staging"]);
+    cli.ok(&["keys", "edit", "lists", "--remove-env", "staging"]);
+    assert_eq!(key("environments"), ["production"]);
+    cli.ok(&["keys", "edit", "lists", "--add-ip", "192.0.2.1"]);
+    assert_eq!(key("allowed_ips"), ["10.0.0.0/8", "192.0.2.1/32"]);
+    // An entry is removed however it is written.
+    cli.ok(&["keys", "edit", "lists", "--remove-ip", "10.0.0.0/8"]);
+    assert_eq!(key("allowed_ips"), ["192.0.2.1/32"]);
+    let version = cli.json(&["keys", "show", "lists"])["version"].clone();
+
+    // Removing what the key does not hold, or adding what it holds: said, and nothing written.
+    let out = cli
+        .keyward()
+        .args([
+            "keys",
+            "edit",
+            "lists",
+            "--remove-permission",
+            "orders:read",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lists has no permission orders:read; nothing to remove"),
+        "{err}"
+    );
+    assert!(err.contains("nothing written"), "{err}");
+    assert_eq!(cli.json(&["keys", "show", "lists"])["version"], version);
+
+    // The last environment, or the last allowlist entry (that would allow every address), is
+    // not removed; a replacing flag with an adding one for the same list is a usage error, and
+    // so is one value both added and removed.
+    let err = cli.fails(&["keys", "edit", "lists", "--remove-env", "production"], 2);
+    assert!(err.contains("at least one"), "{err}");
+    let err = cli.fails(&["keys", "edit", "lists", "--remove-ip", "192.0.2.1"], 2);
+    assert!(err.contains("--any-ip"), "{err}");
+    for args in [
+        &[
+            "--add-permission",
+            "orders:read",
+            "--permission",
+            "orders:write",
+        ][..],
+        &["--remove-permission", "orders:read", "--no-permissions"][..],
+        &["--add-env", "staging", "--env", "production"][..],
+        &["--add-ip", "192.0.2.2", "--any-ip"][..],
+        &["--remove-ip", "192.0.2.1", "--allow-ip", "192.0.2.2"][..],
+        &["--add-env", "staging", "--remove-env", "staging"][..],
+    ] {
+        let mut all = vec!["keys", "edit", "lists"];
+        all.extend_from_slice(args);
+        cli.fails(&all, 2);
+    }
+    // An unknown one is named by the flag that gave it.
+    let err = cli.fails(&["keys", "edit", "lists", "--add-env", "nowhere"], 2);
+    assert!(err.contains("--add-env \"nowhere\" unknown"), "{err}");
+    assert_eq!(cli.json(&["keys", "show", "lists"])["version"], version);
+
+    // The change is based on the version read: a stale one is a conflict, not a lost update.
+    let err = cli.fails(
+        &[
+            "keys",
+            "edit",
+            "lists",
+            "--add-permission",
+            "orders:read",
+            "--if-version",
+            "1",
+        ],
+        5,
+    );
+    assert!(err.contains("someone else changed key lists"), "{err}");
+    assert_eq!(key("permissions"), ["orders:write"]);
+
+    // Nobody adds what they do not hold themselves.
+    let (operator, secret) = server.create(
+        &server.admin_token(),
+        json!({"name": "operator", "environments": ["production"], "permissions": ["keys:read", "keys:write", "orders:write"]}),
+    );
+    let as_operator = server.cli_as(&operator, &secret);
+    let out = as_operator
+        .keyward()
+        .args(["keys", "edit", "lists", "--add-permission", "orders:read"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot edit key lists: your login key cannot grant \"orders:read\""),
+        "{err}"
+    );
+    assert!(
+        !err.contains("/v1/") && !err.contains("the caller"),
+        "{err}"
+    );
+    assert_eq!(key("permissions"), ["orders:write"]);
+}
+
+#[test]
+fn two_adds_at_once_never_lose_one() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    cli.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "both",
+        "--env",
+        "staging",
+        "-q",
+        "--no-store",
+    ]);
+    let spawn = |permission: &str| {
+        std::process::Command::new(crate::harness::BIN)
+            .args(["keys", "edit", "both", "--add-permission", permission])
+            .env_clear()
+            .envs(cli.vars())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("orders:read"), spawn("orders:write"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let permissions = cli.json(&["keys", "show", "both"])["permissions"].clone();
+    let held = |p: &str| permissions.as_array().unwrap().iter().any(|v| v == p);
+    for (out, permission) in [(&a, "orders:read"), (&b, "orders:write")] {
+        match out.status.code() {
+            // Written: it is there, whatever the other did.
+            Some(0) => assert!(held(permission), "{permission} lost: {permissions}"),
+            // Refused as stale: told so, and not written.
+            Some(5) => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("someone else changed"), "{err}");
+                assert!(!held(permission), "{permissions}");
+            }
+            other => panic!("{other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+    assert!(
+        a.status.code() == Some(0) || b.status.code() == Some(0),
+        "one of them is written"
+    );
+}

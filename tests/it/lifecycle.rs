@@ -372,3 +372,49 @@ fn a_server_setting_can_lower_the_maximum() {
     assert_eq!(r.status, 422);
     assert!(json(&r)["detail"].as_str().unwrap().contains("30 days"));
 }
+
+#[test]
+fn a_lifecycle_action_with_a_stale_if_match_changes_nothing() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, _) = server.create(
+        &admin,
+        json!({"name": "moving", "environments": ["staging"]}),
+    );
+    // Someone edits the key after it was read at version 1.
+    let r = server.call(
+        &admin,
+        "PATCH",
+        &format!("/v1/keys/{id}"),
+        Some(&json!({"description": "edited"})),
+        &[("If-Match", "\"1\"")],
+    );
+    assert_eq!(r.status, 200);
+    for action in ["disable", "enable", "revoke"] {
+        let body = json!({});
+        let r = server.call(
+            &admin,
+            "POST",
+            &format!("/v1/keys/{id}/{action}"),
+            (action == "enable").then_some(&body),
+            &[("If-Match", "\"1\"")],
+        );
+        assert_eq!(r.status, 412, "{action}");
+        assert_eq!(json(&r)["code"], "version_mismatch", "{action}");
+    }
+    let r = server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]);
+    assert_eq!(json(&r)["status"], "active");
+    // At the version it is at, it is acted on; without If-Match, as before.
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{id}/disable"),
+        None,
+        &[("If-Match", "\"2\"")],
+    );
+    assert_eq!(r.status, 200);
+    let r = server.call(&admin, "POST", &format!("/v1/keys/{id}/revoke"), None, &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(json(&r)["status"], "revoked");
+}

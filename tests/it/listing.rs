@@ -283,3 +283,69 @@ fn a_page_is_bounded_in_bytes_as_well_as_items() {
     );
     assert_eq!(seen, made, "every key exactly once");
 }
+
+#[test]
+fn revoked_keys_are_listed_only_when_asked_for() {
+    let env = TestEnv::new();
+    let id = |name: &str| {
+        env.json(&["keys", "create", "--name", name, "--no-store"])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (live, dead) = (id("live"), id("dead"));
+    env.ok(&["keys", "revoke", "dead", "--yes"]);
+    // A key of a revoked one's name may live again: only the live one is listed by default.
+    let reborn = id("dead");
+    let ids = |args: &[&str]| -> BTreeSet<String> {
+        let mut all = vec!["keys", "list", "-q"];
+        all.extend_from_slice(args);
+        env.ok(&all).lines().map(str::to_owned).collect()
+    };
+    let set = |v: &[&String]| v.iter().map(|s| (*s).clone()).collect::<BTreeSet<_>>();
+    // `-q` pipelines never receive a dead id, paged or not.
+    assert_eq!(ids(&[]), set(&[&live, &reborn]));
+    assert_eq!(ids(&["--all"]), set(&[&live, &reborn]));
+    assert_eq!(ids(&["--name", "dead"]), set(&[&reborn]));
+    assert_eq!(ids(&["--status", "revoked"]), set(&[&dead]));
+    assert_eq!(ids(&["--all-statuses"]), set(&[&live, &dead, &reborn]));
+    assert_eq!(
+        ids(&["--all-statuses", "--name", "dead"]),
+        set(&[&dead, &reborn])
+    );
+    let listed = env.json(&["keys", "list"]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    // --all-statuses and --status contradict each other.
+    env.fails(&["keys", "list", "--all-statuses", "--status", "active"], 2);
+    // A revoked row does not claim it expires.
+    let table = env.ok(&["keys", "list", "--status", "revoked"]);
+    let row = table.lines().find(|l| l.contains(&dead)).unwrap();
+    assert!(
+        !row.contains("in 12 months") && !row.contains(" in "),
+        "{table}"
+    );
+    // The help says so.
+    let help = env.ok(&["keys", "list", "--help"]);
+    assert!(help.contains("--all-statuses"), "{help}");
+    assert!(help.contains("Revoked keys are left out"), "{help}");
+}
+
+#[test]
+fn get_and_view_show_a_key_and_delete_and_rm_revoke_it() {
+    let env = TestEnv::new();
+    for name in ["one", "two"] {
+        env.ok(&["keys", "create", "--name", name, "--no-store", "-q"]);
+    }
+    for alias in ["get", "view"] {
+        assert_eq!(env.json(&["keys", alias, "one"])["name"], "one");
+    }
+    for (alias, name) in [("delete", "one"), ("rm", "two")] {
+        let revoked = env.json(&["keys", alias, name, "--yes"]);
+        assert_eq!(revoked["status"], "revoked", "{alias}");
+    }
+    let help = env.ok(&["keys", "--help"]);
+    assert!(
+        help.contains("get, view") && help.contains("delete, rm"),
+        "{help}"
+    );
+}

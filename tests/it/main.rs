@@ -8,6 +8,7 @@ pub const BACKEND: harness::Backend = harness::Backend::Sqlite;
 mod audit;
 mod bad_input;
 mod bound;
+mod bulk;
 mod byo;
 mod canary;
 mod concurrency;

@@ -744,3 +744,31 @@ fn the_login_keys_name_is_typed_back_before_it_is_disabled_or_revoked() {
     assert_eq!(status("bystander"), "revoked");
     assert_eq!(status("operator"), "revoked");
 }
+
+#[test]
+fn a_key_changed_between_the_preview_and_the_answer_is_reported_not_acted_on() {
+    let env = TestEnv::new();
+    for name in ["kept-1", "moved", "kept-2"] {
+        env.ok(&["keys", "create", "--name", name, "--no-store", "-q"]);
+    }
+    let mut term = Terminal::spawn(&env, &["keys", "disable", "--env", "default"]);
+    term.expect("Disable these 3 keys");
+    term.expect("[y/N]");
+    // While the question waits, someone else edits one of the keys the preview showed, and
+    // creates a key the preview never showed.
+    env.ok(&["keys", "edit", "moved", "--description", "meanwhile"]);
+    env.ok(&["keys", "create", "--name", "newcomer", "--no-store", "-q"]);
+    std::thread::sleep(Duration::from_millis(200));
+    term.send("y");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 9, "{screen}");
+    assert!(screen.contains("changed since the preview"), "{screen}");
+    assert!(
+        screen.contains("2 disabled, 0 already disabled, 2 changed meanwhile"),
+        "{screen}"
+    );
+    assert_eq!(env.json(&["keys", "show", "kept-1"])["status"], "disabled");
+    assert_eq!(env.json(&["keys", "show", "kept-2"])["status"], "disabled");
+    assert_eq!(env.json(&["keys", "show", "moved"])["status"], "active");
+    assert_eq!(env.json(&["keys", "show", "newcomer"])["status"], "active");
+}

@@ -98,7 +98,7 @@ fn key_tables_at_80_and_160_columns() {
     env.ok(&["keys", "revoke", "old", "--yes"]);
     for columns in ["80", "160"] {
         env.set("COLUMNS", columns);
-        let list = env.ok(&["keys", "list"]);
+        let list = env.ok(&["keys", "list", "--all-statuses"]);
         insta::assert_snapshot!(format!("keys-list-{columns}"), stable(&list));
         let show = env.ok(&["keys", "show", "ci-deploy"]);
         insta::assert_snapshot!(format!("keys-show-{columns}"), stable(&show));

@@ -9,6 +9,8 @@ pub const BACKEND: harness::Backend = harness::Backend::Postgres;
 mod audit;
 #[path = "../it/bad_input.rs"]
 mod bad_input;
+#[path = "../it/bulk.rs"]
+mod bulk;
 #[path = "../it/byo.rs"]
 mod byo;
 #[path = "../it/canary.rs"]

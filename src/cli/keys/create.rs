@@ -156,9 +156,15 @@ async fn create_and_reveal(
         Err(e) => {
             let envs: Vec<String> = request.environments.iter().cloned().collect();
             let perms: Vec<String> = request.permissions.iter().cloned().collect();
-            return Err(
-                super::name_the_unknown(client, e, &envs, &perms, &request.allowed_ips).await,
-            );
+            return Err(super::name_the_unknown(
+                client,
+                e,
+                &super::Flags::default(),
+                &envs,
+                &perms,
+                &request.allowed_ips,
+            )
+            .await);
         }
     };
     reveal_secret(ctx, client, &created, source, store).await?;

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::bulk::{self, Change, Selection};
+use super::bulk::{self, Change, Plan, Selection};
 use super::resolve;
 use crate::cli::{Ctx, prompt};
 use crate::output;
@@ -12,26 +12,40 @@ use crate::output;
 #[command(after_help = "\
 Examples:
   keyward keys disable ci-deploy
+  keyward keys disable old-1 old-2 --yes
   keyward keys disable --unused-for 90d --env staging --dry-run
 
 A disabled key, and every token it issued, stops working at once; `keyward keys enable` brings
 it back. On a terminal keyward asks first (--yes skips). In bulk, without a terminal, --yes is
-required; each key's outcome is reported, and the exit code is 9 when any failed.
+required. Revoked keys are left out (and counted). Each key's outcome is reported (disabled,
+already disabled, changed, failed); a name that matches no key is one failed outcome and the
+others go on. A key changed since the preview (or since it was read) is left as it is and
+reported. The exit code is 9 when any failed or changed.
 
 The key this command is logged in with is disabled only when its name is typed back on a
 terminal, or with --force (needed without a terminal; --yes is not enough).")]
 pub struct DisableArgs {
-    /// Keys by id or name (a key is picked from a list on a terminal when none is given)
     #[command(flatten)]
     pub selection: Selection,
+
+    /// Also act on the key this command is logged in with, without asking for its name (and
+    /// skip the other questions, as --yes does)
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
+    let force = args.force;
     if args.selection.is_bulk() {
-        return bulk::run(ctx, client, Change::Disable, args.selection, |_| {}).await;
+        let plan = Plan {
+            change: Change::Disable,
+            enable: Default::default(),
+            force,
+            after: |_: &crate::api::Key| {},
+        };
+        return bulk::run(ctx, client, plan, args.selection).await;
     }
-    let force = args.selection.force;
     let id = resolve(ctx, client, args.selection.keys.into_iter().next()).await?;
     // The key this command is logged in with: its name typed back, or --force.
     if bulk::own_key_id(client).await?.as_deref() == Some(id.as_str()) && !force {
@@ -58,7 +72,7 @@ pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let key = client.disable_key(&id).await?;
+    let key = client.disable_key(&id, None).await?;
     if ctx.json() {
         output::print_json(&key)?;
     } else if ctx.quiet() {

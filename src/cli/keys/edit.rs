@@ -19,11 +19,17 @@ use crate::output;
 #[command(after_help = "\
 Examples:
   keyward keys edit ci-deploy --description \"deploys the shop\" --permission orders:read
+  keyward keys edit ci-deploy --add-permission orders:write --remove-env staging
   keyward keys edit ci-deploy --any-ip --expires-in 90d
   keyward keys edit ci-deploy                 on a terminal: opens $EDITOR on the fields
 
---env, --permission and --allow-ip replace the whole list. With --if-version the edit applies
-only if the key is still at that version (its ETag), as a script's optimistic lock.")]
+--env, --permission and --allow-ip replace the whole list; --add-… and --remove-… change it
+from the key as read, and the write is based on that read, so an edit made meanwhile by
+someone else is a conflict (exit 5), never lost. Adding a value the key holds already, or
+removing one it does not hold, changes nothing for that value (a warning names it). Removing
+a key's last environment, or the last entry of its allowlist (which would allow every
+address; --any-ip says that), is refused. With --if-version the edit applies only if the key
+is still at that version (its ETag), as a script's optimistic lock.")]
 pub struct EditArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
@@ -41,6 +47,14 @@ pub struct EditArgs {
     #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environments: Vec<String>,
 
+    /// Add an environment to the key's (repeatable)
+    #[arg(long = "add-env", value_name = "ENV", conflicts_with = "environments", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
+    pub add_environments: Vec<String>,
+
+    /// Remove an environment from the key's (repeatable)
+    #[arg(long = "remove-env", value_name = "ENV", conflicts_with = "environments", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
+    pub remove_environments: Vec<String>,
+
     /// Permissions (repeatable; replaces the list)
     #[arg(
         long = "permission",
@@ -49,6 +63,14 @@ pub struct EditArgs {
     )]
     pub permissions: Vec<String>,
 
+    /// Add a permission to the key's (repeatable)
+    #[arg(long = "add-permission", value_name = "PERMISSION", conflicts_with_all = ["permissions", "no_permissions"], add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::permission_names))]
+    pub add_permissions: Vec<String>,
+
+    /// Remove a permission from the key's (repeatable)
+    #[arg(long = "remove-permission", value_name = "PERMISSION", conflicts_with_all = ["permissions", "no_permissions"], add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::permission_names))]
+    pub remove_permissions: Vec<String>,
+
     /// Remove every permission
     #[arg(long)]
     pub no_permissions: bool,
@@ -56,6 +78,14 @@ pub struct EditArgs {
     /// Allowed CIDRs (repeatable; replaces the list)
     #[arg(long = "allow-ip", value_name = "CIDR", conflicts_with = "any_ip")]
     pub allowed_ips: Vec<String>,
+
+    /// Add a CIDR to the key's allowlist (repeatable)
+    #[arg(long = "add-ip", value_name = "CIDR", conflicts_with_all = ["allowed_ips", "any_ip"])]
+    pub add_ips: Vec<String>,
+
+    /// Remove a CIDR from the key's allowlist (repeatable)
+    #[arg(long = "remove-ip", value_name = "CIDR", conflicts_with_all = ["allowed_ips", "any_ip"])]
+    pub remove_ips: Vec<String>,
 
     /// Allow every address (clears the allowlist)
     #[arg(long)]
@@ -93,13 +123,157 @@ impl EditArgs {
             key_type: None,
         })
     }
+
+    /// Whether any `--add-…` or `--remove-…` flag was given.
+    fn changes_lists(&self) -> bool {
+        [
+            &self.add_environments,
+            &self.remove_environments,
+            &self.add_permissions,
+            &self.remove_permissions,
+            &self.add_ips,
+            &self.remove_ips,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
+    }
+
+    /// A value both added and removed is a mistake, whichever was meant.
+    fn check_add_remove(&self) -> Result<(), UsageError> {
+        let pairs = [
+            ("env", &self.add_environments, &self.remove_environments),
+            (
+                "permission",
+                &self.add_permissions,
+                &self.remove_permissions,
+            ),
+            ("ip", &self.add_ips, &self.remove_ips),
+        ];
+        for (what, add, remove) in pairs {
+            if let Some(both) = add.iter().find(|v| remove.contains(v)) {
+                return Err(UsageError(format!(
+                    "--add-{what} and --remove-{what} both name {:?}; say which you mean",
+                    output::printable(both)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the `--add-…` and `--remove-…` flags into `edit`, as lists computed from `key` as
+    /// read. Says which values were there already or missing; a list left as it was is not
+    /// sent.
+    fn apply_list_changes(&self, ctx: &Ctx, key: &Key, edit: &mut EditKey) -> anyhow::Result<()> {
+        let name = output::printable(&key.name).into_owned();
+        if !self.add_environments.is_empty() || !self.remove_environments.is_empty() {
+            let envs = change_set(
+                ctx,
+                &name,
+                "environment",
+                &key.environments,
+                &self.add_environments,
+                &self.remove_environments,
+            );
+            if envs.is_empty() {
+                return Err(UsageError(format!(
+                    "--remove-env would leave {name} in no environment, and a key lives in at least one; add another with --add-env"
+                ))
+                .into());
+            }
+            edit.environments = (envs != key.environments).then_some(envs);
+        }
+        if !self.add_permissions.is_empty() || !self.remove_permissions.is_empty() {
+            let perms = change_set(
+                ctx,
+                &name,
+                "permission",
+                &key.permissions,
+                &self.add_permissions,
+                &self.remove_permissions,
+            );
+            edit.permissions = (perms != key.permissions).then_some(perms);
+        }
+        if !self.add_ips.is_empty() || !self.remove_ips.is_empty() {
+            let canonical = |entry: &str| -> Result<String, UsageError> {
+                crate::server::parse_cidr(entry)
+                    .map(|net| net.to_string())
+                    .map_err(|why| UsageError(format!("{:?}: {why}", output::printable(entry))))
+            };
+            let mut ips = key.allowed_ips.clone();
+            for entry in &self.remove_ips {
+                let wanted = canonical(entry)?;
+                let before = ips.len();
+                ips.retain(|ip| !canonical(ip).is_ok_and(|c| c == wanted));
+                if ips.len() == before {
+                    ctx.warn(&format!(
+                        "{name}'s allowlist has no {}; nothing to remove",
+                        output::printable(entry)
+                    ));
+                }
+            }
+            for entry in &self.add_ips {
+                let wanted = canonical(entry)?;
+                if ips
+                    .iter()
+                    .any(|ip| canonical(ip).is_ok_and(|c| c == wanted))
+                {
+                    ctx.warn(&format!(
+                        "{name}'s allowlist holds {} already",
+                        output::printable(entry)
+                    ));
+                } else {
+                    ips.push(entry.clone());
+                }
+            }
+            if ips.is_empty() && !key.allowed_ips.is_empty() {
+                return Err(UsageError(format!(
+                    "--remove-ip would empty {name}'s allowlist, and an empty allowlist allows every address; say --any-ip if that is meant"
+                ))
+                .into());
+            }
+            edit.allowed_ips = (ips != key.allowed_ips).then_some(ips);
+        }
+        Ok(())
+    }
+}
+
+/// `current` with `add` added and `remove` removed, warning about values added that were there
+/// already and values removed that were not.
+fn change_set(
+    ctx: &Ctx,
+    key_name: &str,
+    what: &str,
+    current: &BTreeSet<String>,
+    add: &[String],
+    remove: &[String],
+) -> BTreeSet<String> {
+    let mut set = current.clone();
+    for value in remove {
+        if !set.remove(value) {
+            ctx.warn(&format!(
+                "{key_name} has no {what} {}; nothing to remove",
+                output::printable(value)
+            ));
+        }
+    }
+    for value in add {
+        if !set.insert(value.clone()) {
+            ctx.warn(&format!(
+                "{key_name} has the {what} {} already",
+                output::printable(value)
+            ));
+        }
+    }
+    set
 }
 
 pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
-    let edit = args.to_edit()?;
-    if edit.is_empty() && !ctx.can_prompt() {
+    let mut edit = args.to_edit()?;
+    args.check_add_remove()?;
+    let by_flags = !edit.is_empty() || args.changes_lists();
+    if !by_flags && !ctx.can_prompt() {
         return Err(UsageError(
-            "name a field to change: --name, --description, --env, --permission, --no-permissions, --allow-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
+            "name a field to change: --name, --description, --env, --add-env, --remove-env, --permission, --add-permission, --remove-permission, --no-permissions, --allow-ip, --add-ip, --remove-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
                 .to_owned(),
         )
         .into());
@@ -115,7 +289,18 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if edit.is_empty() {
+    if by_flags {
+        args.apply_list_changes(ctx, &before, &mut edit)?;
+        if edit.is_empty() {
+            ctx.say(&format!(
+                "No change to key {} ({}); nothing written.",
+                output::printable(&before.name),
+                before.id
+            ));
+            return Ok(());
+        }
+    }
+    if !by_flags {
         let Some(key) = edit_in_editor(ctx, client, &id, before, version).await? else {
             ctx.say("No change; nothing written.");
             return Ok(());
@@ -135,12 +320,38 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
             }
             .into());
         }
+        // Nobody gives a key more than they hold: said in the user's words.
+        Err(ClientError::Api {
+            status: 403,
+            code,
+            detail,
+        }) if detail.starts_with("your key ") => {
+            return Err(ClientError::Api {
+                status: 403,
+                code,
+                detail: format!(
+                    "cannot edit key {}: {}",
+                    output::printable(&before.name),
+                    detail.replacen("your key ", "your login key ", 1)
+                ),
+            }
+            .into());
+        }
         Err(e) => {
             let envs: Vec<String> = edit.environments.iter().flatten().cloned().collect();
             let perms: Vec<String> = edit.permissions.iter().flatten().cloned().collect();
+            let flag = |adds: &[String], replacing: &'static str, adding: &'static str| {
+                if adds.is_empty() { replacing } else { adding }
+            };
+            let flags = super::Flags {
+                env: flag(&args.add_environments, "--env", "--add-env"),
+                permission: flag(&args.add_permissions, "--permission", "--add-permission"),
+                ip: flag(&args.add_ips, "--allow-ip", "--add-ip"),
+            };
             return Err(super::name_the_unknown(
                 client,
                 e,
+                &flags,
                 &envs,
                 &perms,
                 edit.allowed_ips.as_deref().unwrap_or_default(),
@@ -345,6 +556,7 @@ async fn edit_in_editor(
                     super::name_the_unknown(
                         client,
                         e,
+                        &super::Flags::default(),
                         &envs,
                         &perms,
                         edit.allowed_ips.as_deref().unwrap_or_default(),

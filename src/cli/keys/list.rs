@@ -15,15 +15,20 @@ Examples:
   keyward keys list --search ci- --all -q | xargs -n1 keyward keys show
   keyward keys list --output json --limit 100 --cursor \"$NEXT\"     the page after a JSON page
 
-Newest first unless --sort says otherwise. Tables show times relative to now; JSON carries them
-exact (RFC 3339, UTC).")]
+Revoked keys are left out unless --status revoked or --all-statuses asks for them, so `-q`
+pipelines never receive dead ids. Newest first unless --sort says otherwise. Tables show times
+relative to now; JSON carries them exact (RFC 3339, UTC).")]
 pub struct ListArgs {
     #[command(flatten)]
     pub filters: KeyFilterArgs,
 
-    /// Only the key with this exact name (and its revoked namesakes)
+    /// Only the key with this exact name (its revoked namesakes too with --all-statuses)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Revoked keys too (they are left out unless --status revoked asks for them)
+    #[arg(long, conflicts_with = "status")]
+    pub all_statuses: bool,
 
     /// Order of the list
     #[arg(long, value_enum, default_value_t = SortArg::Newest)]
@@ -80,6 +85,7 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         sort: sort.map(str::to_owned),
         limit: Some(if args.all { 1000 } else { args.limit }),
         cursor: args.cursor.clone(),
+        hide_revoked: filters.status.is_none() && !args.all_statuses,
         ..filters
     };
     if args.all {
@@ -116,11 +122,16 @@ pub async fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
 /// "No keys", naming what was asked for.
 fn say_none(ctx: &Ctx, client: &Client, args: &ListArgs) {
     let asked = args.filters.describe(args.name.as_deref());
+    let hidden = if args.filters.status.is_none() && !args.all_statuses {
+        " (revoked keys are left out; --all-statuses shows them)"
+    } else {
+        ""
+    };
     if asked.is_empty() {
-        ctx.say(&format!("No keys {}.", client.target().describe()));
+        ctx.say(&format!("No keys {}{hidden}.", client.target().describe()));
     } else {
         ctx.say(&format!(
-            "No key matches {asked} {}.",
+            "No key matches {asked} {}{hidden}.",
             client.target().describe()
         ));
     }

@@ -29,20 +29,22 @@ use crate::client::{Client, ClientError};
 pub enum KeysCommand {
     /// Create a key; its secret is shown once
     Create(create::CreateArgs),
-    /// List keys, newest first
+    /// List keys, newest first; revoked ones only with --all-statuses
     #[command(visible_alias = "ls")]
     List(list::ListArgs),
     /// Show one key
+    #[command(visible_aliases = ["get", "view"])]
     Show(show::ShowArgs),
     /// Edit a key's name, description, environments, permissions, allowed IPs or expiry
     Edit(edit::EditArgs),
-    /// Disable a key: it and its tokens stop at once, until enabled again
+    /// Disable keys: they and their tokens stop at once, until enabled again
     Disable(disable::DisableArgs),
-    /// Enable a disabled or expired key
+    /// Enable disabled or expired keys
     Enable(enable::EnableArgs),
     /// Give a key a new secret; the old one may keep working for a grace period
     Rotate(rotate::RotateArgs),
-    /// Revoke a key: final, immediate for the key and its tokens
+    /// Revoke keys: final, immediate for each key and its tokens
+    #[command(visible_aliases = ["delete", "rm"])]
     Revoke(revoke::RevokeArgs),
     /// Check a key read from stdin, as a service would (for debugging)
     Verify(verify::VerifyArgs),
@@ -68,12 +70,30 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The flags that gave environments, permissions and allowed IPs, to name them in an error.
+struct Flags {
+    env: &'static str,
+    permission: &'static str,
+    ip: &'static str,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            env: "--env",
+            permission: "--permission",
+            ip: "--allow-ip",
+        }
+    }
+}
+
 /// The server's refusals never repeat a value they were sent; the CLI knows what its user typed,
 /// so it names the unknown environments and permissions and the allowlist entries the server
 /// refused, in the user's own flags.
 async fn name_the_unknown(
     client: &Client,
     error: ClientError,
+    flags: &Flags,
     environments: &[String],
     permissions: &[String],
     allowed_ips: &[String],
@@ -96,7 +116,7 @@ async fn name_the_unknown(
                 .map(|e| format!("{e:?}"))
                 .collect();
             if !unknown.is_empty() {
-                named.push(format!("--env {} unknown", unknown.join(", ")));
+                named.push(format!("{} {} unknown", flags.env, unknown.join(", ")));
             }
         }
     }
@@ -108,7 +128,11 @@ async fn name_the_unknown(
                 .map(|p| format!("{p:?}"))
                 .collect();
             if !unknown.is_empty() {
-                named.push(format!("--permission {} unknown", unknown.join(", ")));
+                named.push(format!(
+                    "{} {} unknown",
+                    flags.permission,
+                    unknown.join(", ")
+                ));
             }
         }
     }
@@ -116,7 +140,7 @@ async fn name_the_unknown(
     for (i, ip) in allowed_ips.iter().enumerate() {
         detail = detail.replace(
             &format!("allowed_ips[{i}]"),
-            &format!("--allow-ip {:?}", crate::output::printable(ip)),
+            &format!("{} {:?}", flags.ip, crate::output::printable(ip)),
         );
     }
     let detail = if named.is_empty() {
@@ -191,6 +215,7 @@ async fn pick(client: &Client) -> anyhow::Result<String> {
         client
             .list_keys(&ListKeys {
                 limit: Some(PICKER_KEYS),
+                hide_revoked: true,
                 ..ListKeys::default()
             })
             .await?,
@@ -208,6 +233,7 @@ async fn pick(client: &Client) -> anyhow::Result<String> {
                 .list_keys(&ListKeys {
                     q: Some(q.trim().to_owned()).filter(|q| !q.is_empty()),
                     limit: Some(PICKER_KEYS),
+                    hide_revoked: true,
                     ..ListKeys::default()
                 })
                 .await?,

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::bulk::{self, Change, Selection};
+use super::bulk::{self, Change, Plan, Selection};
 use super::resolve;
 use crate::api::{Key, KeyStatus};
 use crate::cli::{Ctx, UsageError, prompt};
@@ -20,27 +20,38 @@ Examples:
 
 Revoking cannot be undone: the key and every token it issued stop working at once, and this
 machine's stored secret of it is removed from the keyring. Without a terminal, --yes is
-required. In bulk, each key's outcome is reported; one failure does not stop the rest, and the
-exit code is 9 when any failed.
+required. In bulk, keys revoked already are left out (and counted), and each key's outcome is
+reported; one failure does not stop the rest, and a name that matches no key is one failed
+outcome. A key changed since the preview (or since it was read) is left as it is and
+reported. The exit code is 9 when any failed or changed.
 
 The key this command is logged in with is revoked only when its name is typed back on a
-terminal, or with --force (needed without a terminal; --yes is not enough).")]
+terminal, or with --force (needed without a terminal; --yes is not enough).
+
+Also as `keyward keys delete` and `keyward keys rm`.")]
 pub struct RevokeArgs {
-    /// Keys by id or name (a key is picked from a list on a terminal when none is given)
     #[command(flatten)]
     pub selection: Selection,
+
+    /// Also act on the key this command is logged in with, without asking for its name (and
+    /// skip the other questions, as --yes does)
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
+    let force = args.force;
     if args.selection.is_bulk() {
         let client = ctx.client().await?;
         let profile = super::reveal::keyring_profile(ctx, client.target());
-        return bulk::run(ctx, client, Change::Revoke, args.selection, |key| {
-            forget_secret(ctx, &profile, key)
-        })
-        .await;
+        let plan = Plan {
+            change: Change::Revoke,
+            enable: Default::default(),
+            force,
+            after: |key: &Key| forget_secret(ctx, &profile, key),
+        };
+        return bulk::run(ctx, client, plan, args.selection).await;
     }
-    let force = args.selection.force;
     if !ctx.global.yes && !force && !ctx.can_prompt() {
         return Err(UsageError(
             "refusing to revoke without --yes (--force for the key this command is logged in with): revoking cannot be undone, and there is no terminal to ask on"
@@ -76,7 +87,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         }
     }
     let already = key.status == KeyStatus::Revoked;
-    let key = client.revoke_key(&id).await?;
+    let key = client.revoke_key(&id, None).await?;
     if ctx.json() {
         output::print_json(&key)?;
     } else if ctx.quiet() {

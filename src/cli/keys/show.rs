@@ -7,6 +7,7 @@ use crate::cli::Ctx;
 use crate::output;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Also as `keyward keys get` and `keyward keys view`.")]
 pub struct ShowArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]

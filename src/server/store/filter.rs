@@ -320,7 +320,7 @@ where
             .push_bind(ms(since))
             .push(")");
     }
-    if (f.expires_before.is_some() || f.unused_since.is_some()) && !asks_revoked {
+    if (f.expires_before.is_some() || f.unused_since.is_some() || f.hide_revoked) && !asks_revoked {
         qb.push(" AND k.status <> 'revoked'");
     }
     // The driving rows carry the key's creation time and id: ordering by them lets the

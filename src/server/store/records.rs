@@ -254,6 +254,8 @@ pub struct KeyFilter {
     pub q: Option<String>,
     pub name: Option<String>,
     pub status: Option<KeyStatus>,
+    /// Leave revoked keys out.
+    pub hide_revoked: bool,
     pub key_type: Option<KeyType>,
     pub environment: Option<String>,
     pub permission: Option<String>,

@@ -176,26 +176,30 @@ fn changed_fields(before: &KeyRecord, after: &KeyRecord) -> Vec<&'static str> {
 
 /// `If-Match: "3"` (the ETag of a read); a bare or weak `3` is accepted too.
 fn if_match(headers: &HeaderMap) -> ApiResult<i64> {
-    let missing = || ApiError::PreconditionRequired;
-    let value = headers
-        .get(header::IF_MATCH)
-        .ok_or_else(missing)?
-        .to_str()
-        .map_err(|_| missing())?;
+    optional_if_match(headers)?.ok_or(ApiError::PreconditionRequired)
+}
+
+/// `If-Match`, where it may be left out (the lifecycle actions): the version the caller read,
+/// if it sent one.
+pub(super) fn optional_if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::BadRequest("If-Match must be the ETag of the key as read, like \"3\"".to_owned())
+    };
+    let value = value.to_str().map_err(|_| bad())?;
     let digits = value.trim().trim_start_matches("W/").trim_matches('"');
     digits
         .bytes()
         .all(|b| b.is_ascii_digit())
         .then(|| digits.parse::<i64>().ok())
         .flatten()
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "If-Match must be the ETag of the key as read, like \"3\"".to_owned(),
-            )
-        })
+        .map(Some)
+        .ok_or_else(bad)
 }
 
-fn stale(based_on: i64, now_at: i64) -> ApiError {
+pub(super) fn stale(based_on: i64, now_at: i64) -> ApiError {
     ApiError::PreconditionFailed(format!(
         "the key changed since version {based_on} was read; it is now at version {now_at}"
     ))

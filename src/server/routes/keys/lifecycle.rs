@@ -2,10 +2,11 @@
 
 use crate::api::actions;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 
+use super::edit::{optional_if_match, stale};
 use super::{audit, key_response, revoked, rules, set_key_headers, visible_key};
 use crate::api::{
     EnableKey, KeyStatus, KeyWithSecret, MAX_ROTATION_GRACE_SECS, PERM_KEYS_REVOKE,
@@ -20,18 +21,23 @@ use crate::server::{AppState, SharedState};
 
 /// Applies `change` to the key and writes it, re-reading and retrying if another writer got
 /// there first. `change` returns whether anything changed and, if so, a time by which the key's
-/// access tokens must expire.
+/// access tokens must expire. With `based_on` (the request's optional `If-Match`), a key at
+/// another version is left as it is: 412.
 async fn apply(
     state: &AppState,
     caller: &Principal,
     meta: &RequestMeta,
     id: &str,
+    based_on: Option<i64>,
     action: &'static str,
     mut change: impl FnMut(&mut KeyRecord, Timestamp) -> ApiResult<Option<Option<Timestamp>>>,
 ) -> ApiResult<KeyRecord> {
     for _ in 0..5 {
         let current = visible_key(state, caller, id).await?;
         rules::within_caller(caller, &current)?;
+        if let Some(based_on) = based_on.filter(|v| *v != current.version) {
+            return Err(stale(based_on, current.version));
+        }
         if current.status == KeyStatus::Revoked {
             return Err(revoked());
         }
@@ -56,16 +62,20 @@ async fn apply(
 
 /// Reversible; the key and every token it issued stop at once.
 #[utoipa::path(post, path = "/v1/keys/{id}/disable", tag = "keys", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(("id" = String, Path, description = "The key's id (`key_…`)"), 
+        ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#, description = "Optional: the ETag (version) of the key as it was read; the action is then taken only on that version")
+    ),
     responses(
         (status = 200, description = "Disabled (needs `keys:write`); disabling a disabled key changes nothing", body = crate::api::Key),
         (status = 409, description = "`key_revoked`, `busy`, or `last_super_admin` (the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`version_mismatch`: `If-Match` was sent and the key changed since it was read", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn disable(
     State(state): State<SharedState>,
     caller: Principal,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_WRITE)?;
     let record = apply(
@@ -73,6 +83,7 @@ pub async fn disable(
         &caller,
         &meta,
         &id,
+        optional_if_match(&headers)?,
         actions::KEY_DISABLE,
         |k, now| {
             if k.status == KeyStatus::Disabled {
@@ -88,17 +99,21 @@ pub async fn disable(
 
 /// Brings back a disabled or expired key, optionally with a new expiry.
 #[utoipa::path(post, path = "/v1/keys/{id}/enable", tag = "keys", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(("id" = String, Path, description = "The key's id (`key_…`)"), 
+        ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#, description = "Optional: the ETag (version) of the key as it was read; the action is then taken only on that version")
+    ),
     request_body = crate::api::EnableKey,
     responses(
         (status = 200, description = "Enabled (needs `keys:write`)", body = crate::api::Key),
         (status = 409, description = "`key_revoked` or `busy`", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`version_mismatch`: `If-Match` was sent and the key changed since it was read", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn enable(
     State(state): State<SharedState>,
     caller: Principal,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(req): Body<EnableKey>,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_WRITE)?;
@@ -107,6 +122,7 @@ pub async fn enable(
         &caller,
         &meta,
         &id,
+        optional_if_match(&headers)?,
         actions::KEY_ENABLE,
         |k, now| {
             let expired = k.expires_at <= now;
@@ -160,6 +176,7 @@ pub async fn rotate(
         &caller,
         &meta,
         &id,
+        None,
         actions::KEY_ROTATE,
         |k, now| {
             if req.expires_at.is_some() || req.expires_in_seconds.is_some() {
@@ -200,21 +217,29 @@ pub async fn rotate(
 /// conditioned on, so a rotate that lands first makes this revoke read the key again, and the
 /// new secret answers REVOKED too.
 #[utoipa::path(post, path = "/v1/keys/{id}/revoke", tag = "keys", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(("id" = String, Path, description = "The key's id (`key_…`)"), 
+        ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#, description = "Optional: the ETag (version) of the key as it was read; the action is then taken only on that version")
+    ),
     responses(
         (status = 200, description = "Revoked for good (needs `keys:revoke`)", body = crate::api::Key),
         (status = 409, description = "`busy`, or `last_super_admin` (the last active super-admin key)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`version_mismatch`: `If-Match` was sent and the key changed since it was read", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke(
     State(state): State<SharedState>,
     caller: Principal,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     caller.require(PERM_KEYS_REVOKE)?;
+    let based_on = optional_if_match(&headers)?;
     for _ in 0..5 {
         let record = visible_key(&state, &caller, &id).await?;
         rules::within_caller(&caller, &record)?;
+        if let Some(based_on) = based_on.filter(|v| *v != record.version) {
+            return Err(stale(based_on, record.version));
+        }
         let now = state.now();
         if record.status == KeyStatus::Revoked {
             return Ok(key_response(&record, now));

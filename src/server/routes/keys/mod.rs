@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 
-use crate::api::{Key, ListKeys, PERM_KEYS_READ, Page};
+use crate::api::{Key, KeyStatus, ListKeys, PERM_KEYS_READ, Page};
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::routes::Params;
@@ -61,10 +61,17 @@ pub async fn list(
         .as_deref()
         .map(|c| decode_cursor(c, sort))
         .transpose()?;
+    if query.hide_revoked && query.status == Some(KeyStatus::Revoked) {
+        return Err(ApiError::invalid(
+            "invalid_filter",
+            "hide_revoked and status=revoked cannot both be given",
+        ));
+    }
     let filter = KeyFilter {
         q: query.q.filter(|q| !q.is_empty()),
         name: query.name,
         status: query.status,
+        hide_revoked: query.hide_revoked,
         key_type: query.key_type,
         environment: query.environment,
         permission: query.permission,
