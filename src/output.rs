@@ -72,6 +72,11 @@ fn select(mut value: serde_json::Value) -> serde_json::Value {
 
 static WARNED: AtomicBool = AtomicBool::new(false);
 
+/// On stderr: the lines printed are not all there is.
+pub fn more_follow(cursor: &str) {
+    eprintln!("note: more follow; --all prints every one, or --cursor {cursor} goes on from here");
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -115,6 +120,10 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
                 for item in items {
                     serde_json::to_writer(&mut text, item)?;
                     text.push(b'\n');
+                }
+                // Lines carry no cursor: a listing cut short says so where a person sees it.
+                if let Some(cursor) = value.get("next_cursor").and_then(|c| c.as_str()) {
+                    more_follow(cursor);
                 }
             }
             None => {
@@ -217,6 +226,9 @@ impl JsonItemsStream {
     /// Ends the listing with the cursor of the page after it, if there is one.
     pub fn finish_with_cursor(mut self, next_cursor: Option<&str>) -> anyhow::Result<()> {
         if self.lines {
+            if let Some(cursor) = next_cursor {
+                more_follow(cursor);
+            }
             return Ok(());
         }
         let cursor = serde_json::to_string(&next_cursor)?;

@@ -277,6 +277,11 @@ impl Printer {
         if let Some(json) = self.json {
             return json.finish_with_cursor(next_cursor.as_deref());
         }
+        if self.lines {
+            if let Some(cursor) = &next_cursor {
+                output::more_follow(cursor);
+            }
+        }
         if self.table {
             if self.printed == 0 {
                 ctx.say("No events match.");

@@ -358,7 +358,13 @@ fn print_minted(
     global: &GlobalArgs,
     message: &str,
 ) -> anyhow::Result<()> {
-    if global.output != output::OutputFormat::Table {
+    if global.output != output::OutputFormat::Table || global.json.is_some() {
+        // The same JSON as any command's: --output jsonl on one line, --json FIELDS obeyed
+        // (the secret kept).
+        output::init_json(
+            global.output == output::OutputFormat::Jsonl,
+            global.json.clone(),
+        );
         return output::print_json(created);
     }
     output::print_line(&format!("client id: {}", created.key.id))?;

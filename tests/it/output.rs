@@ -451,6 +451,14 @@ fn jsonl_prints_one_object_per_line_on_every_listing_and_nothing_else() {
             );
         }
     }
+    // A page cut short says so on stderr (lines carry no cursor).
+    let out = env
+        .keyward()
+        .args(["keys", "list", "--limit", "1", "--output", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--all"));
     // The help says all three.
     let help = env.ok(&["keys", "list", "--help"]);
     assert!(help.contains("table|json|jsonl"), "{help}");

@@ -123,7 +123,14 @@ fn action_list(parameter: &str, list: Option<&str>) -> ApiResult<Vec<String>> {
             actions::ALL.join(", ")
         )));
     }
-    Ok(list.split(',').map(|a| a.trim().to_owned()).collect())
+    // Each action once: no list longer than the actions there are.
+    let mut named: Vec<String> = Vec::new();
+    for action in list.split(',').map(str::trim) {
+        if !named.iter().any(|a| a == action) {
+            named.push(action.to_owned());
+        }
+    }
+    Ok(named)
 }
 
 fn invalid_filter(detail: &str) -> ApiError {

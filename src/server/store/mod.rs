@@ -90,17 +90,28 @@ pub fn redacted(url: &str) -> String {
             None => url.to_owned(),
         };
     };
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, _)) => (rest, "?…"),
-        None => (rest, ""),
+    let strip_query = |text: &str| match text.split_once('?') {
+        Some((before, _)) => format!("{before}?…"),
+        None => text.to_owned(),
     };
+    // The user part ends at the last `@`, wherever it is: a password may hold `?`, `/` or `@`
+    // unencoded. When in doubt, more is masked, never less.
     match rest.rsplit_once('@') {
-        Some((user, host)) => match user.split_once(':') {
-            Some((name, _)) => format!("{scheme}://{name}:***@{host}{query}"),
-            None => format!("{scheme}://{user}@{host}{query}"),
-        },
-        None => format!("{scheme}://{rest}{query}"),
+        Some((user, host)) if user.contains([':', '/', '?', '#']) => {
+            let name = user.split([':', '/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{name}:***@{}", strip_query(host))
+        }
+        Some((user, host)) => format!("{scheme}://{user}@{}", strip_query(host)),
+        None => format!("{scheme}://{}", strip_query(rest)),
     }
+}
+
+/// Whether `url`'s user part is plain enough that the driver reads host and port where a person
+/// would: a password holding `/`, `?` or `#` unencoded makes part of it read as the host.
+pub(super) fn authority_is_plain(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.rsplit_once('@')
+        .is_none_or(|(user, _)| !user.contains(['/', '?', '#']))
 }
 
 #[cfg(test)]
@@ -132,6 +143,14 @@ mod redaction {
                 "sqlite:/var/lib/keyward/keyward.db",
             ),
             ("sqlite::memory:", "sqlite::memory:"),
+            (
+                "postgres://kw:hunter2?secret@db/k",
+                "postgres://kw:***@db/k",
+            ),
+            (
+                "postgres://kw:4821?secret@db/k?sslmode=require",
+                "postgres://kw:***@db/k?…",
+            ),
         ] {
             assert_eq!(redacted(url), shown, "{url}");
             assert!(!redacted(url).contains("hunter2") && !redacted(url).contains("secret"));

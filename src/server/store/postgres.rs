@@ -33,10 +33,6 @@ type Tx = sqlx::Transaction<'static, Postgres>;
 /// must be said quickly, not after sqlx's default 30 s.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A pooled connection idle this long is pinged before a request gets it (a dead one is then
-/// replaced, not handed out); one used more recently is trusted.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
-
 /// The URL parameter (keyward's, removed before the URL reaches the driver) that says a
 /// transaction-mode pooler such as PgBouncer sits between keyward and PostgreSQL.
 const PGBOUNCER_PARAM: &str = "pgbouncer";
@@ -55,23 +51,16 @@ impl PostgresDb {
             options = options.statement_cache_capacity(0);
         }
         let pool = match use_ {
-            // A ping before every acquire is a round trip that waits as long as a statement on
-            // a loaded database, inside the acquire timeout: under the soak bench it turned
-            // writes that would have succeeded into 503s. Only a connection that sat idle long
-            // enough to have been cut is pinged.
+            // Each connection is pinged before a request gets it, inside the acquire timeout.
+            // On a stalled database the ping waits out the stall and the request answers 503
+            // after 3 s (the soak bench's failed writes); without it, a connection to a host
+            // that vanished silently (a failover) would hang its request for the request
+            // timeout and keep its pool slot until TCP gives up, minutes later. The ping, with
+            // its timeout, is what drops such a connection at once.
             Pool::Requests { idle } => PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                .idle_timeout(idle)
-                .test_before_acquire(false)
-                .before_acquire(|conn, meta| {
-                    Box::pin(async move {
-                        if meta.idle_for >= PING_WHEN_IDLE_FOR {
-                            sqlx::Connection::ping(conn).await?;
-                        }
-                        Ok(true)
-                    })
-                }),
+                .idle_timeout(idle),
             // The follower's reads, and its LISTEN (which holds a connection of its own).
             // No ping before each read: a failed read is retried at the next poll anyway, and
             // a round trip less is a read sooner on a loaded database.
@@ -85,7 +74,7 @@ impl PostgresDb {
         // timeout and say only that it timed out.
         let first = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
             .await
-            .map_err(|e| cannot_connect(&options, e))?;
+            .map_err(|e| cannot_connect(&options, super::authority_is_plain(&url), e))?;
         sqlx::Connection::close(first).await.ok();
         let pool = pool.connect_with(options).await.map_err(db)?;
         // Whether this open creates the audit chain (see `Engine::chain_created`).
@@ -146,7 +135,7 @@ impl PostgresDb {
 }
 
 /// A failed first connection, naming where: "connection refused at HOST:PORT".
-fn cannot_connect(options: &PgConnectOptions, e: sqlx::Error) -> StoreError {
+fn cannot_connect(options: &PgConnectOptions, plain: bool, e: sqlx::Error) -> StoreError {
     let sqlx::Error::Io(io) = &e else {
         return db(e);
     };
@@ -158,8 +147,14 @@ fn cannot_connect(options: &PgConnectOptions, e: sqlx::Error) -> StoreError {
         _ if io.to_string().contains("lookup address") => "no such host".to_owned(),
         _ => io.to_string(),
     };
-    let at = format!("{why} at {}:{}", options.get_host(), options.get_port());
-    StoreError::Unavailable(at.into())
+    // Where the driver went is part of the password when that holds `/`, `?` or `#`: said
+    // without it.
+    let said = if plain {
+        format!("{why} at {}:{}", options.get_host(), options.get_port())
+    } else {
+        format!("{why}; if the URL's password holds / ? or #, percent-encode them (%2F %3F %23)")
+    };
+    StoreError::Unavailable(said.into())
 }
 
 /// `url` without keyward's `pgbouncer` parameter, and whether it was `true`.
