@@ -602,6 +602,9 @@ esac
         third.contains("# ERROR:") && third.contains("moon"),
         "{third}"
     );
+    // In the file's words: the field the user typed, not a flag they did not.
+    assert!(third.contains("environments: \"moon\" unknown"), "{third}");
+    assert!(!third.contains("--env"), "{third}");
     let key = env.json(&["keys", "show", "retried"]);
     assert_eq!(key["description"], "fixed later");
     assert_eq!(key["version"], 2, "only the last save was written");

@@ -556,7 +556,7 @@ async fn edit_in_editor(
                     super::name_the_unknown(
                         client,
                         e,
-                        &super::Flags::default(),
+                        &super::Flags::editor(),
                         &envs,
                         &perms,
                         edit.allowed_ips.as_deref().unwrap_or_default(),

@@ -87,6 +87,17 @@ impl Default for Flags {
     }
 }
 
+impl Flags {
+    /// In `$EDITOR` the user typed fields of a file, not flags: errors name those.
+    fn editor() -> Self {
+        Flags {
+            env: "environments:",
+            permission: "permissions:",
+            ip: "allowed_ips entry",
+        }
+    }
+}
+
 /// The server's refusals never repeat a value they were sent; the CLI knows what its user typed,
 /// so it names the unknown environments and permissions and the allowlist entries the server
 /// refused, in the user's own flags.
