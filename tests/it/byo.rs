@@ -42,6 +42,35 @@ fn a_brought_secret_is_stored_like_any_other() {
     let id = created["id"].as_str().unwrap();
     assert_eq!(server.token(id, &mine).0, 200);
 
+    // With -q, the id: the one essential value when no secret is printed.
+    let quiet = keyward::secret::random_base62(48);
+    let out = cli
+        .keyward()
+        .args([
+            "keys",
+            "create",
+            "--name",
+            "brought-quietly",
+            "--env",
+            "staging",
+            "--secret-stdin",
+            "-q",
+        ])
+        .write_stdin(format!("{quiet}\n"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.trim().starts_with("key_") && !printed.contains(&quiet),
+        "{printed}"
+    );
+    assert_eq!(server.token(printed.trim(), &quiet).0, 200);
+
     // From a file, too.
     let file = cli.dir.path().join("secret.txt");
     let other = keyward::secret::random_base62(48);

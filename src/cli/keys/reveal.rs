@@ -38,7 +38,10 @@ pub async fn reveal_secret(
     let Some(secret) = created.secret.as_ref() else {
         if ctx.json() {
             output::print_json(created)?;
-        } else if !ctx.quiet() {
+        } else if ctx.quiet() {
+            // No secret to print: the essential value left is the key's id.
+            output::print_line(&created.key.id)?;
+        } else {
             output::print_line(&output::key_details(&created.key))?;
         }
         if source == SecretSource::Generated {
