@@ -132,6 +132,11 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         path.display(),
         ring.name()
     ));
+    if let Some(caveat) = ring.caveat() {
+        ctx.warn(&format!(
+            "{caveat}. Then `keyward login` again, or use a Secret Service (README: \"OS keyring\")"
+        ));
+    }
     Ok(())
 }
 

@@ -94,12 +94,18 @@ pub async fn reveal_secret(
         target,
     );
     match stored {
-        Ok(name) => {
+        Ok(ring) => {
             ctx.say(&format!(
-                "Stored in the {name} as keyward/{}; `keyward secrets get {}` prints it.",
+                "Stored in the {} as keyward/{}; `keyward secrets get {}` prints it.",
+                ring.name(),
                 keyring::secret_user(&profile, &created.key.id),
                 created.key.name
             ));
+            if let Some(caveat) = ring.caveat() {
+                ctx.warn(&format!(
+                    "{caveat}. Keep a copy of the secret where it lasts, or use a Secret Service (README: \"OS keyring\")"
+                ));
+            }
             Ok(())
         }
         // Asked for explicitly: not storing it is a failure of its own (exit 7), distinct from
@@ -126,7 +132,7 @@ fn store_secret(
     name: &str,
     secret: &str,
     target: &Target,
-) -> anyhow::Result<&'static str> {
+) -> anyhow::Result<Keyring> {
     let ring = Keyring::open()?;
     ring.set(&keyring::secret_user(profile, key_id), secret)?;
     let (mut index, _lock) = Index::load_for_update()?;
@@ -144,5 +150,5 @@ fn store_secret(
     index
         .save()
         .context("stored in the keyring, but the secrets index could not be written")?;
-    Ok(ring.name())
+    Ok(ring)
 }
