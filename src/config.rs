@@ -58,8 +58,7 @@ impl Config {
     pub fn load() -> anyhow::Result<Self> {
         let path = Self::path()?;
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text)
-                .with_context(|| format!("{} is not a valid keyward config", path.display())),
+            Ok(text) => toml::from_str(&text).map_err(|e| invalid(&path, &text, &e).into()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -82,6 +81,33 @@ impl Config {
         let path = Self::path()?;
         save_to(self, &path)?;
         Ok(path)
+    }
+}
+
+/// A config.toml that does not parse: the user's to correct, like a wrong flag (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{path} is not a valid keyward config:{at} {why}")]
+pub struct InvalidConfig {
+    path: String,
+    /// ` line N:`, when the parser says where.
+    at: String,
+    why: String,
+}
+
+/// One line naming the file, the line and the problem (the TOML error's own text is a drawing
+/// of the line over several).
+fn invalid(path: &Path, text: &str, e: &toml::de::Error) -> InvalidConfig {
+    let at = e
+        .span()
+        .map(|span| {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!(" line {line}:")
+        })
+        .unwrap_or_default();
+    InvalidConfig {
+        path: path.display().to_string(),
+        at,
+        why: e.message().trim_end().to_owned(),
     }
 }
 

@@ -114,13 +114,19 @@ conflict (a name already taken, a stale edit, a revoked key)
 server unreachable (a TLS failure is named as one), or it cannot reach its database now (503)
 .TP
 \fB7\fR
-the key was created or rotated and its secret printed, but \-\-store could not keep it in the OS keyring
+the key was created or rotated and its secret printed, but it was not stored in the OS keyring (\-\-store failed, or the keyring offer was cancelled or interrupted); copy it now
 .TP
 \fB8\fR
 keys check: some keys need attention (they are listed); audit verify: the audit log does not verify (the first event that breaks it is named)
 .TP
 \fB9\fR
 a bulk disable or revoke failed for some keys (each key's outcome is listed)
+.TP
+\fB10\fR
+keys verify: the key is not valid for that use (the code printed says why)
+.TP
+\fB11\fR
+the name typed back at a prompt did not match; nothing was done
 .TP
 \fB130\fR
 cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done

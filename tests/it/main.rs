@@ -19,6 +19,7 @@ mod e2e;
 mod edit;
 mod environments;
 mod escalation;
+mod exit_codes;
 mod expiry;
 mod generated;
 mod harness;

@@ -29,6 +29,8 @@ mod edit;
 mod environments;
 #[path = "../it/escalation.rs"]
 mod escalation;
+#[path = "../it/exit_codes.rs"]
+mod exit_codes;
 #[path = "../it/expiry.rs"]
 mod expiry;
 #[path = "../it/harness.rs"]

@@ -161,7 +161,7 @@ async fn create_and_reveal(
             );
         }
     };
-    reveal_secret(ctx, client, &created, source, store).await?;
+    reveal_secret(ctx, client, &created, source, store, "created").await?;
     ctx.say(&format!(
         "Created key {} ({}) {}.",
         created.key.name,
