@@ -2,8 +2,9 @@
 //! Secret Service, or the Linux kernel keyring (keyutils) where no Secret Service answers.
 //! There is no plaintext fallback: when no store works, callers are told so.
 //!
-//! Entries: service `keyward`, user `<profile>:<key id>` for a key's secret, and
-//! `<profile>:<key id>:token` for a cached access token.
+//! Entries: service `keyward`, user `<profile>:<key id>` for a key's secret,
+//! `<profile>:<key id>:token` for a login's cached access token, and `env-token:<digest>` for the
+//! cached token of credentials given in the environment (see `cli::token_cache`).
 
 use std::sync::{Arc, Mutex, OnceLock};
 

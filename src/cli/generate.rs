@@ -136,7 +136,7 @@ cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done
 the same as \-\-url, \-\-profile, \-\-output, \-\-local and \-\-ca\-cert
 .TP
 \fBKEYWARD_CLIENT_ID\fR, \fBKEYWARD_CLIENT_SECRET\fR
-credentials for scripts and CI, instead of a login kept in the OS keyring; they go to whatever server \-\-url or KEYWARD_URL names, where a profile's kept login and token go only to the profile's own server (another is refused, exit 2)
+credentials for scripts and CI, instead of a login kept in the OS keyring; they go to whatever server \-\-url or KEYWARD_URL names, where a profile's kept login and token go only to the profile's own server (another is refused, exit 2); the access token they get is kept in the OS keyring for the next commands (bound to the server's origin, the client id and the secret; never in a file), so a CI job makes one token exchange
 .TP
 \fBKEYWARD_KEYRING\fR
 which OS keyring to use: auto (default), secret\-service or keyutils

@@ -15,6 +15,7 @@ mod ready_check;
 mod secrets;
 mod server;
 mod time;
+mod token_cache;
 mod whoami;
 
 use clap::{Args, Parser, Subcommand};

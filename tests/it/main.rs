@@ -10,6 +10,7 @@ mod bad_input;
 mod bound;
 mod byo;
 mod canary;
+mod ci_token;
 mod concurrency;
 mod conflicts;
 mod connections;

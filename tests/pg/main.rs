@@ -13,6 +13,8 @@ mod bad_input;
 mod byo;
 #[path = "../it/canary.rs"]
 mod canary;
+#[path = "../it/ci_token.rs"]
+mod ci_token;
 #[path = "../it/concurrency.rs"]
 mod concurrency;
 #[path = "../it/conflicts.rs"]
