@@ -358,7 +358,10 @@ async fn open_local() -> anyhow::Result<Client> {
     let state = Arc::new(AppState::new(
         store,
         pepper,
-        Catalog::new(&catalog.permissions).context("the local store's catalog.toml")?,
+        Catalog::new(&catalog.permissions).map_err(|e| {
+            let path = super::permissions::catalog::LocalCatalog::path().unwrap_or_default();
+            config::InvalidConfig::new(&path, "catalog", format!("{e:#}"))
+        })?,
     ));
     // No background task outlives a CLI command: what a server purges on a schedule, the
     // embedded store purges when it opens. A new store's audit chain is sealed (once).

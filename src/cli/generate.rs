@@ -99,7 +99,7 @@ success
 error
 .TP
 \fB2\fR
-usage error or invalid input (a missing flag, a value the server refused)
+usage error or invalid input (a missing flag, a value the server refused, a config file keyward cannot take)
 .TP
 \fB3\fR
 not authenticated or not allowed (also a login key that is disabled or expired)

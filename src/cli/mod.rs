@@ -29,7 +29,8 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  success
   1  error
-  2  usage error or invalid input (a missing flag, a value the server refused)
+  2  usage error or invalid input (a missing flag, a value the server refused, a config
+     file keyward cannot take)
   3  not authenticated or not allowed
   4  not found
   5  conflict (a name already taken, a stale edit, a revoked key)

@@ -148,6 +148,22 @@ fn every_documented_exit_code_is_what_its_situation_exits_with() {
     .unwrap();
     let err = walk.run("a broken config.toml", &broken_config, &["keys", "list"], 2);
     assert!(err.contains("config.toml"), "{err}");
+    // The local store's catalog.toml: one that does not parse, one that names no permission.
+    let broken_catalog = TestEnv::new();
+    std::fs::create_dir_all(broken_catalog.config_dir()).unwrap();
+    for text in [
+        "[[permissions]\n",
+        "[[permissions]]\nname = \"Not A Name\"\n",
+    ] {
+        std::fs::write(broken_catalog.config_dir().join("catalog.toml"), text).unwrap();
+        let err = walk.run(
+            "a broken catalog.toml",
+            &broken_catalog,
+            &["keys", "list"],
+            2,
+        );
+        assert!(err.contains("catalog.toml"), "{err}");
+    }
 
     // 4: not found. 5: conflict (the name is taken).
     walk.run("show", &local, &["keys", "show", "nobody"], 4);
