@@ -59,7 +59,7 @@ impl Config {
         let path = Self::path()?;
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text)
-                .with_context(|| format!("{} is not a valid keyward config", path.display())),
+                .map_err(|e| InvalidConfig::toml(&path, "config", &text, &e).into()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -82,6 +82,47 @@ impl Config {
         let path = Self::path()?;
         save_to(self, &path)?;
         Ok(path)
+    }
+}
+
+/// A file of the user's settings (config.toml, the local store's catalog.toml) that keyward
+/// cannot take: the user's to correct, like a wrong flag (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{path} is not a valid keyward {what}:{at} {why}")]
+pub struct InvalidConfig {
+    path: String,
+    /// `config`, `catalog`.
+    what: &'static str,
+    /// ` line N:`, when the parser says where.
+    at: String,
+    why: String,
+}
+
+impl InvalidConfig {
+    /// `path` (a `what`) refused for `why`.
+    pub fn new(path: &Path, what: &'static str, why: String) -> Self {
+        InvalidConfig {
+            path: path.display().to_string(),
+            what,
+            at: String::new(),
+            why,
+        }
+    }
+
+    /// `text`, read from `path` (a `what`), does not parse: one line naming the file, the line
+    /// and the problem (the TOML error's own text is a drawing of the line over several).
+    pub fn toml(path: &Path, what: &'static str, text: &str, e: &toml::de::Error) -> Self {
+        let at = e
+            .span()
+            .map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!(" line {line}:")
+            })
+            .unwrap_or_default();
+        InvalidConfig {
+            at,
+            ..Self::new(path, what, e.message().trim_end().to_owned())
+        }
     }
 }
 

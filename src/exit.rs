@@ -16,13 +16,17 @@ pub const NOT_STORED: u8 = 7;
 pub const NEEDS_ATTENTION: u8 = 8;
 /// A bulk change failed for some of its keys.
 pub const PARTLY_FAILED: u8 = 9;
+/// `keys verify`: the server answered, and the key is not valid for that use.
+pub const KEY_NOT_VALID: u8 = 10;
+/// A name typed back at a prompt did not match; nothing was done.
+pub const NOT_CONFIRMED: u8 = 11;
 /// A prompt was cancelled (Escape) or the command interrupted (Ctrl-C), as shells count it.
 pub const INTERRUPTED: u8 = 130;
 
 /// The exit code for an error: the first cause in the chain that says something decides.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
-        if cause.is::<UsageError>() {
+        if cause.is::<UsageError>() || cause.is::<crate::config::InvalidConfig>() {
             return USAGE;
         }
         if let Some(BootstrapError::NotEmpty) = cause.downcast_ref::<BootstrapError>() {
@@ -36,6 +40,8 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 CliFailure::Cancelled => INTERRUPTED,
                 CliFailure::NeedsAttention(_) => NEEDS_ATTENTION,
                 CliFailure::PartlyFailed(_) => PARTLY_FAILED,
+                CliFailure::KeyNotValid(_) => KEY_NOT_VALID,
+                CliFailure::NotConfirmed(_) => NOT_CONFIRMED,
             };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {

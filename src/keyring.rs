@@ -2,8 +2,9 @@
 //! Secret Service, or the Linux kernel keyring (keyutils) where no Secret Service answers.
 //! There is no plaintext fallback: when no store works, callers are told so.
 //!
-//! Entries: service `keyward`, user `<profile>:<key id>` for a key's secret, and
-//! `<profile>:<key id>:token` for a cached access token.
+//! Entries: service `keyward`, user `<profile>:<key id>` for a key's secret,
+//! `<profile>:<key id>:token` for a login's cached access token, and `env-token:<digest>` for the
+//! cached token of credentials given in the environment (see `cli::token_cache`).
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -74,6 +75,12 @@ impl Keyring {
         self.kind
     }
 
+    /// What someone keeping a secret here must know, if anything: the kernel keyring is memory,
+    /// not a disk.
+    pub fn caveat(&self) -> Option<String> {
+        (self.kind == "keyutils").then(kernel_keyring_caveat)
+    }
+
     fn entry(store: &Store, user: &str) -> Result<Entry, KrError> {
         store.build(SERVICE, user, None)
     }
@@ -110,6 +117,20 @@ impl Keyring {
             }
         })
     }
+}
+
+/// The kernel keyring keeps entries in memory: a reboot loses them, and so does the persistent
+/// keyring's expiry (`persistent_keyring_expiry`, three days by default, counted from the last
+/// time keyward used it) once no login session holds them.
+fn kernel_keyring_caveat() -> String {
+    let days = std::fs::read_to_string("/proc/sys/kernel/keys/persistent_keyring_expiry")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(3, |secs| secs.div_ceil(86_400));
+    format!(
+        "the Linux kernel keyring holds secrets in memory only: they do not survive a reboot, nor {days} day{} without keyward being used once you are logged out",
+        if days == 1 { "" } else { "s" }
+    )
 }
 
 pub fn secret_user(profile: &str, key_id: &str) -> String {
@@ -163,10 +184,20 @@ fn choose_store(wanted: &str) -> Result<Keyring, KeyringError> {
 
 #[cfg(target_os = "linux")]
 fn secret_service() -> Result<Keyring, KeyringError> {
+    // Where D-Bus clients look when the variable is unset (a login over ssh, cron, `su`): a
+    // Secret Service that answers there is preferred to the kernel keyring too.
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        return Err(KeyringError(
-            "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".to_owned(),
-        ));
+        let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            // SAFETY: geteuid cannot fail and touches no memory.
+            .unwrap_or_else(|| format!("/run/user/{}", unsafe { libc::geteuid() }).into());
+        let socket = runtime_dir.join("bus");
+        if !socket.exists() {
+            return Err(KeyringError(format!(
+                "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set, and there is no {})",
+                socket.display()
+            )));
+        }
     }
     let store: Store = zbus_secret_service_keyring_store::Store::new().map_err(|e| describe(&e))?;
     probe(&store)?;

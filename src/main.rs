@@ -53,12 +53,21 @@ fn main() -> ExitCode {
 }
 
 /// On Ctrl-C: show the cursor again (a picker hides it), end the line, and exit 130, as a shell
-/// does for an interrupted command. It runs on a worker thread, since a prompt blocks the main one.
+/// does for an interrupted command (or, once something was done, say what and exit with the code
+/// that says so). It runs on a worker thread, since a prompt blocks the main one.
 async fn restore_terminal_on_interrupt(mut interrupt: Interrupts) {
     if interrupt.recv().await.is_none() {
         return;
     }
     restore_terminal();
+    // After a change (a key created, its secret printed), "nothing was done" would be untrue.
+    if let Some(done) = cli::done_so_far() {
+        eprintln!(
+            "interrupted: {}",
+            keyward::output::printable_text(&format!("{done:#}"))
+        );
+        std::process::exit(i32::from(exit::code_for(&done)));
+    }
     std::process::exit(i32::from(exit::INTERRUPTED));
 }
 

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
+use super::token_cache::TokenCache;
 use super::{GlobalArgs, UsageError, prompt};
 use crate::client::{Client, Credentials, Target};
 use crate::config::{self, Config, DEFAULT_PROFILE, LOCAL_PROFILE};
@@ -23,13 +22,6 @@ pub struct Ctx {
     pub profile: String,
     pub config: Config,
     client: OnceCell<Client>,
-}
-
-/// A cached access token as kept in the keyring.
-#[derive(Serialize, Deserialize)]
-struct CachedToken {
-    token: String,
-    expires_at: Timestamp,
 }
 
 impl Ctx {
@@ -174,14 +166,20 @@ impl Ctx {
             .ok()
             .is_some_and(|s| !s.is_empty());
         if let Some(secret) = env_secret() {
-            // Scripts and CI: nothing is read from or written to the keyring.
-            return Ok(Client::new(
-                target,
-                Some(Credentials {
-                    client_id,
-                    client_secret: secret,
-                }),
-            ));
+            // Scripts and CI: the secret is the environment's; only the access token is kept,
+            // so that a job's commands share one exchange (see token_cache).
+            let credentials = Credentials {
+                client_id,
+                client_secret: secret,
+            };
+            let Target::Remote { url, .. } = &target else {
+                unreachable!("a server target")
+            };
+            let cache = TokenCache::for_environment(url, &credentials);
+            let cached = cache.get();
+            return Ok(
+                Client::new(target, Some(credentials)).with_cached_token(cached, cache.into_sink())
+            );
         }
         // Half of a script's credentials: say which half is missing rather than "not logged in".
         let half = || {
@@ -226,32 +224,13 @@ impl Ctx {
         };
         self.check_bound(url)?;
         let token_user = keyring::token_user(&self.profile, &client_id);
-        let cached = ring
-            .get(&token_user)
-            .ok()
-            .flatten()
-            .and_then(|s| serde_json::from_str::<CachedToken>(&s).ok())
-            // A minute of margin, so a token does not expire mid-command.
-            .filter(|t| t.expires_at > Timestamp::now() + SignedDuration::from_secs(60))
-            .map(|t| t.token);
-        let sink: crate::client::TokenSink = Arc::new(move |token: &str, expires_in: i64| {
-            let cached = CachedToken {
-                token: token.to_owned(),
-                expires_at: Timestamp::now() + SignedDuration::from_secs(expires_in),
-            };
-            if let Ok(text) = serde_json::to_string(&cached) {
-                // Caching is an optimisation: a failure only costs a token exchange next time.
-                let _ = ring.set(&token_user, &text);
-            }
-        });
-        Ok(Client::new(
-            target,
-            Some(Credentials {
-                client_id,
-                client_secret: Secret::new(secret),
-            }),
-        )
-        .with_cached_token(cached, sink))
+        let credentials = Credentials {
+            client_id,
+            client_secret: Secret::new(secret),
+        };
+        let cache = TokenCache::new(Some(ring), token_user, url, &credentials);
+        let cached = cache.get();
+        Ok(Client::new(target, Some(credentials)).with_cached_token(cached, cache.into_sink()))
     }
 }
 
@@ -384,7 +363,10 @@ async fn open_local() -> anyhow::Result<Client> {
     let state = Arc::new(AppState::new(
         store,
         pepper,
-        Catalog::new(&catalog.permissions).context("the local store's catalog.toml")?,
+        Catalog::new(&catalog.permissions).map_err(|e| {
+            let path = super::permissions::catalog::LocalCatalog::path().unwrap_or_default();
+            config::InvalidConfig::new(&path, "catalog", format!("{e:#}"))
+        })?,
     ));
     // No background task outlives a CLI command: what a server purges on a schedule, the
     // embedded store purges when it opens. A new store's audit chain is sealed (once).

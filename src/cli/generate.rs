@@ -99,7 +99,7 @@ success
 error
 .TP
 \fB2\fR
-usage error or invalid input (a missing flag, a value the server refused)
+usage error or invalid input (a missing flag, a value the server refused, a config file keyward cannot take)
 .TP
 \fB3\fR
 not authenticated or not allowed (also a login key that is disabled or expired)
@@ -114,13 +114,19 @@ conflict (a name already taken, a stale edit, a revoked key)
 server unreachable (a TLS failure is named as one), or it cannot reach its database now (503)
 .TP
 \fB7\fR
-the key was created or rotated and its secret printed, but \-\-store could not keep it in the OS keyring
+the key was created or rotated and its secret printed, but it was not stored in the OS keyring (\-\-store failed, or the keyring offer was cancelled or interrupted); copy it now
 .TP
 \fB8\fR
 keys check: some keys need attention (they are listed); audit verify: the audit log does not verify (the first event that breaks it is named)
 .TP
 \fB9\fR
 a bulk disable, enable or revoke failed for some keys, or some changed since they were previewed and were left alone (each key's outcome is listed)
+.TP
+\fB10\fR
+keys verify: the key is not valid for that use (the code printed says why)
+.TP
+\fB11\fR
+the name typed back at a prompt did not match; nothing was done
 .TP
 \fB130\fR
 cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done
@@ -130,7 +136,7 @@ cancelled at a prompt (Escape) or interrupted (Ctrl\-C); nothing was done
 the same as \-\-url, \-\-profile, \-\-output, \-\-local and \-\-ca\-cert
 .TP
 \fBKEYWARD_CLIENT_ID\fR, \fBKEYWARD_CLIENT_SECRET\fR
-credentials for scripts and CI, instead of a login kept in the OS keyring; they go to whatever server \-\-url or KEYWARD_URL names, where a profile's kept login and token go only to the profile's own server (another is refused, exit 2)
+credentials for scripts and CI, instead of a login kept in the OS keyring; they go to whatever server \-\-url or KEYWARD_URL names, where a profile's kept login and token go only to the profile's own server (another is refused, exit 2); the access token they get is kept in the OS keyring for the next commands (bound to the server's origin, the client id and the secret; never in a file), so a CI job makes one token exchange
 .TP
 \fBKEYWARD_KEYRING\fR
 which OS keyring to use: auto (default), secret\-service or keyutils

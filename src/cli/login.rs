@@ -99,14 +99,13 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         credentials.client_secret.expose(),
     )
     .context("cannot store the login secret in the OS keyring")?;
-    let cached = serde_json::json!({
-        "token": token.access_token,
-        "expires_at": jiff::Timestamp::now() + jiff::SignedDuration::from_secs(token.expires_in),
-    });
-    let _ = ring.set(
-        &keyring::token_user(&ctx.profile, &client_id),
-        &cached.to_string(),
-    );
+    super::token_cache::TokenCache::new(
+        Some(ring.clone()),
+        keyring::token_user(&ctx.profile, &client_id),
+        &url,
+        &credentials,
+    )
+    .put(&token.access_token, token.expires_in);
 
     // Read again under the lock: another login may have saved a profile since this one began.
     let (mut config, _lock) = crate::config::Config::load_for_update()?;
@@ -132,6 +131,11 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
         path.display(),
         ring.name()
     ));
+    if let Some(caveat) = ring.caveat() {
+        ctx.warn(&format!(
+            "{caveat}. Then `keyward login` again, or use a Secret Service (README: \"OS keyring\")"
+        ));
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod ready_check;
 mod secrets;
 mod server;
 mod time;
+mod token_cache;
 mod whoami;
 
 use clap::{Args, Parser, Subcommand};
@@ -28,17 +29,20 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  success
   1  error
-  2  usage error or invalid input (a missing flag, a value the server refused)
+  2  usage error or invalid input (a missing flag, a value the server refused, a config
+     file keyward cannot take)
   3  not authenticated or not allowed
   4  not found
   5  conflict (a name already taken, a stale edit, a revoked key)
   6  server unreachable, or it cannot reach its database now (try again)
-  7  the key was created or rotated, but its secret could not be stored in the OS keyring
-     (it was printed; copy it now)
+  7  the key was created or rotated and its secret printed, but it was not stored in the OS
+     keyring (--store failed, or the keyring offer was cancelled or interrupted); copy it now
   8  keys check: some keys need attention (they are listed); audit verify: the audit log
      does not verify (the first event that breaks it is named)
   9  a bulk disable, enable or revoke failed for some keys, or some changed since they were
      previewed and were left alone (each key's outcome is listed)
+  10  keys verify: the key is not valid for that use (the code printed says why)
+  11  the name typed back at a prompt did not match; nothing was done
   130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
 
 With no profile or --url, keyward works on the embedded local store, a SQLite file in your data
@@ -195,7 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub struct UsageError(pub String);
 
 /// A failure the CLI finds itself (not an answer of the API), with its exit code.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CliFailure {
     /// Exit 4: nothing by that id or name.
     #[error("{0}")]
@@ -212,9 +216,40 @@ pub enum CliFailure {
     /// Exit 9: a bulk change failed for some keys (each key's outcome is listed).
     #[error("{0}")]
     PartlyFailed(String),
+    /// Exit 10: `keys verify` got an answer, and it is not VALID (the code says why).
+    #[error("{0}")]
+    KeyNotValid(String),
+    /// Exit 11: a name typed back at a prompt did not match; nothing was done.
+    #[error("{0}")]
+    NotConfirmed(String),
     /// Exit 130: the user cancelled a prompt.
     #[error("cancelled; nothing was done")]
     Cancelled,
+}
+
+/// What an interrupt must report once something has been done that "interrupted; nothing was
+/// done" (130) would deny: a key created, its secret printed.
+static DONE: std::sync::Mutex<Option<CliFailure>> = std::sync::Mutex::new(None);
+
+/// From now on, an interrupt (Ctrl-C while no prompt reads keys) reports `failure`, and exits
+/// with its code, instead of 130. It stays so for the rest of the command, unless replaced or
+/// cleared: a command that leaves by an error just after (the same Ctrl-C ending a prompt
+/// early) must not race the interrupt handler into saying nothing was done.
+pub fn note_done(failure: CliFailure) {
+    *DONE.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
+}
+
+/// Forgets the note of [`note_done`] (what it said is no longer true).
+pub fn clear_done() {
+    *DONE.lock().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// What an interrupt now must report, if anything (see [`note_done`]).
+pub fn done_so_far() -> Option<anyhow::Error> {
+    DONE.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .map(anyhow::Error::new)
 }
 
 #[cfg(test)]

@@ -33,6 +33,29 @@ pub fn input(prompt: &str) -> anyhow::Result<String> {
         .map_err(aborted)
 }
 
+/// Asks for `expected` (a key's name) typed back, as GitHub asks before deleting a repository,
+/// so that a key pressed by habit cannot confirm. Anything else is an error of its own (exit 11)
+/// saying that nothing was done: `not_done` says what ("revoked").
+pub fn type_back(prompt: &str, expected: &str, not_done: &str) -> anyhow::Result<()> {
+    let typed = input(prompt)?;
+    if typed.trim() != expected {
+        return Err(CliFailure::NotConfirmed(format!(
+            "the name typed does not match \"{}\"; nothing {not_done}",
+            crate::output::printable(expected)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether `error` is a prompt the user cancelled (Escape, or Ctrl-C while it read keys).
+pub fn cancelled(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<CliFailure>(),
+        Some(CliFailure::Cancelled)
+    )
+}
+
 /// A line of text with a default that Enter accepts (and an empty answer allowed when the
 /// default is empty).
 pub fn input_or(prompt: &str, default: &str) -> anyhow::Result<String> {

@@ -125,6 +125,15 @@ pub async fn run(args: ServerArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     };
     // The settings are checked whole before anything is opened or created.
     let settings = Settings::resolve(flags, config).map_err(|e| UsageError(e.0))?;
+    // The catalog too: a permission it cannot hold is the config's mistake (exit 2), found
+    // before the database is opened.
+    Catalog::new(&settings.permissions).map_err(|e| {
+        UsageError(format!(
+            "[[permissions]] in the server config: {}",
+            format!("{e:#}").trim_start_matches("catalog ")
+        ))
+    })?;
+    check_checkpoint_file(&settings)?;
     let tls = tls_certificates(&settings)?;
     let metrics_token = metrics_token(&settings)?;
     let mut product = settings.permissions.clone();
@@ -332,6 +341,26 @@ fn metrics_token(settings: &Settings) -> anyhow::Result<Option<server::metrics::
         );
     }
     Ok(Some(server::metrics::MetricsToken::new(token)))
+}
+
+/// A checkpoint file is appended to for the server's whole life: a directory that does not exist
+/// would only show as a warning at each checkpoint, and no checkpoint would be kept.
+fn check_checkpoint_file(settings: &Settings) -> anyhow::Result<()> {
+    let Some(file) = &settings.audit_checkpoint_file else {
+        return Ok(());
+    };
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        bail!(UsageError(format!(
+            "audit_checkpoint_file in the server config: the directory {} does not exist; create it first (mkdir -m 700 {}), or correct the path",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The TLS certificate and key, from the flags or else the server config: both or neither. Read

@@ -624,8 +624,9 @@ fn ten_thousand_events_from_two_replicas_at_once_export_once_each_and_the_chain_
     let verified: Value =
         serde_json::from_str(&cli.ok(&["audit", "verify", "--output", "json"])).unwrap();
     assert_eq!(verified["intact"], true, "{verified}");
-    // The CLI's own token exchange for `verify` came after the export.
-    assert!(verified["checked"].as_u64().unwrap() as usize > events.len());
+    // Every exported event was checked (the CLI's one token exchange, made for the export and
+    // reused by `verify`, among them).
+    assert!(verified["checked"].as_u64().unwrap() as usize >= events.len());
 }
 
 #[test]

@@ -22,6 +22,12 @@ fn kernel_keyring_stores_and_returns_a_new_secret() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     let secret = crate::harness::find_secret(&stdout);
     assert!(stderr.contains("Linux kernel keyring"), "{stderr}");
+    // And what that means: memory, gone at reboot.
+    assert!(
+        stderr.contains("warning: the Linux kernel keyring holds secrets in memory only")
+            && stderr.contains("do not survive a reboot"),
+        "{stderr}"
+    );
 
     assert_eq!(env.ok(&["secrets", "get", "kept"]).trim(), secret);
     let listed = env.ok(&["secrets", "list"]);
@@ -93,6 +99,7 @@ fn secret_service_stores_and_returns_a_new_secret() {
     let (created, created_err, got) = (read("created.txt"), read("created.err"), read("got.txt"));
     let secret = crate::harness::find_secret(&created);
     assert!(created_err.contains("Secret Service"), "{created_err}");
+    assert!(!created_err.contains("reboot"), "{created_err}");
     assert_eq!(got.trim(), secret);
     // It is really in the Secret Service: another client (secret-tool) reads it back.
     assert_eq!(read("lookup.txt").trim(), secret);
@@ -226,4 +233,94 @@ fn secrets_list_says_when_no_keyring_works() {
         "{err}"
     );
     assert!(!err.contains("No secrets stored"), "{err}");
+}
+
+#[test]
+fn secret_service_is_preferred_whenever_it_answers() {
+    let env = TestEnv::new();
+    // No KEYWARD_KEYRING: keyward chooses. First with the bus named in the environment, then
+    // with only the socket where D-Bus clients look when it is not ($XDG_RUNTIME_DIR/bus).
+    let out = in_secret_service_session(
+        &env,
+        r#"
+        unset KEYWARD_KEYRING
+        "$KEYWARD" keys create --name named-bus --store > /dev/null 2> named.err
+        mkdir -m 700 run
+        dbus-daemon --session --address="unix:path=$PWD/run/bus" --fork --print-pid > dbus.pid
+        DBUS_SESSION_BUS_ADDRESS="unix:path=$PWD/run/bus" XDG_RUNTIME_DIR="$PWD/run" sh -c \
+          'echo -n test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null'
+        env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$PWD/run" \
+          "$KEYWARD" keys create --name found-bus --store > /dev/null 2> found.err
+        env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$PWD/run" \
+          "$KEYWARD" secrets list > list.txt
+        kill "$(cat dbus.pid)"
+        "#,
+    );
+    let read = |name: &str| std::fs::read_to_string(env.dir.path().join(name)).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        read("named.err"),
+        read("found.err")
+    );
+    for file in ["named.err", "found.err"] {
+        let said = read(file);
+        assert!(
+            said.contains("Stored in the Secret Service"),
+            "{file}: {said}"
+        );
+        assert!(!said.contains("kernel keyring"), "{file}: {said}");
+    }
+    let list = read("list.txt");
+    assert!(
+        list.contains("found-bus") && list.contains("secret-service") && !list.contains("keyutils"),
+        "{list}"
+    );
+}
+
+#[test]
+fn secrets_list_shows_login_secrets_labelled() {
+    let env = TestEnv::new();
+    let server = crate::harness::Server::dev(&env, None, "info");
+    let out = env.login_output(&server, &server.admin_id, &server.admin_secret);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    // Kept in the kernel keyring, and told what that means.
+    assert!(said.contains("do not survive a reboot"), "{said}");
+    env.ok(&[
+        "--local", "keys", "create", "--name", "kept", "--store", "-q",
+    ]);
+
+    let table = env.ok(&["secrets", "list"]);
+    let login_row = table
+        .lines()
+        .find(|l| l.contains("(login)"))
+        .unwrap_or_else(|| panic!("no login row: {table}"));
+    assert!(
+        login_row.contains("(login)") && login_row.contains("default"),
+        "{table}"
+    );
+    let kept_row = table.lines().find(|l| l.contains("kept")).unwrap();
+    assert!(!kept_row.contains("login"), "{table}");
+
+    let listed = env.json(&["secrets", "list"]);
+    let items = listed["items"].as_array().unwrap();
+    let login = items
+        .iter()
+        .find(|i| i["key_id"] == server.admin_id.as_str())
+        .unwrap();
+    assert_eq!(login["kind"], "login");
+    assert_eq!(login["profile"], "default");
+    assert_eq!(login["origin"], server.url.as_str());
+    assert_eq!(login["keyring"], "keyutils");
+    let kept = items.iter().find(|i| i["name"] == "kept").unwrap();
+    assert_eq!(kept["kind"], "key");
+    assert!(!listed.to_string().contains(&server.admin_secret));
+
+    // Logged out, the login secret is gone, and so is its row.
+    env.ok(&["logout"]);
+    let table = env.ok(&["secrets", "list"]);
+    assert!(!table.contains("login"), "{table}");
+    assert!(table.contains("kept"), "{table}");
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{BIN, Server, TestEnv};
 
 /// `keyward` running on the slave side of a pseudo-terminal.
-struct Terminal {
+pub(crate) struct Terminal {
     child: Child,
     master: std::fs::File,
     output: Receiver<Vec<u8>>,
@@ -18,12 +18,12 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn spawn(env: &TestEnv, args: &[&str]) -> Terminal {
+    pub(crate) fn spawn(env: &TestEnv, args: &[&str]) -> Terminal {
         Self::spawn_sized(env, args, 24, 120)
     }
 
     /// On a terminal of `rows` × `cols`.
-    fn spawn_sized(env: &TestEnv, args: &[&str], rows: u16, cols: u16) -> Terminal {
+    pub(crate) fn spawn_sized(env: &TestEnv, args: &[&str], rows: u16, cols: u16) -> Terminal {
         let (mut master_fd, mut slave_fd) = (-1, -1);
         // SAFETY: openpty writes two fds into the given pointers; the rest may be null.
         let rc = unsafe {
@@ -97,7 +97,7 @@ impl Terminal {
     }
 
     /// Waits until the screen shows `text`.
-    fn expect(&mut self, text: &str) {
+    pub(crate) fn expect(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !String::from_utf8_lossy(&self.seen).contains(text) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -145,13 +145,19 @@ impl Terminal {
         }
     }
 
-    fn send(&mut self, keys: &str) {
+    pub(crate) fn send(&mut self, keys: &str) {
         self.master.write_all(keys.as_bytes()).unwrap();
         self.master.flush().unwrap();
     }
 
+    /// Sends SIGINT to the process itself, as a Ctrl-C does when no prompt reads keys.
+    pub(crate) fn interrupt(&self) {
+        // SAFETY: kill(2) on the pid of a child this terminal spawned and has not reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+    }
+
     /// Waits for exit and returns the code and everything the terminal showed.
-    fn finish(self) -> (i32, String) {
+    pub(crate) fn finish(self) -> (i32, String) {
         let (code, screen, _) = self.finish_keeping_terminal();
         (code, screen)
     }
@@ -238,13 +244,14 @@ fn revoke_asks_before_it_acts() {
     let env = TestEnv::new();
     env.ok(&["keys", "create", "--name", "asked", "--no-store", "-q"]);
     // A y pressed by habit, or another name, revokes nothing: the key's name must be typed.
+    // It is no success either (exit 11): `revoke && deploy` must not go on.
     for typed in ["y", "asked-not"] {
         let mut term = Terminal::spawn(&env, &["keys", "revoke", "asked"]);
         term.expect("cannot be undone");
         term.expect("Type the key's name");
         term.send(&format!("{typed}\r"));
         let (code, screen) = term.finish();
-        assert_eq!(code, 0, "{screen}");
+        assert_eq!(code, 11, "{screen}");
         assert!(screen.contains("nothing revoked"), "{screen}");
         assert_eq!(env.json(&["keys", "show", "asked"])["status"], "active");
     }
@@ -722,9 +729,9 @@ fn the_login_keys_name_is_typed_back_before_it_is_disabled_or_revoked() {
         term.expect("Type the key's name");
         term.send(&format!("{typed}\r"));
         let (code, screen) = term.finish();
-        assert_eq!(code, 0, "{args:?}: {screen}");
+        assert_eq!(code, 11, "{args:?}: {screen}");
         assert!(
-            screen.contains("The name does not match; nothing"),
+            screen.contains("the name typed does not match \"operator\"; nothing"),
             "{screen}"
         );
         assert_eq!(status("operator"), "active", "{args:?}");

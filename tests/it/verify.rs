@@ -193,7 +193,8 @@ fn the_cli_verifies_a_key_from_stdin() {
         .write_stdin(secret)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Its own exit code: the server answered, and the answer is no.
+    assert_eq!(out.status.code(), Some(10));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "PERMISSION_DENIED"

@@ -15,6 +15,8 @@ mod bulk;
 mod byo;
 #[path = "../it/canary.rs"]
 mod canary;
+#[path = "../it/ci_token.rs"]
+mod ci_token;
 #[path = "../it/concurrency.rs"]
 mod concurrency;
 #[path = "../it/conflicts.rs"]
@@ -31,6 +33,8 @@ mod edit;
 mod environments;
 #[path = "../it/escalation.rs"]
 mod escalation;
+#[path = "../it/exit_codes.rs"]
+mod exit_codes;
 #[path = "../it/expiry.rs"]
 mod expiry;
 #[path = "../it/harness.rs"]

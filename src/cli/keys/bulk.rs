@@ -544,9 +544,7 @@ pub async fn run<A: Fn(&Key)>(
         if !ctx.can_prompt() {
             return Err(own_key_refusal(change, key).into());
         }
-        if !own_key_confirmed(ctx, client, change, key)? {
-            return Ok(());
-        }
+        confirm_own_key(client, change, key)?;
     }
 
     // The change, page by page, each key at the version it was read (or previewed) at.
@@ -772,13 +770,8 @@ pub(super) fn own_key_refusal(change: Change, key: &Key) -> UsageError {
 
 /// Before `change` of the key the command is logged in with: its name typed back on the
 /// terminal, as for a revoke, so that neither a habitual `y` nor `--yes` cuts the profile off.
-/// Whether it was typed right; when not, says nothing was done.
-pub(super) fn own_key_confirmed(
-    ctx: &Ctx,
-    client: &Client,
-    change: Change,
-    key: &Key,
-) -> anyhow::Result<bool> {
+/// Another name is an error (exit 11) that says nothing was done.
+pub(super) fn confirm_own_key(client: &Client, change: Change, key: &Key) -> anyhow::Result<()> {
     let undo = match change {
         Change::Disable | Change::Enable => {
             format!("an admin's `keyward keys enable {}`", key.id)
@@ -792,15 +785,11 @@ pub(super) fn own_key_confirmed(
         client.target().describe(),
         change.done()
     );
-    let typed = prompt::input(&format!("Type the key's name to {} it", change.verb()))?;
-    if typed.trim() != key.name {
-        ctx.say(&format!(
-            "The name does not match; nothing {}.",
-            change.done()
-        ));
-        return Ok(false);
-    }
-    Ok(true)
+    prompt::type_back(
+        &format!("Type the key's name to {} it", change.verb()),
+        &key.name,
+        change.done(),
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -167,7 +167,7 @@ async fn create_and_reveal(
             .await);
         }
     };
-    reveal_secret(ctx, client, &created, source, store).await?;
+    reveal_secret(ctx, client, &created, source, store, "created").await?;
     ctx.say(&format!(
         "Created key {} ({}) {}.",
         created.key.name,

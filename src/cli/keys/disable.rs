@@ -54,9 +54,7 @@ pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
             if !ctx.can_prompt() {
                 return Err(bulk::own_key_refusal(Change::Disable, &key).into());
             }
-            if !bulk::own_key_confirmed(ctx, client, Change::Disable, &key)? {
-                return Ok(());
-            }
+            bulk::confirm_own_key(client, Change::Disable, &key)?;
         }
     } else if !ctx.global.yes && !force && ctx.can_prompt() {
         // Disabling breaks whatever uses the key, at once: on a terminal, ask.

@@ -27,13 +27,14 @@ pub enum SecretSource {
 }
 
 /// Shows a new secret once, then stores it in the keyring if asked to (or, on a terminal, if the
-/// user says so when asked).
+/// user says so when asked). `made` says what happened to the key: `created` or `rotated`.
 pub async fn reveal_secret(
     ctx: &Ctx,
     client: &Client,
     created: &KeyWithSecret,
     source: SecretSource,
     store: Option<bool>,
+    made: &str,
 ) -> anyhow::Result<()> {
     let Some(secret) = created.secret.as_ref() else {
         if ctx.json() {
@@ -66,11 +67,36 @@ pub async fn reveal_secret(
         output::print_line(&output::secret_box(secret))?;
     }
 
+    let target = client.target();
+    let done = format!(
+        "key {} ({}) was {made} {} and its secret is printed above",
+        output::printable(&created.key.name),
+        created.key.id,
+        target.describe()
+    );
+    // From here on the key exists: an interrupt says so, and exits 7, never 130 ("nothing was
+    // done").
+    crate::cli::note_done(CliFailure::NotStored(format!(
+        "{done}, but it was not stored in the OS keyring; copy it now"
+    )));
     let wanted = match store {
         Some(choice) => choice,
         // No question whose yes cannot work: without a keyring, say why nothing is offered.
         None if ctx.can_prompt() => match Keyring::open() {
-            Ok(_) => prompt::confirm("Store this secret in the OS keyring on this machine?", true)?,
+            Ok(_) => {
+                match prompt::confirm("Store this secret in the OS keyring on this machine?", true)
+                {
+                    Ok(answer) => answer,
+                    // Escape or Ctrl-C here cancels the offer, not the change: the key exists.
+                    Err(e) if prompt::cancelled(&e) => {
+                        return Err(CliFailure::NotStored(format!(
+                            "{done}, but the keyring offer was cancelled, so it was not stored; copy it now"
+                        ))
+                        .into());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             Err(e) => {
                 ctx.say(&format!("Not offering to store it: {e}. Copy it now."));
                 false
@@ -78,7 +104,6 @@ pub async fn reveal_secret(
         },
         None => false,
     };
-    let target = client.target();
     let profile = keyring_profile(ctx, target);
     if !wanted {
         if Index::load()?.find(&profile, &created.key.id).is_some() {
@@ -97,21 +122,26 @@ pub async fn reveal_secret(
         target,
     );
     match stored {
-        Ok(name) => {
+        Ok(ring) => {
+            // Stored: "not stored" is no longer true.
+            crate::cli::clear_done();
             ctx.say(&format!(
-                "Stored in the {name} as keyward/{}; `keyward secrets get {}` prints it.",
+                "Stored in the {} as keyward/{}; `keyward secrets get {}` prints it.",
+                ring.name(),
                 keyring::secret_user(&profile, &created.key.id),
                 created.key.name
             ));
+            if let Some(caveat) = ring.caveat() {
+                ctx.warn(&format!(
+                    "{caveat}. Keep a copy of the secret where it lasts, or use a Secret Service (README: \"OS keyring\")"
+                ));
+            }
             Ok(())
         }
         // Asked for explicitly: not storing it is a failure of its own (exit 7), distinct from
         // "nothing happened", since the key exists and its secret was printed.
         Err(e) if store == Some(true) => Err(CliFailure::NotStored(format!(
-            "key {} ({}) was changed {} and its secret is printed above, but --store could not keep it: {e:#}; copy the secret now",
-            created.key.name,
-            created.key.id,
-            target.describe()
+            "{done}, but --store could not keep it: {e:#}; copy the secret now"
         ))
         .into()),
         Err(e) => {
@@ -129,7 +159,7 @@ fn store_secret(
     name: &str,
     secret: &str,
     target: &Target,
-) -> anyhow::Result<&'static str> {
+) -> anyhow::Result<Keyring> {
     let ring = Keyring::open()?;
     ring.set(&keyring::secret_user(profile, key_id), secret)?;
     let (mut index, _lock) = Index::load_for_update()?;
@@ -147,5 +177,5 @@ fn store_secret(
     index
         .save()
         .context("stored in the keyring, but the secrets index could not be written")?;
-    Ok(ring.name())
+    Ok(ring)
 }

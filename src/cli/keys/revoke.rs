@@ -68,9 +68,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         if !ctx.can_prompt() {
             return Err(bulk::own_key_refusal(Change::Revoke, &key).into());
         }
-        if !bulk::own_key_confirmed(ctx, client, Change::Revoke, &key)? {
-            return Ok(());
-        }
+        bulk::confirm_own_key(client, Change::Revoke, &key)?;
     } else if key.status != KeyStatus::Revoked && !ctx.global.yes && !force {
         // The name typed back, as GitHub asks before deleting a repository: a y pressed by
         // habit cannot revoke the wrong key.
@@ -80,11 +78,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
             key.id,
             client.target().describe()
         );
-        let typed = prompt::input("Type the key's name to revoke it")?;
-        if typed.trim() != key.name {
-            ctx.say("The name does not match; nothing revoked.");
-            return Ok(());
-        }
+        prompt::type_back("Type the key's name to revoke it", &key.name, "revoked")?;
     }
     let already = key.status == KeyStatus::Revoked;
     let key = client.revoke_key(&id, None).await?;

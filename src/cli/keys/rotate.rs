@@ -76,7 +76,15 @@ pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
         (_, true) => Some(false),
         _ => None,
     };
-    reveal_secret(ctx, client, &rotated, SecretSource::Generated, store).await?;
+    reveal_secret(
+        ctx,
+        client,
+        &rotated,
+        SecretSource::Generated,
+        store,
+        "rotated",
+    )
+    .await?;
     keep_login_working(ctx, client, &rotated)?;
     let old = if grace_seconds == 0 {
         "the old secret no longer works".to_owned()

@@ -6,14 +6,16 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::api::{VerifyCode, VerifyRequest};
-use crate::cli::{Ctx, UsageError, prompt};
+use crate::cli::{CliFailure, Ctx, UsageError, prompt};
 use crate::output;
 use crate::secret::Secret;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 The key is read from standard input (or a hidden prompt on a terminal), never from the command
-line. Exits 0 when the answer is VALID and 1 otherwise; the code says why.
+line. Exits 0 when the answer is VALID and 10 when it is not (the code printed says why: INVALID,
+EXPIRED, DISABLED, ...); another failure (the server unreachable, not allowed to verify) has
+its usual exit code.
 
 Example:
   keyward secrets get ci-deploy | keyward keys verify --permission orders:read --env production")]
@@ -30,11 +32,6 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "IP")]
     pub ip: Option<String>,
 }
-
-/// Verify answered, and the answer was not VALID.
-#[derive(Debug, thiserror::Error)]
-#[error("the key is not valid for this use: {0}")]
-pub struct NotValid(pub String);
 
 pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
     let key = if ctx.can_prompt() {
@@ -79,6 +76,7 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
     if answer.code == VerifyCode::Valid {
         Ok(())
     } else {
-        Err(NotValid(code).into())
+        // Its own exit code: a script tells "the server said no" from "could not ask" (1, 6).
+        Err(CliFailure::KeyNotValid(format!("the key is not valid for this use: {code}")).into())
     }
 }

@@ -26,7 +26,7 @@ impl LocalCatalog {
         let path = Self::path()?;
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text)
-                .with_context(|| format!("{} is not a valid keyward catalog", path.display())),
+                .map_err(|e| config::InvalidConfig::toml(&path, "catalog", &text, &e).into()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }

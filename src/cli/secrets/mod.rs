@@ -14,7 +14,7 @@ use crate::stored::Index;
 pub enum SecretsCommand {
     /// Print a stored secret on stdout
     Get(KeyArg),
-    /// List the secrets stored on this machine (never their values)
+    /// List the keys' and login secrets this machine keeps (never their values)
     #[command(visible_alias = "ls")]
     List,
     /// Remove a stored secret from the keyring (the key itself is untouched)
