@@ -11,6 +11,9 @@ pub const KEYWARD_CA_CERT: &str = "KEYWARD_CA_CERT";
 pub const KEYWARD_LOCAL: &str = "KEYWARD_LOCAL";
 /// Which OS keyring to use: `auto` (default), `secret-service` or `keyutils`.
 pub const KEYWARD_KEYRING: &str = "KEYWARD_KEYRING";
+/// `off`: credentials given in the environment keep no access token between commands (each
+/// command makes its own exchange), for runners where jobs of different owners share a user.
+pub const KEYWARD_TOKEN_CACHE: &str = "KEYWARD_TOKEN_CACHE";
 /// `keyward server`: database URL, pepper file, config file, listen address.
 pub const KEYWARD_DATABASE_URL: &str = "KEYWARD_DATABASE_URL";
 pub const KEYWARD_PEPPER_FILE: &str = "KEYWARD_PEPPER_FILE";

@@ -10,6 +10,21 @@ use crate::keyring::{self, Keyring};
 pub struct LogoutArgs {}
 
 pub async fn run(ctx: &Ctx, _args: LogoutArgs) -> anyhow::Result<()> {
+    // Credentials in the environment (CI): their kept access token leaves the keyring, so that
+    // nothing a later job could read is left behind.
+    let env_id = std::env::var(crate::env_vars::KEYWARD_CLIENT_ID).unwrap_or_default();
+    if let (false, Some(url)) = (env_id.is_empty(), ctx.global.url.as_deref()) {
+        match super::token_cache::TokenCache::forget_environment(url, &env_id) {
+            Ok(true) => ctx.say(&format!(
+                "Removed the access token kept for {env_id} at {url} from the OS keyring."
+            )),
+            Ok(false) => ctx.say(&format!("No access token is kept for {env_id} at {url}.")),
+            Err(e) => ctx.warn(&format!("could not clear the OS keyring: {e:#}")),
+        }
+        if !ctx.config.profiles.contains_key(&ctx.profile) {
+            return Ok(());
+        }
+    }
     let Some(profile) = ctx.config.profiles.get(&ctx.profile) else {
         ctx.say(&format!(
             "Profile {:?} is not logged in; nothing to do.",

@@ -25,7 +25,18 @@ struct CachedToken {
     /// keyward) is not used.
     #[serde(default)]
     bound_to: Option<String>,
+    /// When it was kept: a token is reused for at most [`REUSE_FOR`] after that, whatever its
+    /// own lifetime (an entry without one is not used).
+    #[serde(default)]
+    kept_at: Option<Timestamp>,
 }
+
+/// How long a kept token of environment credentials is reused. Access tokens live a day; a CI
+/// job's commands need one for minutes, and a token left in the keyring when the job ends is
+/// worth less to whoever reads it later the sooner keyward stops using it (the server still
+/// honours it: `keyward logout` at the job's end removes it, `KEYWARD_TOKEN_CACHE=off` keeps
+/// none).
+const REUSE_FOR: SignedDuration = SignedDuration::from_secs(3600);
 
 /// A token goes unused this long before it expires, so that none expires mid-command.
 const MARGIN: SignedDuration = SignedDuration::from_secs(60);
@@ -50,7 +61,17 @@ impl TokenCache {
 
     /// For credentials given in the environment (KEYWARD_CLIENT_ID and KEYWARD_CLIENT_SECRET):
     /// an entry of their own per server and client id, in the keyring in effect if any works.
+    ///
+    /// None is kept with `KEYWARD_TOKEN_CACHE=off`, nor for a secret not in keyward's own format
+    /// (a brought one may be weak, and an entry's binding would let whoever reads it test guesses
+    /// at it offline; keyward's own secrets are 256 random bits).
     pub fn for_environment(url: &str, credentials: &Credentials) -> Self {
+        let user = environment_user(url, &credentials.client_id);
+        let off = std::env::var(crate::env_vars::KEYWARD_TOKEN_CACHE).is_ok_and(|v| v == "off");
+        let own_format = crate::secret::check_format(credentials.client_secret.expose()).is_ok();
+        if off || !own_format {
+            return Self::new(None, user, url, credentials);
+        }
         let ring = match Keyring::open() {
             Ok(ring) => Some(ring),
             Err(e) => {
@@ -60,8 +81,14 @@ impl TokenCache {
                 None
             }
         };
-        let user = environment_user(url, &credentials.client_id);
         Self::new(ring, user, url, credentials)
+    }
+
+    /// Removes the kept token of environment credentials for the server at `url` (`keyward
+    /// logout` at a CI job's end). Whether there was one.
+    pub fn forget_environment(url: &str, client_id: &str) -> anyhow::Result<bool> {
+        let ring = Keyring::open()?;
+        Ok(ring.delete(&environment_user(url, client_id))?)
     }
 
     /// The kept token, if there is one for exactly these credentials and it has time left.
@@ -69,7 +96,9 @@ impl TokenCache {
         let text = self.ring.as_ref()?.get(&self.user).ok().flatten()?;
         let cached: CachedToken = serde_json::from_str(&text).ok()?;
         let bound = cached.bound_to.as_deref() == Some(self.binding.as_str());
-        (bound && cached.expires_at > Timestamp::now() + MARGIN).then_some(cached.token)
+        let now = Timestamp::now();
+        let recent = cached.kept_at.is_some_and(|at| now < at + REUSE_FOR);
+        (bound && recent && cached.expires_at > now + MARGIN).then_some(cached.token)
     }
 
     /// Keeps a new token; a failure only costs an exchange next time.
@@ -79,6 +108,7 @@ impl TokenCache {
             token: token.to_owned(),
             expires_at: Timestamp::now() + SignedDuration::from_secs(expires_in),
             bound_to: Some(self.binding.clone()),
+            kept_at: Some(Timestamp::now()),
         };
         if let Ok(text) = serde_json::to_string(&cached) {
             if let Err(e) = ring.set(&self.user, &text) {

@@ -189,3 +189,32 @@ fn without_a_keyring_the_token_lives_only_as_long_as_the_command() {
         );
     }
 }
+
+#[test]
+fn logout_at_the_jobs_end_removes_the_kept_token_and_the_cache_can_be_turned_off() {
+    let mut ci = TestEnv::new();
+    let server = Server::dev(&ci, None, "info");
+    server.as_admin(&mut ci);
+    let id = server.admin_id.clone();
+    ci.ok(&["whoami"]);
+    ci.ok(&["keys", "list"]);
+    // One exchange so far (the audit read below reuses it).
+    assert_eq!(exchanges(&ci, &id), 1);
+    // The job ends: logout removes the kept token, and says so.
+    let out = ci.keyward().arg("logout").output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Removed the access token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The next command (the audit read) makes a new exchange: nothing was left to reuse.
+    assert_eq!(exchanges(&ci, &id), 2);
+
+    // Turned off: each command makes its own exchange, and none is kept.
+    ci.set("KEYWARD_TOKEN_CACHE", "off");
+    ci.ok(&["whoami"]);
+    ci.ok(&["keys", "list"]);
+    // whoami, keys list and this audit read: three more.
+    assert_eq!(exchanges(&ci, &id), 5);
+}
