@@ -42,6 +42,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 CliFailure::PartlyFailed(_) => PARTLY_FAILED,
                 CliFailure::KeyNotValid(_) => KEY_NOT_VALID,
                 CliFailure::NotConfirmed(_) => NOT_CONFIRMED,
+                CliFailure::MaybeDone(_) => ERROR,
             };
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {

@@ -222,6 +222,9 @@ pub enum CliFailure {
     /// Exit 11: a name typed back at a prompt did not match; nothing was done.
     #[error("{0}")]
     NotConfirmed(String),
+    /// Exit 1: interrupted while a change was on its way to the server, which may have made it.
+    #[error("{0}")]
+    MaybeDone(String),
     /// Exit 130: the user cancelled a prompt.
     #[error("cancelled; nothing was done")]
     Cancelled,
@@ -237,6 +240,15 @@ static DONE: std::sync::Mutex<Option<CliFailure>> = std::sync::Mutex::new(None);
 /// early) must not race the interrupt handler into saying nothing was done.
 pub fn note_done(failure: CliFailure) {
     *DONE.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
+}
+
+/// From now on, an interrupt says that the change `what` (e.g. "the key being rotated") may have
+/// been made, and how to find out, instead of "nothing was done" (130): the request is on its
+/// way. Call it just before sending a change.
+pub fn note_in_flight(what: &str, check: &str) {
+    note_done(CliFailure::MaybeDone(format!(
+        "interrupted while {what} was on its way to the server: it may have been made; {check}"
+    )));
 }
 
 /// Forgets the note of [`note_done`] (what it said is no longer true).

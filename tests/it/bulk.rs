@@ -169,3 +169,58 @@ fn bulk_enable_brings_back_disabled_keys_and_leaves_the_rest() {
         assert!((29..=30).contains(&days), "{key}");
     }
 }
+
+/// Ctrl-C (SIGINT) in the middle of a bulk change: some keys were changed, so the exit code is
+/// 9 ("some keys …") and the message says so, never 130 ("nothing was done").
+#[test]
+fn an_interrupt_during_a_bulk_change_never_says_nothing_was_done() {
+    use crate::live::LiveServer;
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    for i in 0..400 {
+        server.create(
+            &admin,
+            json!({"name": format!("many-{i:03}"), "environments": ["staging"]}),
+        );
+    }
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .env_clear()
+        .envs(cli.vars())
+        .args(["keys", "disable", "--env", "staging", "--yes"])
+        .env("CI", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first key is disabled, interrupt.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let disabled = cli.json(&["keys", "list", "--status", "disabled", "--env", "staging"]);
+        if !disabled["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no key was disabled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on a child this test spawned and has not reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let still_active = cli.json(&["keys", "list", "--status", "active", "--env", "staging"]);
+    if still_active["items"].as_array().unwrap().is_empty() {
+        // It finished before the interrupt landed: nothing to judge (it said what it did).
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(9), "{err}");
+    assert!(err.contains("may have been disabled"), "{err}");
+    assert!(!err.contains("nothing was done"), "{err}");
+}

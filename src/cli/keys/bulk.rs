@@ -655,6 +655,12 @@ impl<A: Fn(&Key)> Actor<'_, A> {
                 error: None,
             });
         }
+        // From the first change on, an interrupt says some keys may have changed (exit 9), not
+        // that nothing was done.
+        crate::cli::note_done(CliFailure::PartlyFailed(format!(
+            "interrupted during the bulk change: some keys may have been {} already; `keyward keys list --all-statuses` shows where each stands",
+            change.done()
+        )));
         match change.apply(self.client, key, version, self.enable).await {
             Ok(now) => {
                 (self.after)(&now);

@@ -151,6 +151,10 @@ async fn create_and_reveal(
 ) -> anyhow::Result<()> {
     // One Idempotency-Key per invocation: the client's own retries never mint two keys.
     let idempotency_key = format!("kwcli_{}", secret::random_base62(24));
+    crate::cli::note_in_flight(
+        "the new key",
+        "`keyward keys list --name NAME` tells; if it exists, its secret cannot be shown again: `keyward keys rotate` gives it a new one",
+    );
     let created = match client.create_key(&request, &idempotency_key).await {
         Ok(created) => created,
         Err(e) => {

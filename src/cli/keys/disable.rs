@@ -70,6 +70,7 @@ pub async fn run(ctx: &Ctx, args: DisableArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
+    crate::cli::note_in_flight("the disable", "`keyward keys show KEY` tells");
     let key = client.disable_key(&id, None).await?;
     if ctx.json() {
         output::print_json(&key)?;

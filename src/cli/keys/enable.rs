@@ -49,6 +49,7 @@ pub async fn run(ctx: &Ctx, args: EnableArgs) -> anyhow::Result<()> {
         return bulk::run(ctx, client, plan, args.selection).await;
     }
     let id = resolve(ctx, client, args.selection.keys.into_iter().next()).await?;
+    crate::cli::note_in_flight("the enable", "`keyward keys show KEY` tells");
     let key = client.enable_key(&id, &request, None).await?;
     if ctx.json() {
         output::print_json(&key)?;

@@ -81,6 +81,7 @@ pub async fn run(ctx: &Ctx, args: RevokeArgs) -> anyhow::Result<()> {
         prompt::type_back("Type the key's name to revoke it", &key.name, "revoked")?;
     }
     let already = key.status == KeyStatus::Revoked;
+    crate::cli::note_in_flight("the revoke", "`keyward keys show KEY` tells");
     let key = client.revoke_key(&id, None).await?;
     if ctx.json() {
         output::print_json(&key)?;

@@ -61,6 +61,10 @@ pub async fn run(ctx: &Ctx, args: RotateArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
+    crate::cli::note_in_flight(
+        "the rotation",
+        "`keyward keys show KEY` tells (a new version and hint); if it was, rotate again to see a secret",
+    );
     let rotated = client
         .rotate_key(
             &id,
