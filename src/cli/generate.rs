@@ -96,7 +96,7 @@ const ROOT_SECTIONS: &str = r#".SH "EXIT STATUS"
 success
 .TP
 \fB1\fR
-error
+error (also: interrupted while a change was on its way to the server; it may have been made, and the message says how to tell)
 .TP
 \fB2\fR
 usage error or invalid input (a missing flag, a value the server refused, a config file keyward cannot take)
@@ -120,7 +120,7 @@ the key was created or rotated and its secret printed, but it was not stored in 
 keys check: some keys need attention (they are listed); audit verify: the audit log does not verify (the first event that breaks it is named)
 .TP
 \fB9\fR
-a bulk disable, enable or revoke failed for some keys, or some changed since they were previewed and were left alone (each key's outcome is listed)
+a bulk disable, enable or revoke failed for some keys, or some changed since they were previewed and were left alone (each key's outcome is listed), or it was interrupted after changing some
 .TP
 \fB10\fR
 keys verify: the key is not valid for that use (the code printed says why)

@@ -28,7 +28,7 @@ use crate::output::{ColorChoice, OutputFormat};
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
-  1  error
+  1  error (also: interrupted while a change was on its way; it may have been made)
   2  usage error or invalid input (a missing flag, a value the server refused, a config
      file keyward cannot take)
   3  not authenticated or not allowed
@@ -40,7 +40,8 @@ Exit codes:
   8  keys check: some keys need attention (they are listed); audit verify: the audit log
      does not verify (the first event that breaks it is named)
   9  a bulk disable, enable or revoke failed for some keys, or some changed since they were
-     previewed and were left alone (each key's outcome is listed)
+     previewed and were left alone (each key's outcome is listed), or it was interrupted
+     after changing some
   10  keys verify: the key is not valid for that use (the code printed says why)
   11  the name typed back at a prompt did not match; nothing was done
   130  cancelled at a prompt (Escape) or interrupted (Ctrl-C); nothing was done
