@@ -471,21 +471,43 @@ fn follow(
     std::process::Child,
     std::sync::mpsc::Receiver<(Instant, Value)>,
 ) {
+    let (child, lines) = follow_lines(cli, &["--output", "jsonl", "--limit", "3"]);
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Value)>();
+    std::thread::spawn(move || {
+        for (at, line) in lines {
+            let event: Value = serde_json::from_str(&line).expect("each line is JSON");
+            if tx.send((at, event)).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// `keyward audit --follow` with `args` in `cli`'s environment, each line it prints sent on the
+/// channel with the moment it arrived.
+fn follow_lines(
+    cli: &TestEnv,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<(Instant, String)>,
+) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
         .env_clear()
         .envs(cli.vars())
-        .args(["audit", "--follow", "--output", "jsonl", "--limit", "3"])
+        .args(["audit", "--follow"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Value)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, String)>();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let event: Value = serde_json::from_str(&line).expect("each line is JSON");
-            if tx.send((Instant::now(), event)).is_err() {
+            if tx.send((Instant::now(), line)).is_err() {
                 break;
             }
         }
@@ -1154,25 +1176,8 @@ fn follow_prints_one_header_and_the_time_each_event_happened() {
     let admin = server.admin_token();
     let mut cli = TestEnv::new();
     server.as_admin(&mut cli);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .env_clear()
-        .envs(cli.vars())
-        .args(["audit", "--follow", "--limit", "2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = vec![rx.recv_timeout(Duration::from_secs(20)).unwrap()];
+    let (mut child, rx) = follow_lines(&cli, &["--limit", "2"]);
+    let mut lines = vec![rx.recv_timeout(Duration::from_secs(20)).unwrap().1];
     for name in ["followed-1", "followed-2"] {
         server.create(&admin, json!({"name": name, "environments": ["staging"]}));
     }
@@ -1181,7 +1186,8 @@ fn follow_prints_one_header_and_the_time_each_event_happened() {
         let left = deadline.saturating_duration_since(Instant::now());
         lines.push(
             rx.recv_timeout(left)
-                .expect("the second key's event was printed"),
+                .expect("the second key's event was printed")
+                .1,
         );
     }
     interrupt(&mut child);

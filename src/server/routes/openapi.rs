@@ -256,13 +256,7 @@ pub fn document(doc: &Document) -> String {
 /// a header is absent or a string, never null, and a fuzzer reading "null" as valid would send
 /// `If-Match: null`.
 fn headers_are_never_null(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    let parameters = paths
-        .values_mut()
-        .filter_map(|item| item.as_object_mut())
-        .flat_map(|item| item.values_mut())
+    let parameters = json_operations(doc)
         .filter_map(|op| op.get_mut("parameters").and_then(|p| p.as_array_mut()))
         .flatten()
         .filter(|p| p["in"] == "header");
@@ -275,16 +269,20 @@ fn headers_are_never_null(doc: &mut serde_json::Value) {
     }
 }
 
+/// Every operation of the document (each method of each path), to rewrite in place.
+fn json_operations(doc: &mut serde_json::Value) -> impl Iterator<Item = &mut serde_json::Value> {
+    doc.get_mut("paths")
+        .and_then(|p| p.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+}
+
 /// utoipa 5.5 writes a link's fields in snake case (`operation_id`); OpenAPI names them in camel
 /// case (`operationId`), and tools ignore a link without one.
 fn camel_case_links(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    let responses = paths
-        .values_mut()
-        .filter_map(|item| item.as_object_mut())
-        .flat_map(|item| item.values_mut())
+    let responses = json_operations(doc)
         .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
         .flat_map(|responses| responses.values_mut());
     for response in responses {
