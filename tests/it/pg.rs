@@ -124,7 +124,7 @@ impl Cluster {
                 .port();
             let options = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000",
                 dir.display()
             );
             let mut start = pg_command(&bin, "pg_ctl");
