@@ -6,6 +6,9 @@
 # and times until B refuses it. Reports failed writes, verify answers that were not 2xx or took
 # over 2 s, the revocation's arrival at B (p50, p99, max), and, beside them, how long PostgreSQL
 # took to answer `SELECT 1` to a client of its own (pgbench) in the same run, as Markdown rows.
+# Runs with the kernel's autogroup scheduling off (as root; BENCH_AUTOGROUP=keep leaves it on):
+# with it, PostgreSQL's mostly idle backends wait on the run queue for up to seconds behind the
+# load (autogroup_off in bench/lib/db.sh says why); the last row says which it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${BENCH_SECONDS:-120}
@@ -16,6 +19,7 @@ cargo build --release --quiet --bin keyward
 bin=target/release/keyward
 
 bench_work
+autogroup_off
 
 # Starts a server (its pid kept for the cleanup: not in a subshell) and sets URL to its address.
 start_server() {
@@ -138,3 +142,4 @@ read -r pn pp99 pmax < <(cat "$work"/probe.[0-9]* | awk '{print $3 / 1000}' | so
   awk '{a[NR] = $1} END {printf "%d %.1f %.1f\n", NR, a[int(NR * 0.99)], a[NR]}')
 echo "| PostgreSQL, to a client that is not keyward | $pn \`SELECT 1\` | | | p99 $pp99 ms, max $pmax ms |"
 echo "| writer | $writes writes through A | $failed failed | $revokes revocations at B | p50 $p50 ms, p99 $p99 ms, max $max ms |"
+echo "| kernel autogroup scheduling | $AUTOGROUP_STATE | | | |"

@@ -4,6 +4,8 @@
 #   db_stop                       stops the cluster and removes it, if one was started
 #   bench_work                    sets $work (a temp dir) and $pids (servers to kill); on exit
 #                                 kills them, stops the database and removes $work
+#   autogroup_off                 turns the kernel's autogroup scheduling off until exit (as
+#                                 root; BENCH_AUTOGROUP=keep leaves it), and says which it is
 # PostgreSQL refuses to run as root: as root the cluster runs as the postgres user.
 
 pg_bin_dir() {
@@ -70,5 +72,31 @@ bench_work() {
 bench_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   db_stop
+  [ -n "$AUTOGROUP_WAS" ] && echo "$AUTOGROUP_WAS" >/proc/sys/kernel/sched_autogroup_enabled
   rm -rf "$work"
+}
+
+# PostgreSQL puts each of its processes in a session of its own (setsid), and with the kernel's
+# autogroup scheduling (kernel.sched_autogroup_enabled = 1, Debian's default) each session is a
+# scheduling group of its own. A backend that is idle most of the time then wakes with little
+# weight beside the busy groups of a load on the same host: on this 2-core machine, under wrk,
+# PostgreSQL's backends sat runnable on the run queue for 0.7-1.8 s before they could answer
+# `SELECT 1` (/proc/PID/schedstat; bench/pg-stall.sh). A database on a host of its own does not
+# compete with the load at all; without autogroups it competes process by process, which is
+# closer. The scripts that measure a bound under load call this; their output says which it was.
+AUTOGROUP_WAS=""
+AUTOGROUP_STATE=""
+autogroup_off() {
+  local knob=/proc/sys/kernel/sched_autogroup_enabled
+  if [ ! -e "$knob" ]; then
+    AUTOGROUP_STATE="not in this kernel"
+  elif [ "$(cat "$knob")" = 0 ]; then
+    AUTOGROUP_STATE=off
+  elif [ "${BENCH_AUTOGROUP:-off}" = keep ] || [ "$(id -u)" != 0 ]; then
+    AUTOGROUP_STATE=on
+  else
+    AUTOGROUP_WAS=$(cat "$knob")
+    echo 0 >"$knob"
+    AUTOGROUP_STATE="off for this run"
+  fi
 }
