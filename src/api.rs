@@ -67,6 +67,61 @@ pub mod actions {
 /// Lifetime of an access token from the token endpoint.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 86_400;
 
+/// The most a key's `meta` may take, as JSON text.
+pub const META_MAX_BYTES: usize = 4096;
+
+/// A key's `meta`: a JSON object of the caller's, kept and answered byte for byte as it was
+/// sent (numbers, key order and escapes untouched), never re-encoded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Meta(Box<serde_json::value::RawValue>);
+
+impl Meta {
+    /// The JSON text as sent.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Kept text read back; `None` if it is not JSON (a row changed behind keyward's back).
+    pub fn from_stored(text: String) -> Option<Meta> {
+        serde_json::value::RawValue::from_string(text)
+            .ok()
+            .map(Meta)
+    }
+
+    /// From a value built here (the CLI's `--meta k=v`).
+    pub fn from_value(value: &serde_json::Value) -> Meta {
+        Meta(serde_json::value::to_raw_value(value).expect("a serde_json::Value always serialises"))
+    }
+
+    /// Parsed, for showing or merging.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.as_str()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Whether it is a JSON object, the only shape `meta` takes.
+    pub fn is_object(&self) -> bool {
+        self.as_str().trim_start().starts_with('{')
+    }
+}
+
+impl PartialEq for Meta {
+    fn eq(&self, other: &Meta) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// A field `PATCH` can clear: absent (`None`) leaves it, `null` (`Some(None)`) clears it.
+mod nullable {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn field<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
@@ -119,6 +174,13 @@ pub struct Key {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// Who the key is for, in the caller's own terms (a customer, team or service id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The caller's JSON object, as sent; verify answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Meta>,
     #[serde(rename = "type")]
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
@@ -164,6 +226,16 @@ pub struct CreateKey {
     #[serde(default)]
     #[schema(max_length = 1000)]
     pub description: String,
+    /// Who the key is for (a customer, team or service id of yours): 1 to 128 characters,
+    /// no control characters. Verify answers it; lists filter by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 128)]
+    pub owner: Option<String>,
+    /// A JSON object of yours, at most 4,096 bytes as sent; verify answers it byte for byte.
+    /// Every service that verifies the key sees it: no secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Meta>,
     /// Absent: `private`.
     #[serde(rename = "type", default)]
     pub key_type: Option<KeyType>,
@@ -252,6 +324,22 @@ pub struct EditKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 1000)]
     pub description: Option<String>,
+    /// A new owner; `null` removes it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::field"
+    )]
+    #[schema(value_type = Option<String>, nullable, max_length = 128)]
+    pub owner: Option<Option<String>>,
+    /// A new `meta` in place of the old (the whole object); `null` removes it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::field"
+    )]
+    #[schema(value_type = Option<Object>, nullable)]
+    pub meta: Option<Option<Meta>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(inline, value_type = Option<Vec<EnvironmentName>>)]
     pub environments: Option<BTreeSet<String>>,
@@ -391,6 +479,13 @@ pub struct VerifyResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
+    /// The key's owner, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The key's `meta`, byte for byte as it was set, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Meta>,
 }
 
 impl VerifyResponse {
@@ -404,6 +499,8 @@ impl VerifyResponse {
             environments: None,
             permissions: None,
             expires_at: None,
+            owner: None,
+            meta: None,
         }
     }
 }
@@ -411,7 +508,7 @@ impl VerifyResponse {
 /// The answer to create and rotate: the key and its secret, shown this once. `secret` is null
 /// when the caller brought their own, and on an Idempotency-Key replay (no secret is kept to
 /// replay it).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KeyWithSecret {
     #[serde(flatten)]
     pub key: Key,
@@ -419,6 +516,22 @@ pub struct KeyWithSecret {
     #[serde(with = "opt_secret_string")]
     #[schema(value_type = Option<String>)]
     pub secret: Option<Secret>,
+}
+
+/// Read by hand, not through `flatten`: serde buffers a flattened struct in a form that a
+/// `meta` (a RawValue) cannot be read back from.
+impl<'de> Deserialize<'de> for KeyWithSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut value = serde_json::Value::deserialize(d)?;
+        let secret = match value.as_object_mut().and_then(|o| o.shift_remove("secret")) {
+            Some(serde_json::Value::String(s)) => Some(Secret::new(s)),
+            Some(serde_json::Value::Null) | None => None,
+            Some(_) => return Err(D::Error::custom("secret is not a string")),
+        };
+        let key = Key::deserialize(value).map_err(D::Error::custom)?;
+        Ok(KeyWithSecret { key, secret })
+    }
 }
 
 /// Whole numbers of seconds. JSON has one number type, and to JSON Schema (which the OpenAPI
@@ -501,6 +614,9 @@ pub struct ListKeys {
     pub environment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
+    /// Exact owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Keys that expire before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[param(value_type = Option<String>, format = DateTime)]

@@ -489,6 +489,18 @@ pub fn key_details(k: &Key) -> String {
                 k.description.clone()
             },
         ),
+        (
+            "Owner",
+            k.owner
+                .as_deref()
+                .map_or("-".to_owned(), |o| printable(o).into_owned()),
+        ),
+        (
+            "Meta",
+            k.meta
+                .as_ref()
+                .map_or("-".to_owned(), |m| printable(m.as_str()).into_owned()),
+        ),
         ("Type", k.key_type.as_str().to_owned()),
         ("Status", k.status.as_str().to_owned()),
         ("Environments", environments(k)),

@@ -153,6 +153,8 @@ fn super_admin(
         NewKey {
             name: name.to_owned(),
             description: description.to_owned(),
+            owner: None,
+            meta: None,
             key_type: KeyType::Private,
             environments,
             permissions: BTreeSet::from([PERM_ADMIN.to_owned()]),

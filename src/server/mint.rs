@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use crate::api::{KeyStatus, KeyType};
+use crate::api::{KeyStatus, KeyType, Meta};
 use crate::secret::{self, Pepper, Secret};
 use crate::server::store::KeyRecord;
 
@@ -12,6 +12,8 @@ use crate::server::store::KeyRecord;
 pub struct NewKey {
     pub name: String,
     pub description: String,
+    pub owner: Option<String>,
+    pub meta: Option<Meta>,
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
@@ -33,6 +35,8 @@ pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Option<
         id: format!("key_{}", secret::random_base62(16)),
         name: new.name,
         description: new.description,
+        owner: new.owner,
+        meta: new.meta,
         key_type: new.key_type,
         environments: new.environments,
         permissions: new.permissions,

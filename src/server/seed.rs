@@ -139,6 +139,8 @@ fn seeded_key(
                 "{role} for {service}, owned by team {team}; ticket OPS-{:05}",
                 mix.below(100_000)
             ),
+            owner: None,
+            meta: None,
             key_type,
             environments,
             permissions,

@@ -20,15 +20,7 @@ pub fn key_name(name: &str) -> Result<(), String> {
         );
     }
     // A pasted secret or token must not become a name, shown to everyone who lists keys.
-    let lower = name.get(..6).map(str::to_ascii_lowercase);
-    if lower.is_some_and(|p| {
-        [
-            crate::secret::PRIVATE_PREFIX,
-            crate::secret::PUBLIC_PREFIX,
-            crate::secret::TOKEN_PREFIX,
-        ]
-        .contains(&p.as_str())
-    }) {
+    if secret_shaped(name) {
         return Err(
             "the key name is not allowed: names starting with kw_sk_, kw_pk_ or kw_at_ look like secrets or access tokens".to_owned(),
         );
@@ -39,6 +31,20 @@ pub fn key_name(name: &str) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Whether `text` starts like a keyward secret or access token (`kw_sk_`, `kw_pk_`, `kw_at_`,
+/// in any case): such text must not become a name or owner that others are shown.
+pub fn secret_shaped(text: &str) -> bool {
+    let lower = text.get(..6).map(str::to_ascii_lowercase);
+    lower.is_some_and(|p| {
+        [
+            crate::secret::PRIVATE_PREFIX,
+            crate::secret::PUBLIC_PREFIX,
+            crate::secret::TOKEN_PREFIX,
+        ]
+        .contains(&p.as_str())
+    })
 }
 
 /// Whether `id` has the shape of a key id (`key_` and 16 base62 characters).

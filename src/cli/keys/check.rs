@@ -35,6 +35,10 @@ pub struct CheckArgs {
     /// Only keys in this environment
     #[arg(long = "env", value_name = "ENV", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::environment_names))]
     pub environment: Option<String>,
+
+    /// Only keys of this owner (exact)
+    #[arg(long, value_name = "ID")]
+    pub owner: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
@@ -47,6 +51,7 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let base = ListKeys {
         environment: args.environment.clone(),
+        owner: args.owner.clone(),
         sort: Some("expires_at".to_owned()),
         ..ListKeys::default()
     };

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::expiry::ExpiryArgs;
+use super::meta::CreateOwnerMeta;
 use super::{SecretSource, reveal_secret};
 use crate::api::{CreateKey, KeyType};
 use crate::cli::{Ctx, UsageError, prompt};
@@ -18,6 +19,7 @@ use crate::secret::{self, Secret};
 Examples:
   keyward keys create --name ci-deploy --env production --permission orders:read
   keyward keys create --name web --type public --expires-in 90d --no-store
+  keyward keys create --name acme-prod --owner cus_123 --meta plan=pro --meta seats:=5
   SECRET=$(keyward keys create --name ci -q --no-store)
   openssl rand -base64 48 | keyward keys create --name imported --secret-stdin
 
@@ -50,6 +52,9 @@ pub struct CreateArgs {
 
     #[command(flatten)]
     pub expiry: ExpiryArgs,
+
+    #[command(flatten)]
+    pub owner_meta: CreateOwnerMeta,
 
     /// Use the secret on standard input instead of generating one
     #[arg(long, conflicts_with = "secret_file")]
@@ -85,9 +90,10 @@ const LOCAL_DEFAULT_ENVIRONMENT: &str = "default";
 pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     let store = args.store_choice();
     let expires_at = args.expiry.resolve()?;
+    let meta = args.owner_meta.meta()?;
     let brought = brought_secret(&args)?;
     if args.name.is_none() && ctx.can_prompt() {
-        return run_wizard(ctx, args, brought).await;
+        return run_wizard(ctx, args, brought, meta).await;
     }
     let name = match args.name {
         Some(n) => n,
@@ -130,6 +136,8 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
     let request = CreateKey {
         name,
         description: args.description,
+        owner: args.owner_meta.owner,
+        meta,
         key_type: Some(args.key_type),
         environments,
         permissions: args.permissions.into_iter().collect(),
@@ -182,7 +190,12 @@ async fn create_and_reveal(
 }
 
 /// On a terminal without --name: the wizard asks for everything, then creates the key.
-async fn run_wizard(ctx: &Ctx, args: CreateArgs, brought: Option<Secret>) -> anyhow::Result<()> {
+async fn run_wizard(
+    ctx: &Ctx,
+    args: CreateArgs,
+    brought: Option<Secret>,
+    meta: Option<crate::api::Meta>,
+) -> anyhow::Result<()> {
     let store = args.store_choice();
     let client = ctx.client().await?;
     let Some(answers) = super::wizard::ask(ctx, client).await? else {
@@ -197,6 +210,8 @@ async fn run_wizard(ctx: &Ctx, args: CreateArgs, brought: Option<Secret>) -> any
     let request = CreateKey {
         name: answers.name,
         description: args.description,
+        owner: args.owner_meta.owner,
+        meta,
         key_type: Some(answers.key_type),
         environments: answers.environments,
         permissions: answers.permissions,

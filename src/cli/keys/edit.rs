@@ -9,6 +9,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use super::expiry::ExpiryArgs;
+use super::meta::EditOwnerMeta;
 use super::resolve;
 use crate::api::{EditKey, Key};
 use crate::cli::{Ctx, UsageError};
@@ -21,6 +22,7 @@ Examples:
   keyward keys edit ci-deploy --description \"deploys the shop\" --permission orders:read
   keyward keys edit ci-deploy --add-permission orders:write --remove-env staging
   keyward keys edit ci-deploy --any-ip --expires-in 90d
+  keyward keys edit acme-prod --owner cus_456 --meta plan=enterprise --remove-meta trial
   keyward keys edit ci-deploy                 on a terminal: opens $EDITOR on the fields
 
 --env, --permission and --allow-ip replace the whole list; --add-… and --remove-… change it
@@ -29,7 +31,8 @@ someone else is a conflict (exit 5), never lost. Adding a value the key holds al
 removing one it does not hold, changes nothing for that value (a warning names it). Removing
 a key's last environment, or the last entry of its allowlist (which would allow every
 address; --any-ip says that), is refused. With --if-version the edit applies only if the key
-is still at that version (its ETag), as a script's optimistic lock.")]
+is still at that version (its ETag), as a script's optimistic lock. --meta and --remove-meta
+change fields of the key's meta as read (the same way); --meta-json replaces it whole.")]
 pub struct EditArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
@@ -94,6 +97,9 @@ pub struct EditArgs {
     #[command(flatten)]
     pub expiry: ExpiryArgs,
 
+    #[command(flatten)]
+    pub owner_meta: EditOwnerMeta,
+
     /// Apply only if the key is still at this version
     #[arg(long, value_name = "VERSION")]
     pub if_version: Option<i64>,
@@ -107,6 +113,8 @@ impl EditArgs {
         Ok(EditKey {
             name: self.name.clone(),
             description: self.description.clone(),
+            owner: self.owner_meta.owner(),
+            meta: self.owner_meta.replacement()?,
             environments: set(&self.environments),
             permissions: if self.no_permissions {
                 Some(BTreeSet::new())
@@ -136,6 +144,7 @@ impl EditArgs {
         ]
         .iter()
         .any(|v| !v.is_empty())
+            || self.owner_meta.merges()
     }
 
     /// A value both added and removed is a mistake, whichever was meant.
@@ -233,6 +242,9 @@ impl EditArgs {
             }
             edit.allowed_ips = (ips != key.allowed_ips).then_some(ips);
         }
+        if self.owner_meta.merges() {
+            edit.meta = self.owner_meta.merged(key.meta.as_ref())?;
+        }
         Ok(())
     }
 }
@@ -273,7 +285,7 @@ pub async fn run(ctx: &Ctx, args: EditArgs) -> anyhow::Result<()> {
     let by_flags = !edit.is_empty() || args.changes_lists();
     if !by_flags && !ctx.can_prompt() {
         return Err(UsageError(
-            "name a field to change: --name, --description, --env, --add-env, --remove-env, --permission, --add-permission, --remove-permission, --no-permissions, --allow-ip, --add-ip, --remove-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
+            "name a field to change: --name, --description, --owner, --no-owner, --meta, --remove-meta, --meta-json, --no-meta, --env, --add-env, --remove-env, --permission, --add-permission, --remove-permission, --no-permissions, --allow-ip, --add-ip, --remove-ip, --any-ip, --expires-in or --expires-at (with no flags on a terminal, $EDITOR opens)"
                 .to_owned(),
         )
         .into());
@@ -473,6 +485,9 @@ mod erased {
 struct EditableFields {
     name: String,
     description: String,
+    /// Empty: none.
+    #[serde(default)]
+    owner: String,
     environments: BTreeSet<String>,
     permissions: BTreeSet<String>,
     allowed_ips: Vec<String>,
@@ -484,6 +499,7 @@ impl EditableFields {
         EditableFields {
             name: key.name.clone(),
             description: key.description.clone(),
+            owner: key.owner.clone().unwrap_or_default(),
             environments: key.environments.clone(),
             permissions: key.permissions.clone(),
             allowed_ips: key.allowed_ips.clone(),
@@ -635,6 +651,8 @@ fn changes(current: &Key, body: &str) -> Result<EditKey, String> {
     Ok(EditKey {
         name: (edited.name != before.name).then_some(edited.name),
         description: (edited.description != before.description).then_some(edited.description),
+        owner: (edited.owner != before.owner).then(|| Some(edited.owner).filter(|o| !o.is_empty())),
+        meta: None,
         environments: (edited.environments != before.environments).then_some(edited.environments),
         permissions: (edited.permissions != before.permissions).then_some(edited.permissions),
         allowed_ips: (edited.allowed_ips != before.allowed_ips).then_some(edited.allowed_ips),

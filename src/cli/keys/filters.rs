@@ -25,6 +25,10 @@ pub struct KeyFilterArgs {
     #[arg(long, value_name = "PERMISSION", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::permission_names))]
     pub permission: Option<String>,
 
+    /// Only keys of this owner (exact)
+    #[arg(long, value_name = "ID")]
+    pub owner: Option<String>,
+
     /// Text to find in name, description or allowed IPs; in the hint too when it looks like one (kw_sk_, or 4+ characters after … or ...)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
@@ -45,6 +49,7 @@ impl KeyFilterArgs {
             && self.key_type.is_none()
             && self.environment.is_none()
             && self.permission.is_none()
+            && self.owner.is_none()
             && self.search.is_none()
             && self.expiring_within.is_none()
             && self.unused_for.is_none()
@@ -64,6 +69,7 @@ impl KeyFilterArgs {
         add("--type", self.key_type.map(|t| t.as_str().to_owned()));
         add("--env", self.environment.clone());
         add("--permission", self.permission.clone());
+        add("--owner", self.owner.clone());
         add("--search", self.search.clone());
         add("--expiring-within", self.expiring_within.clone());
         add("--unused-for", self.unused_for.clone());
@@ -84,6 +90,7 @@ impl KeyFilterArgs {
             key_type: self.key_type,
             environment: self.environment.clone(),
             permission: self.permission.clone(),
+            owner: self.owner.clone(),
             expiring_within_seconds: seconds(&self.expiring_within, "--expiring-within")?,
             unused_for_seconds: seconds(&self.unused_for, "--unused-for")?,
             ..ListKeys::default()

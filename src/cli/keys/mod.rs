@@ -9,6 +9,7 @@ mod enable;
 mod expiry;
 mod filters;
 mod list;
+mod meta;
 mod reveal;
 mod revoke;
 mod rotate;

@@ -71,6 +71,15 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
         if let (Some(id), Some(name)) = (&answer.key_id, &answer.name) {
             rows.push(["Key".to_owned(), format!("{name} ({id})")]);
         }
+        if let Some(owner) = &answer.owner {
+            rows.push(["Owner".to_owned(), output::printable(owner).into_owned()]);
+        }
+        if let Some(meta) = &answer.meta {
+            rows.push([
+                "Meta".to_owned(),
+                output::printable(meta.as_str()).into_owned(),
+            ]);
+        }
         output::print_line(&output::pairs(rows))?;
     }
     if answer.code == VerifyCode::Valid {

@@ -120,6 +120,8 @@ pub async fn verify(
             environments: Some(key.environments.clone()),
             permissions: Some(key.permissions.clone()),
             expires_at: Some(key.expires_at),
+            owner: key.owner.clone(),
+            meta: key.meta.clone(),
         },
     ))
 }

@@ -51,6 +51,10 @@ impl Default for CacheSettings {
 /// name), so some 150 MB at most: within docs/design.md's memory target, with room for the rest.
 /// Keys past it are read from the database.
 pub const DEFAULT_CAPACITY: usize = 500_000;
+/// The most bytes of keys' `meta` the cache holds (each entry counts its key's, up to 4 KiB):
+/// past it, entries make room as past the capacity. Without it, keys made with large `meta`
+/// could grow the cache to gigabytes within its entry count.
+pub const META_BUDGET: usize = 64 * 1024 * 1024;
 /// The poll that bounds propagation where notifications do not arrive.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
 /// docs/design.md's default: an answer from the cache is never older than this.
@@ -223,6 +227,13 @@ struct Entries {
     clock: VecDeque<String>,
     /// The latest drops, with the generation each one made, oldest first.
     recent_drops: VecDeque<(u64, String)>,
+    /// The bytes of `meta` the entries hold, counted once per entry.
+    meta_bytes: usize,
+}
+
+/// What an entry of `key` counts against [`META_BUDGET`].
+fn meta_weight(key: &KeyRecord) -> usize {
+    key.meta.as_ref().map_or(0, |m| m.as_str().len())
 }
 
 impl Entries {
@@ -235,19 +246,22 @@ impl Entries {
             return;
         };
         for (token, digest) in slot.digests {
-            if token {
-                self.tokens.remove(&digest);
+            let removed = if token {
+                self.tokens.remove(&digest).map(|(_, key, _)| key)
             } else {
-                self.keys.remove(&digest);
+                self.keys.remove(&digest).map(|(key, _)| key)
+            };
+            if let Some(key) = removed {
+                self.meta_bytes -= meta_weight(&key);
             }
         }
     }
 
-    /// Makes room for one entry: CLOCK over keys, a key used since its last visit kept once
-    /// more.
-    fn make_room(&mut self, capacity: usize) {
+    /// Makes room for one entry holding `incoming` bytes of `meta`: CLOCK over keys, a key
+    /// used since its last visit kept once more.
+    fn make_room(&mut self, capacity: usize, meta_budget: usize, incoming: usize) {
         // Each key is visited at most twice before one goes: the loop ends.
-        while self.len() >= capacity.max(1) {
+        while self.len() >= capacity.max(1) || self.meta_bytes + incoming > meta_budget {
             let Some(id) = self.clock.pop_front() else {
                 return;
             };
@@ -281,6 +295,7 @@ struct Cache {
     /// Moves on every drop; an insert prepared before a drop is refused.
     generation: AtomicU64,
     capacity: usize,
+    meta_budget: usize,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
@@ -295,6 +310,7 @@ impl Cache {
             made: Instant::now(),
             generation: AtomicU64::new(0),
             capacity,
+            meta_budget: META_BUDGET,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
@@ -346,7 +362,8 @@ impl Cache {
         if self.stale(&entries, &key.id, generation) {
             return;
         }
-        entries.make_room(self.capacity);
+        let weight = meta_weight(&key);
+        entries.make_room(self.capacity, self.meta_budget, weight);
         let used = match entries.by_key.get_mut(&key.id) {
             Some(slot) => {
                 slot.digests.push((token.is_some(), digest.to_vec()));
@@ -373,13 +390,19 @@ impl Cache {
             }
         };
         let key = Arc::new(key);
-        match token {
-            Some(token) => {
-                entries.tokens.insert(digest.to_vec(), (token, key, used));
-            }
-            None => {
-                entries.keys.insert(digest.to_vec(), (key, used));
-            }
+        let replaced = match token {
+            Some(token) => entries
+                .tokens
+                .insert(digest.to_vec(), (token, key, used))
+                .map(|(_, key, _)| key),
+            None => entries
+                .keys
+                .insert(digest.to_vec(), (key, used))
+                .map(|(key, _)| key),
+        };
+        entries.meta_bytes += weight;
+        if let Some(old) = replaced {
+            entries.meta_bytes -= meta_weight(&old);
         }
     }
 
@@ -484,6 +507,37 @@ mod tests {
     }
 
     #[test]
+    fn keys_with_large_meta_stay_within_the_meta_budget() {
+        let mut cache = following(1000);
+        cache.meta_budget = 10_000;
+        let big = |id: &str| {
+            let mut key = sample(id);
+            let text = format!("{{\"pad\":\"{}\"}}", "x".repeat(3000));
+            key.meta = crate::api::Meta::from_stored(text);
+            key
+        };
+        put_key(&cache, b"hot", big("hot"), cache.generation());
+        for i in 0..20 {
+            assert!(
+                cache.key(b"hot").is_some(),
+                "the key in use was evicted at {i}"
+            );
+            let id = format!("key_{i}");
+            put_key(&cache, id.as_bytes(), big(&id), cache.generation());
+            let held = cache.read().meta_bytes;
+            assert!(held <= 10_000, "{held} bytes of meta held after {i}");
+        }
+        // Three fit: 3 × 3,010 bytes.
+        assert_eq!(cache.stats().entries, 3);
+        // A key without meta costs the budget nothing.
+        put_key(&cache, b"plain", sample("plain"), cache.generation());
+        assert_eq!(cache.stats().entries, 4);
+        // Dropping gives the bytes back.
+        cache.drop_key("hot");
+        assert_eq!(cache.read().meta_bytes, 2 * 3010);
+    }
+
+    #[test]
     fn the_cache_stays_within_its_capacity_and_keeps_the_keys_in_use() {
         let cache = following(3);
         put_key(&cache, b"hot", sample("hot"), cache.generation());
@@ -554,6 +608,8 @@ mod tests {
             id: id.to_owned(),
             name: id.to_owned(),
             description: String::new(),
+            owner: None,
+            meta: None,
             key_type: crate::api::KeyType::Private,
             environments: BTreeSet::new(),
             permissions: BTreeSet::new(),

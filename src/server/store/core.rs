@@ -24,7 +24,7 @@ use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
 };
 use super::{Conflict, StoreError, StoreResult};
-use crate::api::{Environment, KeyCounts};
+use crate::api::{Environment, KeyCounts, Meta};
 
 /// Rows per statement when a batch is written (PostgreSQL allows 65,535 bound values; SQLite
 /// 32,766).
@@ -120,7 +120,7 @@ impl<E: Engine> Core<E> {
 pub(super) fn key_fields<E: Engine>() -> String {
     let agg = E::WORDS.aggregate;
     format!(
-        "SELECT k.id, k.name, k.description, k.key_type, k.allowed_ips, k.status, \
+        "SELECT k.id, k.name, k.description, k.owner, k.meta, k.key_type, k.allowed_ips, k.status, \
          k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
          k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
          k.revoked_fingerprint, k.revoked_previous_fingerprint, \
@@ -281,13 +281,16 @@ async fn insert_key_rows<E: Engine>(
         None => (String::new(), String::new()),
     };
     let sql = Sql::new(format!(
-        "INSERT INTO keys (id, name, description, key_type, allowed_ips, status, created_at, \
-         created_by, updated_at, expires_at, hint, version, secret_digest{extra_column}) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_value})"
+        "INSERT INTO keys (id, name, description, owner, meta, key_type, allowed_ips, status, \
+         created_at, created_by, updated_at, expires_at, hint, version, \
+         secret_digest{extra_column}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_value})"
     ))
     .bind(&k.id)
     .bind(&k.name)
     .bind(&k.description)
+    .bind(&k.owner)
+    .bind(k.meta.as_ref().map(Meta::as_str))
     .bind(k.key_type.as_str())
     .bind(allowed_ips_column(k))
     .bind(k.status.as_str())
@@ -426,13 +429,15 @@ impl<E: Engine> Keys for Core<E> {
         let was_super_admin =
             is_active_super_admin(e, &mut tx, &k.id, expected_version, now).await?;
         let sql = Sql::new(
-            "UPDATE keys SET name = ?, description = ?, allowed_ips = ?, status = ?, \
-             updated_at = ?, expires_at = ?, hint = ?, version = ?, secret_digest = ?, \
-             previous_digest = ?, previous_expires_at = ? \
+            "UPDATE keys SET name = ?, description = ?, owner = ?, meta = ?, allowed_ips = ?, \
+             status = ?, updated_at = ?, expires_at = ?, hint = ?, version = ?, \
+             secret_digest = ?, previous_digest = ?, previous_expires_at = ? \
              WHERE id = ? AND version = ? AND status <> 'revoked'",
         )
         .bind(&k.name)
         .bind(&k.description)
+        .bind(&k.owner)
+        .bind(k.meta.as_ref().map(Meta::as_str))
         .bind(allowed_ips_column(k))
         .bind(k.status.as_str())
         .bind(ms(k.updated_at))

@@ -272,6 +272,9 @@ where
             qb.push(" AND k.status = ").push_bind(s.as_str().to_owned());
         }
     }
+    if let Some(owner) = &f.owner {
+        qb.push(" AND k.owner = ").push_bind(owner.clone());
+    }
     if let Some(t) = f.key_type {
         qb.push(" AND k.key_type = ")
             .push_bind(t.as_str().to_owned());

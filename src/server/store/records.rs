@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use crate::api::{Key, KeyStatus, KeyType};
+use crate::api::{Key, KeyStatus, KeyType, Meta};
 
 /// A key row as stored. `status` is never `Expired`: that is derived from `expires_at`.
 #[derive(Clone)]
@@ -12,6 +12,8 @@ pub struct KeyRecord {
     pub id: String,
     pub name: String,
     pub description: String,
+    pub owner: Option<String>,
+    pub meta: Option<Meta>,
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
@@ -80,6 +82,8 @@ impl KeyRecord {
             id: self.id.clone(),
             name: self.name.clone(),
             description: self.description.clone(),
+            owner: self.owner.clone(),
+            meta: self.meta.clone(),
             key_type: self.key_type,
             environments: self.environments.clone(),
             all_environments: self.permissions.contains(crate::api::PERM_ADMIN),
@@ -259,6 +263,7 @@ pub struct KeyFilter {
     pub key_type: Option<KeyType>,
     pub environment: Option<String>,
     pub permission: Option<String>,
+    pub owner: Option<String>,
     /// Only keys whose environments all lie in this set (a scoped caller); `None` sees all.
     pub within_environments: Option<BTreeSet<String>>,
     /// Keys that will expire before this time: not yet expired (unless `status` asks for

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::{IdempotencyRecord, KeyRecord, TokenRecord};
-use crate::api::{Environment, KeyStatus, KeyType};
+use crate::api::{Environment, KeyStatus, KeyType, Meta};
 
 pub(super) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -22,6 +22,8 @@ pub(super) struct KeyRow {
     id: String,
     name: String,
     description: String,
+    owner: Option<String>,
+    meta: Option<String>,
     key_type: String,
     allowed_ips: String,
     status: String,
@@ -64,6 +66,8 @@ impl From<KeyRow> for KeyRecord {
             id: r.id,
             name: r.name,
             description: r.description,
+            owner: r.owner,
+            meta: r.meta.and_then(Meta::from_stored),
             created_at: ts(r.created_at),
             created_by: r.created_by,
             updated_at: ts(r.updated_at),

@@ -68,6 +68,12 @@ pub async fn create(
     let mut problems = rules::Problems::default();
     problems.check(rules::name(&req.name));
     problems.check(rules::description(&req.description));
+    if let Some(owner) = &req.owner {
+        problems.check(rules::owner(owner));
+    }
+    if let Some(meta) = &req.meta {
+        problems.check(rules::meta(meta));
+    }
     let key_type = req.key_type.unwrap_or(KeyType::Private);
     let environments = problems.check(rules::environments(&state, &caller, req.environments).await);
     problems.check(rules::permissions(
@@ -102,6 +108,8 @@ pub async fn create(
         NewKey {
             name: req.name,
             description: req.description,
+            owner: req.owner,
+            meta: req.meta,
             key_type,
             environments,
             permissions: req.permissions,

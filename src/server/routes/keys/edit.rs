@@ -1,5 +1,5 @@
-//! `PATCH /v1/keys/{id}`: edit name, description, permissions, environments, allowed IPs and
-//! expiry. The write carries the version it was based on in `If-Match`; a stale one gets 412.
+//! `PATCH /v1/keys/{id}`: edit name, description, owner, meta, permissions, environments,
+//! allowed IPs and expiry. The write carries the version it was based on in `If-Match`; a stale one gets 412.
 
 use crate::api::actions;
 use axum::extract::{Path, State};
@@ -75,6 +75,18 @@ pub async fn edit(
     if let Some(description) = req.description {
         problems.check(rules::description(&description));
         next.description = description;
+    }
+    if let Some(owner) = req.owner {
+        if let Some(owner) = &owner {
+            problems.check(rules::owner(owner));
+        }
+        next.owner = owner;
+    }
+    if let Some(meta) = req.meta {
+        if let Some(meta) = &meta {
+            problems.check(rules::meta(meta));
+        }
+        next.meta = meta;
     }
     if let Some(envs) = req.environments {
         if envs.is_empty() {
@@ -164,6 +176,8 @@ fn changed_fields(before: &KeyRecord, after: &KeyRecord) -> Vec<&'static str> {
     [
         ("name", before.name != after.name),
         ("description", before.description != after.description),
+        ("owner", before.owner != after.owner),
+        ("meta", before.meta != after.meta),
         ("environments", before.environments != after.environments),
         ("permissions", before.permissions != after.permissions),
         ("allowed_ips", before.allowed_ips != after.allowed_ips),

@@ -75,6 +75,7 @@ pub async fn list(
         key_type: query.key_type,
         environment: query.environment,
         permission: query.permission,
+        owner: query.owner,
         within_environments: caller.environments.clone(),
         expires_before: relative(
             "expiring_within_seconds",

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::KeyType;
+use crate::api::{KeyType, META_MAX_BYTES, Meta};
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
@@ -248,6 +248,48 @@ pub fn description(text: &str) -> ApiResult<()> {
         return Err(ApiError::invalid(
             "description_too_long",
             format!("description holds at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The most characters an owner may have.
+pub const MAX_OWNER_CHARS: usize = 128;
+
+/// An owner: 1 to 128 characters, none of them a control character, and nothing shaped like a
+/// secret (every service that verifies the key and everyone who lists keys sees it).
+pub fn owner(owner: &str) -> ApiResult<()> {
+    let count = owner.chars().count();
+    if count == 0 || count > MAX_OWNER_CHARS || owner.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_owner",
+            format!(
+                "owner must be 1 to {MAX_OWNER_CHARS} characters, with no control characters (a customer, team or service id of yours)"
+            ),
+        ));
+    }
+    if validate::secret_shaped(owner) {
+        return Err(ApiError::invalid(
+            "invalid_owner",
+            "owner must not be a secret or an access token: it is shown to everyone who lists or verifies the key",
+        ));
+    }
+    Ok(())
+}
+
+/// `meta`: a JSON object of at most [`META_MAX_BYTES`] bytes as sent.
+pub fn meta(meta: &Meta) -> ApiResult<()> {
+    if !meta.is_object() {
+        return Err(ApiError::invalid(
+            "invalid_meta",
+            "meta must be a JSON object, such as {\"plan\": \"pro\"}",
+        ));
+    }
+    let size = meta.as_str().len();
+    if size > META_MAX_BYTES {
+        return Err(ApiError::invalid(
+            "meta_too_large",
+            format!("meta holds at most {META_MAX_BYTES} bytes of JSON; this one has {size}"),
         ));
     }
     Ok(())
