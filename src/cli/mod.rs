@@ -122,7 +122,7 @@ pub enum Command {
     Whoami(whoami::WhoamiArgs),
     /// Create, list, show, edit, disable, enable, rotate, revoke and check keys
     #[command(subcommand)]
-    Keys(keys::KeysCommand),
+    Keys(Box<keys::KeysCommand>),
     /// Secrets this machine keeps in the OS keyring
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -181,7 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => login::run(&ctx, args).await,
         Command::Logout(args) => logout::run(&ctx, args).await,
         Command::Whoami(args) => whoami::run(&ctx, args).await,
-        Command::Keys(cmd) => keys::run(&ctx, cmd).await,
+        Command::Keys(cmd) => keys::run(&ctx, *cmd).await,
         Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
         Command::Envs(cmd) => envs::run(&ctx, cmd).await,
         Command::Profiles(cmd) => profiles::run(&ctx, cmd).await,

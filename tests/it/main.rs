@@ -38,6 +38,7 @@ mod no_terminal;
 mod openapi;
 mod output;
 mod outside;
+mod owner_meta;
 mod pg;
 mod problems;
 mod pty;

@@ -50,6 +50,17 @@ impl Replica {
         self.admin().verify(secret)
     }
 
+    /// A call as the super admin, with `extra` headers.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> HttpResponse {
+        self.admin().call(method, path, body, extra)
+    }
+
     pub fn time_until(&self, secret: &str, code: &str, limit: Duration) -> Duration {
         self.admin().time_until(secret, code, limit)
     }

@@ -59,6 +59,8 @@ mod no_terminal;
 mod output;
 #[path = "../it/outside.rs"]
 mod outside;
+#[path = "../it/owner_meta.rs"]
+mod owner_meta;
 #[path = "../it/pg.rs"]
 mod pg;
 #[path = "../it/problems.rs"]
