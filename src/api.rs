@@ -38,12 +38,13 @@ pub mod actions {
     pub const KEY_ROTATE: &str = "key.rotate";
     pub const KEY_REVOKE: &str = "key.revoke";
     pub const KEY_BREAK_GLASS: &str = "key.break_glass";
+    pub const KEY_CREDITS: &str = "key.credits";
     pub const TOKEN_EXCHANGE: &str = "token.exchange";
     pub const ENVIRONMENT_CREATE: &str = "environment.create";
     pub const ENVIRONMENT_DELETE: &str = "environment.delete";
     pub const AUDIT_SEAL: &str = "audit.seal";
     pub const AUDIT_PRUNE: &str = "audit.prune";
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         KEY_CREATE,
         KEY_EDIT,
         KEY_DISABLE,
@@ -51,6 +52,7 @@ pub mod actions {
         KEY_ROTATE,
         KEY_REVOKE,
         KEY_BREAK_GLASS,
+        KEY_CREDITS,
         TOKEN_EXCHANGE,
         ENVIRONMENT_CREATE,
         ENVIRONMENT_DELETE,
@@ -109,6 +111,83 @@ impl PartialEq for Meta {
     fn eq(&self, other: &Meta) -> bool {
         self.as_str() == other.as_str()
     }
+}
+
+/// The most credits a key may hold, and the most one verify may spend.
+pub const MAX_CREDITS: u64 = 1_000_000_000_000;
+pub const MAX_COST: u64 = 1_000_000_000;
+
+/// How often a key's credits are refilled: every day at 00:00 UTC, or every month on `day`
+/// (1 to 31; the month's last day where it has fewer) at 00:00 UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RefillInterval {
+    Day,
+    Month,
+}
+
+/// A refill: the balance is set to `amount` (not added to) at each interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refill {
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount: u64,
+    pub interval: RefillInterval,
+    /// For `month`: the day of the month (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 31)]
+    pub day: Option<u8>,
+}
+
+/// A key's credits as read: what remains (a refill due is counted as made) and the refill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Credits {
+    pub remaining: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill: Option<Refill>,
+    /// When the next refill sets the balance, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_refill_at: Option<Timestamp>,
+}
+
+/// Verify's word on a key's credits: what remains after this verify, and when the next
+/// refill comes, if one does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditsAnswer {
+    pub remaining: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reset: Option<Timestamp>,
+}
+
+/// `POST /v1/keys/{id}/credits`: exactly one of `set`, `add`, `subtract`. `set` gives a key
+/// without credits a balance (from then on each verify spends); `add` and `subtract` change a
+/// balance there is (subtracting past zero leaves zero).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeCredits {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
+    #[schema(maximum = 1_000_000_000_000_i64)]
+    pub set: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
+    #[schema(maximum = 1_000_000_000_000_i64)]
+    pub add: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
+    #[schema(maximum = 1_000_000_000_000_i64)]
+    pub subtract: Option<u64>,
 }
 
 /// A field `PATCH` can clear: absent (`None`) leaves it, `null` (`Some(None)`) clears it.
@@ -181,6 +260,9 @@ pub struct Key {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Meta>,
+    /// Where the key has credits: each verify spends its `cost` from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credits>,
     #[serde(rename = "type")]
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
@@ -236,6 +318,19 @@ pub struct CreateKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Meta>,
+    /// A balance of credits: each verify spends its `cost` (default 1), and the key answers
+    /// `USAGE_EXCEEDED` when they run out. Absent: no credits, verify spends nothing.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
+    #[schema(maximum = 1_000_000_000_000_i64)]
+    pub credits: Option<u64>,
+    /// Sets the balance to `amount` every day or month (with no `credits`, the key starts
+    /// with `amount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill: Option<Refill>,
     /// Absent: `private`.
     #[serde(rename = "type", default)]
     pub key_type: Option<KeyType>,
@@ -429,6 +524,15 @@ pub struct VerifyRequest {
     /// The address the service saw the request come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// What this use costs in the key's credits (default 1; 0 only checks that some remain).
+    /// A key without credits spends nothing.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
+    #[schema(maximum = 1_000_000_000)]
+    pub cost: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -442,6 +546,7 @@ pub enum VerifyCode {
     IpNotAllowed,
     PermissionDenied,
     EnvironmentDenied,
+    UsageExceeded,
 }
 
 impl VerifyCode {
@@ -456,6 +561,7 @@ impl VerifyCode {
             VerifyCode::IpNotAllowed => "IP_NOT_ALLOWED",
             VerifyCode::PermissionDenied => "PERMISSION_DENIED",
             VerifyCode::EnvironmentDenied => "ENVIRONMENT_DENIED",
+            VerifyCode::UsageExceeded => "USAGE_EXCEEDED",
         }
     }
 }
@@ -486,6 +592,9 @@ pub struct VerifyResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Meta>,
+    /// Where the key has credits and the verify got as far as spending them: what remains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<CreditsAnswer>,
 }
 
 impl VerifyResponse {
@@ -501,6 +610,7 @@ impl VerifyResponse {
             expires_at: None,
             owner: None,
             meta: None,
+            credits: None,
         }
     }
 }

@@ -324,6 +324,19 @@ impl Client {
         .await
     }
 
+    pub async fn change_credits(
+        &self,
+        id: &str,
+        req: &crate::api::ChangeCredits,
+    ) -> ClientResult<Key> {
+        self.call(
+            Method::POST,
+            &format!("/v1/keys/{}/credits", segment(id)),
+            Some(req),
+        )
+        .await
+    }
+
     pub async fn verify(&self, req: &VerifyRequest) -> ClientResult<VerifyResponse> {
         self.call(Method::POST, "/v1/verify", Some(req)).await
     }

@@ -477,6 +477,24 @@ pub fn keys_table(keys: &[Key]) -> String {
 }
 
 /// Field and value, one per row.
+/// "950 left; set to 1000 on the 1st of each month, next 2027-01-01 00:00 UTC".
+fn credits_text(c: &crate::api::Credits) -> String {
+    let mut text = format!("{} left", c.remaining);
+    if let Some(r) = &c.refill {
+        let when = match (r.interval, r.day) {
+            (crate::api::RefillInterval::Day, _) => "every day".to_owned(),
+            (crate::api::RefillInterval::Month, day) => {
+                format!("on day {} of each month", day.unwrap_or(1))
+            }
+        };
+        text.push_str(&format!("; set to {} {when}", r.amount));
+        if let Some(next) = c.next_refill_at {
+            text.push_str(&format!(", next {}", minute(next)));
+        }
+    }
+    text
+}
+
 pub fn key_details(k: &Key) -> String {
     let rows: Vec<(&str, String)> = vec![
         ("Name", k.name.clone()),
@@ -500,6 +518,10 @@ pub fn key_details(k: &Key) -> String {
             k.meta
                 .as_ref()
                 .map_or("-".to_owned(), |m| printable(m.as_str()).into_owned()),
+        ),
+        (
+            "Credits",
+            k.credits.as_ref().map_or("-".to_owned(), credits_text),
         ),
         ("Type", k.key_type.as_str().to_owned()),
         ("Status", k.status.as_str().to_owned()),

@@ -155,6 +155,7 @@ fn super_admin(
             description: description.to_owned(),
             owner: None,
             meta: None,
+            credits: None,
             key_type: KeyType::Private,
             environments,
             permissions: BTreeSet::from([PERM_ADMIN.to_owned()]),

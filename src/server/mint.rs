@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use crate::api::{KeyStatus, KeyType, Meta};
+use crate::api::{KeyStatus, KeyType, Meta, Refill};
 use crate::secret::{self, Pepper, Secret};
-use crate::server::store::KeyRecord;
+use crate::server::store::{CreditState, KeyRecord};
 
 /// What a new key is made of, already validated.
 pub struct NewKey {
@@ -14,6 +14,8 @@ pub struct NewKey {
     pub description: String,
     pub owner: Option<String>,
     pub meta: Option<Meta>,
+    /// The starting balance and refill, if the key has credits.
+    pub credits: Option<(i64, Option<Refill>)>,
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
@@ -37,6 +39,11 @@ pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Option<
         description: new.description,
         owner: new.owner,
         meta: new.meta,
+        credits: new.credits.map(|(remaining, refill)| CreditState {
+            remaining,
+            refilled_at: now,
+            refill,
+        }),
         key_type: new.key_type,
         environments: new.environments,
         permissions: new.permissions,

@@ -11,6 +11,7 @@ pub(crate) mod last_used;
 pub mod listener;
 pub mod metrics;
 mod mint;
+pub mod refill;
 mod refusals;
 mod routes;
 pub mod seed;

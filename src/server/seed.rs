@@ -141,6 +141,7 @@ fn seeded_key(
             ),
             owner: None,
             meta: None,
+            credits: None,
             key_type,
             environments,
             permissions,

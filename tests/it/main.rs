@@ -15,6 +15,7 @@ mod ci_token;
 mod concurrency;
 mod conflicts;
 mod connections;
+mod credits;
 mod deploy;
 mod durability;
 mod e2e;

@@ -21,6 +21,8 @@ mod ci_token;
 mod concurrency;
 #[path = "../it/conflicts.rs"]
 mod conflicts;
+#[path = "../it/credits.rs"]
+mod credits;
 #[path = "../it/deploy.rs"]
 mod deploy;
 #[path = "../it/durability.rs"]

@@ -20,6 +20,7 @@ Examples:
   keyward keys create --name ci-deploy --env production --permission orders:read
   keyward keys create --name web --type public --expires-in 90d --no-store
   keyward keys create --name acme-prod --owner cus_123 --meta plan=pro --meta seats:=5
+  keyward keys create --name metered --credits 1000 --refill 1000/month@1
   SECRET=$(keyward keys create --name ci -q --no-store)
   openssl rand -base64 48 | keyward keys create --name imported --secret-stdin
 
@@ -55,6 +56,14 @@ pub struct CreateArgs {
 
     #[command(flatten)]
     pub owner_meta: CreateOwnerMeta,
+
+    /// A balance of credits: each verify spends its cost (default 1); none left answers USAGE_EXCEEDED
+    #[arg(long, value_name = "N")]
+    pub credits: Option<u64>,
+
+    /// Set the credits to AMOUNT every day or month: AMOUNT/day, AMOUNT/month, AMOUNT/month@DAY
+    #[arg(long, value_name = "AMOUNT/INTERVAL", value_parser = |s: &str| super::credits::parse_refill(s).map_err(|e| e.0))]
+    pub refill: Option<crate::api::Refill>,
 
     /// Use the secret on standard input instead of generating one
     #[arg(long, conflicts_with = "secret_file")]
@@ -138,6 +147,8 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         description: args.description,
         owner: args.owner_meta.owner,
         meta,
+        credits: args.credits,
+        refill: args.refill,
         key_type: Some(args.key_type),
         environments,
         permissions: args.permissions.into_iter().collect(),
@@ -212,6 +223,8 @@ async fn run_wizard(
         description: args.description,
         owner: args.owner_meta.owner,
         meta,
+        credits: args.credits,
+        refill: args.refill,
         key_type: Some(answers.key_type),
         environments: answers.environments,
         permissions: answers.permissions,

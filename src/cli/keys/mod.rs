@@ -3,6 +3,7 @@
 mod bulk;
 mod check;
 mod create;
+mod credits;
 mod disable;
 mod edit;
 mod enable;
@@ -53,6 +54,8 @@ pub enum KeysCommand {
     Check(check::CheckArgs),
     /// A key's verifications over time, by the answer verify gave
     Usage(usage::UsageArgs),
+    /// Set, add to or subtract from a key's credits (each verify spends some)
+    Credits(credits::CreditsArgs),
 }
 
 pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
@@ -68,6 +71,7 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Verify(args) => verify::run(ctx, args).await,
         KeysCommand::Check(args) => check::run(ctx, args).await,
         KeysCommand::Usage(args) => usage::run(ctx, args).await,
+        KeysCommand::Credits(args) => credits::run(ctx, args).await,
     }
 }
 

@@ -40,7 +40,7 @@ pub enum Bucket {
 }
 
 /// The codes in the order the table shows them.
-const CODES: [VerifyCode; 8] = [
+const CODES: [VerifyCode; 9] = [
     VerifyCode::Valid,
     VerifyCode::Invalid,
     VerifyCode::Expired,
@@ -49,6 +49,7 @@ const CODES: [VerifyCode; 8] = [
     VerifyCode::IpNotAllowed,
     VerifyCode::EnvironmentDenied,
     VerifyCode::PermissionDenied,
+    VerifyCode::UsageExceeded,
 ];
 
 pub async fn run(ctx: &Ctx, args: UsageArgs) -> anyhow::Result<()> {

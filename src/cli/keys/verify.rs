@@ -31,6 +31,10 @@ pub struct VerifyArgs {
     /// The address the request came from
     #[arg(long, value_name = "IP")]
     pub ip: Option<String>,
+
+    /// Credits to spend, on a key that has credits (a check from here spends none unless asked)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub cost: u64,
 }
 
 pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
@@ -56,6 +60,7 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
             permission: args.permission,
             environment: args.environment,
             ip: args.ip,
+            cost: Some(args.cost),
         })
         .await?;
     let code = serde_json::to_value(answer.code)?
@@ -70,6 +75,9 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
         let mut rows = vec![["Code".to_owned(), code.clone()]];
         if let (Some(id), Some(name)) = (&answer.key_id, &answer.name) {
             rows.push(["Key".to_owned(), format!("{name} ({id})")]);
+        }
+        if let Some(credits) = &answer.credits {
+            rows.push(["Credits left".to_owned(), credits.remaining.to_string()]);
         }
         if let Some(owner) = &answer.owner {
             rows.push(["Owner".to_owned(), output::printable(owner).into_owned()]);

@@ -40,6 +40,7 @@ fn api_router() -> OpenApiRouter<SharedState> {
         .routes(routes!(keys::lifecycle::enable))
         .routes(routes!(keys::lifecycle::rotate))
         .routes(routes!(keys::lifecycle::revoke))
+        .routes(routes!(keys::credits::credits))
         .routes(routes!(keys::usage::usage))
         .routes(routes!(verify::verify))
         .routes(routes!(audit::list))

@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 
 use super::Body;
 use crate::api::{
-    KeyStatus, PERM_ADMIN, PERM_KEYS_VERIFY, VerifyCode, VerifyRequest, VerifyResponse,
+    CreditsAnswer, KeyStatus, MAX_COST, PERM_ADMIN, PERM_KEYS_VERIFY, VerifyCode, VerifyRequest,
+    VerifyResponse,
 };
 use crate::secret;
 use crate::server::auth::{Principal, RequestMeta};
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::store::Spent;
 use crate::server::throttle::{Source, Subject};
-use crate::server::{SharedState, ipmatch};
+use crate::server::{SharedState, ipmatch, refill};
 
 #[utoipa::path(post, path = "/v1/verify", tag = "verify", security(("bearer" = [])),
     request_body = crate::api::VerifyRequest,
@@ -41,6 +43,13 @@ pub async fn verify(
             )
         })?),
     };
+    let cost = req.cost.unwrap_or(1);
+    if cost > MAX_COST {
+        return Err(ApiError::invalid(
+            "invalid_cost",
+            "cost must be a whole number from 0 to 1,000,000,000",
+        ));
+    }
     let presented = req.key.expose();
     let now = state.now();
     // Keys that open nothing, presented from one address, are throttled there (before any
@@ -103,6 +112,30 @@ pub async fn verify(
             }
         }
     };
+    // Credits are spent last, by a use that is otherwise allowed: in the database, so that
+    // replicas together never give more than the balance.
+    let (code, credits) = match (&key.credits, code) {
+        (Some(c), VerifyCode::Valid) => {
+            let cost = i64::try_from(cost).unwrap_or(i64::MAX);
+            let spent = state
+                .store
+                .spend_credits(&key.id, cost, cost.max(1), c.refill.as_ref(), now)
+                .await?;
+            let reset = c.refill.map(|r| refill::next(&r, now));
+            match spent {
+                Spent::Spent(remaining) => {
+                    (VerifyCode::Valid, Some(CreditsAnswer { remaining, reset }))
+                }
+                Spent::Short(remaining) => (
+                    VerifyCode::UsageExceeded,
+                    Some(CreditsAnswer { remaining, reset }),
+                ),
+                // Taken away since the key was read: nothing to spend.
+                Spent::NoCredits => (VerifyCode::Valid, None),
+            }
+        }
+        (_, code) => (code, None),
+    };
     state.last_used.record_verify(
         &key.id,
         now,
@@ -122,6 +155,7 @@ pub async fn verify(
             expires_at: Some(key.expires_at),
             owner: key.owner.clone(),
             meta: key.meta.clone(),
+            credits,
         },
     ))
 }

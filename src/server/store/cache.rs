@@ -610,6 +610,7 @@ mod tests {
             description: String::new(),
             owner: None,
             meta: None,
+            credits: None,
             key_type: crate::api::KeyType::Private,
             environments: BTreeSet::new(),
             permissions: BTreeSet::new(),

@@ -13,18 +13,18 @@ use super::chain::{self, ChainKey, Checkpoint, Verification};
 use super::engine::{Engine, Row, Sql};
 use super::filter::{AUDIT_FIELDS, LIVE_ONLY_THERE, key_counts, push_environment_counts};
 use super::jobs::{
-    AuditLog, Bench, ChangeFeed, Credentials, Environments, KeyChanged, Keys, Maintenance, Tokens,
-    Usage,
+    AuditLog, Bench, ChangeFeed, Credentials, CreditChange, Environments, KeyChanged, Keys,
+    Maintenance, Tokens, Usage,
 };
 use super::records::{
-    AuditEvent, AuditFilter, AuditRow, Change, EnvironmentDeletion, IdempotencyRecord, KeyFilter,
-    KeyRecord, RevokedFingerprints, TokenRecord, UsageCount,
+    AuditEvent, AuditFilter, AuditRow, Change, CreditState, EnvironmentDeletion, IdempotencyRecord,
+    KeyFilter, KeyRecord, RevokedFingerprints, Spent, TokenRecord, UsageCount,
 };
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
 };
 use super::{Conflict, StoreError, StoreResult};
-use crate::api::{Environment, KeyCounts, Meta};
+use crate::api::{Environment, KeyCounts, Meta, Refill, RefillInterval};
 
 /// Rows per statement when a batch is written (PostgreSQL allows 65,535 bound values; SQLite
 /// 32,766).
@@ -116,6 +116,27 @@ impl<E: Engine> Core<E> {
     }
 }
 
+/// A key's credits folded into one text (see `rows::credit_state`), from `key_credits c`.
+const CREDITS_TEXT: &str = "CAST(c.remaining AS TEXT) || ',' || CAST(c.refilled_at AS TEXT) || ',' || \
+     coalesce(CAST(c.refill_amount AS TEXT), '') || ',' || coalesce(c.refill_interval, '') || ',' || \
+     coalesce(CAST(c.refill_day AS TEXT), '')";
+
+/// `key_credits`' balance with a refill due made: `CASE … END`, binding the last refill time
+/// and the refill's amount, in that order.
+const REFILLED: &str = "CASE WHEN refilled_at < ? THEN ? ELSE remaining END";
+
+/// The last refill time and amount to bind for [`REFILLED`]: with no refill, a time no row is
+/// before.
+fn refill_binds(refill: Option<&Refill>, now: Timestamp) -> (i64, i64) {
+    match refill {
+        Some(r) => (
+            ms(crate::server::refill::last(r, now)),
+            i64::try_from(r.amount).unwrap_or(i64::MAX),
+        ),
+        None => (i64::MIN, 0),
+    }
+}
+
 /// A key's columns, its environments and permissions folded in, read from `keys k`.
 pub(super) fn key_fields<E: Engine>() -> String {
     let agg = E::WORDS.aggregate;
@@ -125,7 +146,8 @@ pub(super) fn key_fields<E: Engine>() -> String {
          k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
          k.revoked_fingerprint, k.revoked_previous_fingerprint, \
          (SELECT {agg}(environment, ',') FROM key_environments WHERE key_id = k.id) AS envs, \
-         (SELECT {agg}(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms"
+         (SELECT {agg}(permission, ',') FROM key_permissions WHERE key_id = k.id) AS perms, \
+         (SELECT {CREDITS_TEXT} FROM key_credits c WHERE c.key_id = k.id) AS credits"
     )
 }
 
@@ -303,6 +325,23 @@ async fn insert_key_rows<E: Engine>(
     .bind(&k.secret_digest);
     e.execute(tx, &sql).await?;
     write_sets(e, tx, k).await?;
+    if let Some(c) = &k.credits {
+        let refill = c.refill.as_ref();
+        let sql = Sql::new(
+            "INSERT INTO key_credits (key_id, remaining, refilled_at, refill_amount, \
+             refill_interval, refill_day) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.id)
+        .bind(c.remaining)
+        .bind(ms(c.refilled_at))
+        .bind(refill.map(|r| i64::try_from(r.amount).unwrap_or(i64::MAX)))
+        .bind(refill.map(|r| match r.interval {
+            RefillInterval::Day => "day",
+            RefillInterval::Month => "month",
+        }))
+        .bind(refill.and_then(|r| r.day).map(i64::from));
+        e.execute(tx, &sql).await?;
+    }
     if let Some(i) = idempotency {
         let sql = Sql::new(
             "INSERT INTO idempotency_keys (actor, idem_key, request_hash, key_id, created_at) \
@@ -526,6 +565,136 @@ impl<E: Engine> Keys for Core<E> {
             )
             .await?;
         Ok(row.map(IdempotencyRecord::from))
+    }
+
+    async fn spend_credits(
+        &self,
+        key_id: &str,
+        cost: i64,
+        need: i64,
+        refill: Option<&Refill>,
+        now: Timestamp,
+    ) -> StoreResult<Spent> {
+        let e = &self.engine;
+        let (last, amount) = refill_binds(refill, now);
+        let mut tx = e.begin_write().await?;
+        let spend = Sql::new(format!(
+            "UPDATE key_credits SET remaining = {REFILLED} - ?, \
+             refilled_at = CASE WHEN refilled_at < ? THEN ? ELSE refilled_at END \
+             WHERE key_id = ? AND {REFILLED} >= ? RETURNING remaining"
+        ))
+        .bind(last)
+        .bind(amount)
+        .bind(cost)
+        .bind(last)
+        .bind(ms(now))
+        .bind(key_id)
+        .bind(last)
+        .bind(amount)
+        .bind(need);
+        let spent: Vec<(i64,)> = e.fetch(&mut tx, &spend).await?;
+        let found = match spent.first() {
+            Some((left,)) => Spent::Spent(*left),
+            None => {
+                let left = Sql::new(format!(
+                    "SELECT {REFILLED} FROM key_credits WHERE key_id = ?"
+                ))
+                .bind(last)
+                .bind(amount)
+                .bind(key_id);
+                let left: Vec<(i64,)> = e.fetch(&mut tx, &left).await?;
+                left.first()
+                    .map_or(Spent::NoCredits, |(left,)| Spent::Short(*left))
+            }
+        };
+        e.commit(tx).await?;
+        Ok(found)
+    }
+
+    async fn change_credits(
+        &self,
+        key_id: &str,
+        change: CreditChange,
+        now: Timestamp,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<CreditState>> {
+        let e = &self.engine;
+        let mut tx = self.begin().await?;
+        let bumped = Sql::new(
+            "UPDATE keys SET version = version + 1, updated_at = ? \
+             WHERE id = ? AND status <> 'revoked'",
+        )
+        .bind(ms(now))
+        .bind(key_id);
+        if e.execute(&mut tx, &bumped).await? == 0 {
+            return Ok(None);
+        }
+        let refill = {
+            let current = Sql::new(format!(
+                "SELECT {CREDITS_TEXT} AS credits FROM key_credits c WHERE c.key_id = ?"
+            ))
+            .bind(key_id);
+            let rows: Vec<(String,)> = e.fetch(&mut tx, &current).await?;
+            rows.first()
+                .and_then(|(text,)| super::rows::credit_state(text))
+                .and_then(|c| c.refill)
+        };
+        let (last, amount) = refill_binds(refill.as_ref(), now);
+        let max = i64::try_from(crate::api::MAX_CREDITS).unwrap_or(i64::MAX);
+        let sql = match change {
+            CreditChange::Set(n) => Sql::new(
+                "INSERT INTO key_credits (key_id, remaining, refilled_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (key_id) DO UPDATE SET remaining = excluded.remaining, \
+                 refilled_at = excluded.refilled_at",
+            )
+            .bind(key_id)
+            .bind(n)
+            .bind(ms(now)),
+            CreditChange::Add(n) | CreditChange::Subtract(n) => {
+                let (op, n) = match change {
+                    CreditChange::Add(_) => ("+", n),
+                    _ => ("-", n),
+                };
+                // Clamped to 0 and MAX_CREDITS: the sum is computed once, in a subquery-free
+                // CASE that repeats it (both databases fold it).
+                Sql::new(format!(
+                    "UPDATE key_credits SET remaining = CASE \
+                     WHEN {REFILLED} {op} ? < 0 THEN 0 \
+                     WHEN {REFILLED} {op} ? > ? THEN ? \
+                     ELSE {REFILLED} {op} ? END, \
+                     refilled_at = CASE WHEN refilled_at < ? THEN ? ELSE refilled_at END \
+                     WHERE key_id = ?"
+                ))
+                .bind(last)
+                .bind(amount)
+                .bind(n)
+                .bind(last)
+                .bind(amount)
+                .bind(n)
+                .bind(max)
+                .bind(max)
+                .bind(last)
+                .bind(amount)
+                .bind(n)
+                .bind(last)
+                .bind(ms(now))
+                .bind(key_id)
+            }
+        };
+        if e.execute(&mut tx, &sql).await? == 0 {
+            return Ok(None);
+        }
+        let after = Sql::new(format!(
+            "SELECT {CREDITS_TEXT} AS credits FROM key_credits c WHERE c.key_id = ?"
+        ))
+        .bind(key_id);
+        let rows: Vec<(String,)> = e.fetch(&mut tx, &after).await?;
+        let state = rows
+            .first()
+            .and_then(|(text,)| super::rows::credit_state(text));
+        self.finish(tx, &[audit], &[key_id.to_owned()], false)
+            .await?;
+        Ok(state)
     }
 }
 

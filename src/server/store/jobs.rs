@@ -10,10 +10,10 @@ use jiff::Timestamp;
 use super::StoreResult;
 use super::chain::{ChainKey, Checkpoint, Verification};
 use super::records::{
-    AuditEvent, AuditFilter, AuditRow, Change, EnvironmentDeletion, IdempotencyRecord, KeyFilter,
-    KeyRecord, RevokedFingerprints, TokenRecord, UsageCount,
+    AuditEvent, AuditFilter, AuditRow, Change, CreditState, EnvironmentDeletion, IdempotencyRecord,
+    KeyFilter, KeyRecord, RevokedFingerprints, Spent, TokenRecord, UsageCount,
 };
-use crate::api::{Environment, KeyCounts};
+use crate::api::{Environment, KeyCounts, Refill};
 
 /// What verify and token authentication read on every request: the part a cache serves.
 #[async_trait]
@@ -82,6 +82,37 @@ pub trait Keys: Send + Sync + 'static {
         actor: &str,
         idem_key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>>;
+    /// Spends `cost` of the key's credits if at least `need` remain (a refill due by `now`
+    /// made first, going by `refill`), in one statement: of any number of spends at once, on
+    /// any number of replicas, no more succeed than the balance allows. No new version, no
+    /// change-feed row.
+    async fn spend_credits(
+        &self,
+        key_id: &str,
+        cost: i64,
+        need: i64,
+        refill: Option<&Refill>,
+        now: Timestamp,
+    ) -> StoreResult<Spent>;
+    /// Sets, adds to or subtracts from (down to zero) the key's credits (a refill due made
+    /// first); `set` gives a key without credits a balance. A new version of the key, with
+    /// `audit` and a change-feed row, in one transaction. Returns the credits after, or `None`
+    /// when the key is revoked, gone, or (add, subtract) has no credits.
+    async fn change_credits(
+        &self,
+        key_id: &str,
+        change: CreditChange,
+        now: Timestamp,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<CreditState>>;
+}
+
+/// A change of a key's credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditChange {
+    Set(i64),
+    Add(i64),
+    Subtract(i64),
 }
 
 #[async_trait]

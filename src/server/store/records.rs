@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use crate::api::{Key, KeyStatus, KeyType, Meta};
+use crate::api::{Credits, Key, KeyStatus, KeyType, Meta, Refill};
 
 /// A key row as stored. `status` is never `Expired`: that is derived from `expires_at`.
 #[derive(Clone)]
@@ -14,6 +14,9 @@ pub struct KeyRecord {
     pub description: String,
     pub owner: Option<String>,
     pub meta: Option<Meta>,
+    /// Where the key has credits: its balance as last read (the database's is the one that
+    /// counts; verify spends there) and its refill.
+    pub credits: Option<CreditState>,
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
@@ -84,6 +87,7 @@ impl KeyRecord {
             description: self.description.clone(),
             owner: self.owner.clone(),
             meta: self.meta.clone(),
+            credits: self.credits.as_ref().map(|c| c.to_api(now)),
             key_type: self.key_type,
             environments: self.environments.clone(),
             all_environments: self.permissions.contains(crate::api::PERM_ADMIN),
@@ -100,6 +104,46 @@ impl KeyRecord {
             version: self.version,
         }
     }
+}
+
+/// A key's credits as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreditState {
+    pub remaining: i64,
+    /// When the balance was last refilled (or set, at first).
+    pub refilled_at: Timestamp,
+    pub refill: Option<Refill>,
+}
+
+impl CreditState {
+    /// What remains at `now`: a refill due by then counts as made.
+    pub fn remaining_at(&self, now: Timestamp) -> i64 {
+        match &self.refill {
+            Some(r) if self.refilled_at < crate::server::refill::last(r, now) => {
+                i64::try_from(r.amount).unwrap_or(i64::MAX)
+            }
+            _ => self.remaining,
+        }
+    }
+
+    pub fn to_api(&self, now: Timestamp) -> Credits {
+        Credits {
+            remaining: self.remaining_at(now),
+            refill: self.refill,
+            next_refill_at: self.refill.map(|r| crate::server::refill::next(&r, now)),
+        }
+    }
+}
+
+/// What a spend of credits found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// Spent; this remains.
+    Spent(i64),
+    /// Not enough: this remains, untouched.
+    Short(i64),
+    /// The key has no credits (they were taken away since it was read).
+    NoCredits,
 }
 
 /// An access token row: only its digest is kept.

@@ -4,8 +4,8 @@
 
 use jiff::Timestamp;
 
-use super::{IdempotencyRecord, KeyRecord, TokenRecord};
-use crate::api::{Environment, KeyStatus, KeyType, Meta};
+use super::{CreditState, IdempotencyRecord, KeyRecord, TokenRecord};
+use crate::api::{Environment, KeyStatus, KeyType, Meta, Refill, RefillInterval};
 
 pub(super) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -42,6 +42,33 @@ pub(super) struct KeyRow {
     revoked_previous_fingerprint: Option<Vec<u8>>,
     envs: Option<String>,
     perms: Option<String>,
+    /// `remaining,refilled_at,refill_amount,refill_interval,refill_day` (the last three empty
+    /// without a refill), or NULL for a key without credits.
+    credits: Option<String>,
+}
+
+/// A key's credits, from the text [`KeyRow`] folds them into.
+pub(super) fn credit_state(text: &str) -> Option<CreditState> {
+    let mut parts = text.split(',');
+    let remaining = parts.next()?.parse().ok()?;
+    let refilled_at = ts(parts.next()?.parse().ok()?);
+    let amount: Option<u64> = parts.next()?.parse().ok();
+    let interval = match parts.next()? {
+        "day" => Some(RefillInterval::Day),
+        "month" => Some(RefillInterval::Month),
+        _ => None,
+    };
+    let day = parts.next().and_then(|d| d.parse().ok());
+    let refill = amount.zip(interval).map(|(amount, interval)| Refill {
+        amount,
+        interval,
+        day,
+    });
+    Some(CreditState {
+        remaining,
+        refilled_at,
+        refill,
+    })
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = String> + '_ {
@@ -68,6 +95,7 @@ impl From<KeyRow> for KeyRecord {
             description: r.description,
             owner: r.owner,
             meta: r.meta.and_then(Meta::from_stored),
+            credits: r.credits.as_deref().and_then(credit_state),
             created_at: ts(r.created_at),
             created_by: r.created_by,
             updated_at: ts(r.updated_at),

@@ -74,6 +74,7 @@ pub async fn create(
     if let Some(meta) = &req.meta {
         problems.check(rules::meta(meta));
     }
+    let credits = problems.check(rules::credits(req.credits, req.refill.as_ref()));
     let key_type = req.key_type.unwrap_or(KeyType::Private);
     let environments = problems.check(rules::environments(&state, &caller, req.environments).await);
     problems.check(rules::permissions(
@@ -110,6 +111,7 @@ pub async fn create(
             description: req.description,
             owner: req.owner,
             meta: req.meta,
+            credits: credits.flatten().map(|c| (c, req.refill)),
             key_type,
             environments,
             permissions: req.permissions,

@@ -1,6 +1,8 @@
-//! `/v1/keys`: create, list, show, edit, and the lifecycle (disable, enable, rotate, revoke).
+//! `/v1/keys`: create, list, show, edit, the lifecycle (disable, enable, rotate, revoke), and
+//! credits.
 
 pub(super) mod create;
+pub(super) mod credits;
 pub(super) mod edit;
 pub(super) mod lifecycle;
 pub(super) mod rules;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::{KeyType, META_MAX_BYTES, Meta};
+use crate::api::{KeyType, MAX_CREDITS, META_MAX_BYTES, Meta, Refill, RefillInterval};
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
@@ -293,6 +293,37 @@ pub fn meta(meta: &Meta) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// A starting balance and refill: at most [`MAX_CREDITS`]; a refill of at least 1, its `day`
+/// (1 to 31) only for a monthly one. Returns what the key starts with: the balance given, else
+/// the refill's amount.
+pub fn credits(credits: Option<u64>, refill: Option<&Refill>) -> ApiResult<Option<i64>> {
+    let bad = |detail: &str| Err(ApiError::invalid("invalid_credits", detail.to_owned()));
+    if credits.is_some_and(|c| c > MAX_CREDITS) {
+        return bad("credits must be at most 1,000,000,000,000");
+    }
+    if let Some(r) = refill {
+        if r.amount == 0 || r.amount > MAX_CREDITS {
+            return bad("a refill's amount must be 1 to 1,000,000,000,000");
+        }
+        match (r.interval, r.day) {
+            (RefillInterval::Day, Some(_)) => {
+                return bad(
+                    "a daily refill takes no day; give interval month for a day of the month",
+                );
+            }
+            (RefillInterval::Month, Some(day)) if !(1..=31).contains(&day) => {
+                return bad(
+                    "a monthly refill's day must be 1 to 31 (the month's last day where it has fewer)",
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(credits
+        .or(refill.map(|r| r.amount))
+        .map(|c| i64::try_from(c).unwrap_or(i64::MAX)))
 }
 
 /// An expiry set by a change at `now`, asked for as a time or as seconds from now (counted on

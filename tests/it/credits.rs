@@ -1,0 +1,182 @@
+//! Credits: exact across replicas under concurrent verifies, refilled by setting the balance,
+//! changed through the API and the CLI, and spent only by a use that is otherwise allowed.
+
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+use crate::harness::TestEnv;
+use crate::live::LiveServer;
+use crate::replicas::two_replicas;
+
+#[test]
+fn fifty_credits_give_exactly_fifty_valid_answers_to_a_hundred_verifies_on_two_replicas() {
+    let env = TestEnv::new();
+    let (a, b) = two_replicas(&env, &env.database("shared.db"));
+    let created = a.expect(
+        201,
+        "POST",
+        "/v1/keys",
+        Some(json!({"name": "metered", "environments": ["default"], "credits": 50})),
+    );
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    // Both replicas have the key cached before the race starts.
+    let probe = |r: &crate::replicas::Replica| {
+        r.expect(
+            200,
+            "POST",
+            "/v1/verify",
+            Some(json!({"key": secret, "cost": 0})),
+        )
+    };
+    assert_eq!(probe(&a)["credits"]["remaining"], 50);
+    assert_eq!(probe(&b)["credits"]["remaining"], 50);
+
+    let codes: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..100)
+            .map(|i| {
+                let replica = if i % 2 == 0 { &a } else { &b };
+                let secret = &secret;
+                s.spawn(move || replica.verify(secret))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let valid = codes.iter().filter(|c| *c == "VALID").count();
+    let exceeded = codes.iter().filter(|c| *c == "USAGE_EXCEEDED").count();
+    assert_eq!((valid, exceeded), (50, 50), "{codes:?}");
+    assert_eq!(probe(&b)["credits"]["remaining"], 0);
+    let shown = a.expect(
+        200,
+        "GET",
+        &format!("/v1/keys/{}", created["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(shown["credits"]["remaining"], 0);
+}
+
+#[test]
+fn a_refill_sets_the_balance_and_changes_go_through_the_api_and_the_cli() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "daily", "environments": ["staging"], "credits": 2,
+               "refill": {"amount": 5, "interval": "day"}}),
+    );
+    let verify = |body: Value| {
+        let (status, bytes) = server.verify(&admin, body);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        serde_json::from_slice::<Value>(&bytes).unwrap()
+    };
+    let spend = |cost: u64| verify(json!({"key": secret, "cost": cost}));
+
+    let first = spend(1);
+    assert_eq!(
+        (
+            first["code"].as_str(),
+            first["credits"]["remaining"].as_i64()
+        ),
+        (Some("VALID"), Some(1))
+    );
+    // A check spends nothing; a use that is refused for another reason spends nothing either.
+    assert_eq!(spend(0)["credits"]["remaining"], 1);
+    let denied = verify(json!({"key": secret, "permission": "orders:write"}));
+    assert_eq!(denied["code"], "PERMISSION_DENIED");
+    assert_eq!(spend(0)["credits"]["remaining"], 1);
+    // Too few for the cost: refused, the balance untouched, the refill's time given.
+    let short = spend(2);
+    assert_eq!(short["code"], "USAGE_EXCEEDED");
+    assert_eq!(short["credits"]["remaining"], 1);
+    let reset: jiff::Timestamp = short["credits"]["reset"].as_str().unwrap().parse().unwrap();
+    assert!(reset > server.now() && reset <= server.now() + SignedDuration::from_hours(24));
+    assert_eq!(spend(1)["credits"]["remaining"], 0);
+    assert_eq!(spend(1)["code"], "USAGE_EXCEEDED");
+
+    // Past the refill's time the balance is set to the amount (not added to), then spent.
+    server.advance(SignedDuration::from_hours(24));
+    // The access token lived 24 hours too: a new one, and the calls made with it.
+    let admin = server.admin_token();
+    let verify = |body: Value| {
+        let (status, bytes) = server.verify(&admin, body);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        serde_json::from_slice::<Value>(&bytes).unwrap()
+    };
+    let spend = |cost: u64| verify(json!({"key": secret, "cost": cost}));
+    let refilled = spend(1);
+    assert_eq!(
+        (
+            refilled["code"].as_str(),
+            refilled["credits"]["remaining"].as_i64()
+        ),
+        (Some("VALID"), Some(4))
+    );
+
+    // Set, add, subtract (down to zero, not below) through the API.
+    let change = |body: Value| {
+        let r = server.call(
+            &admin,
+            "POST",
+            &format!("/v1/keys/{id}/credits"),
+            Some(&body),
+            &[],
+        );
+        (r.status, serde_json::from_slice::<Value>(&r.body).unwrap())
+    };
+    assert_eq!(change(json!({"add": 10})).1["credits"]["remaining"], 14);
+    assert_eq!(
+        change(json!({"subtract": 100})).1["credits"]["remaining"],
+        0
+    );
+    assert_eq!(change(json!({"set": 7})).1["credits"]["remaining"], 7);
+    let (status, refused) = change(json!({"set": 1, "add": 1}));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("invalid_credits"))
+    );
+    let (status, refused) = change(json!({"set": 1_000_000_000_001u64}));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("invalid_credits"))
+    );
+    let r = server.call(
+        &admin,
+        "POST",
+        "/v1/verify",
+        Some(&json!({"key": secret, "cost": 1_000_000_001u64})),
+        &[],
+    );
+    assert_eq!(r.status, 422);
+
+    // A key without credits pays nothing and says nothing of them; add refuses, set gives some.
+    let (plain_id, plain) = server.create(
+        &admin,
+        json!({"name": "plain", "environments": ["staging"]}),
+    );
+    let answer = verify(json!({"key": plain, "cost": 5}));
+    assert_eq!(answer["code"], "VALID");
+    assert!(answer.get("credits").is_none(), "{answer}");
+    let r = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{plain_id}/credits"),
+        Some(&json!({"add": 3})),
+        &[],
+    );
+    assert_eq!(r.status, 409);
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    let left = cli.ok(&["keys", "credits", "plain", "set", "3", "-q"]);
+    assert_eq!(left.trim(), "3");
+    assert_eq!(
+        verify(json!({"key": plain, "cost": 2}))["credits"]["remaining"],
+        1
+    );
+    assert_eq!(
+        verify(json!({"key": plain, "cost": 2}))["code"],
+        "USAGE_EXCEEDED"
+    );
+    let shown = cli.json(&["keys", "show", "daily"]);
+    assert_eq!(shown["credits"]["remaining"], 7);
+    assert_eq!(shown["credits"]["refill"]["amount"], 5);
+}
