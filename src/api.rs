@@ -91,19 +91,190 @@ impl Meta {
             .map(Meta)
     }
 
-    /// From a value built here (the CLI's `--meta k=v`).
-    pub fn from_value(value: &serde_json::Value) -> Meta {
-        Meta(serde_json::value::to_raw_value(value).expect("a serde_json::Value always serialises"))
-    }
-
-    /// Parsed, for showing or merging.
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.as_str()).unwrap_or(serde_json::Value::Null)
-    }
-
     /// Whether it is a JSON object, the only shape `meta` takes.
     pub fn is_object(&self) -> bool {
         self.as_str().trim_start().starts_with('{')
+    }
+}
+
+/// How deep a `meta` may nest (objects and arrays).
+pub const META_MAX_DEPTH: usize = 32;
+
+/// Whether `text` (one JSON value) is I-JSON (RFC 7493), which every JSON reader takes the same
+/// way: no name twice in one object, no lone surrogate (`\ud800`), no number a double cannot
+/// hold (`1e400`, an integer beyond ±2^53), nested at most [`META_MAX_DEPTH`] deep. Says why
+/// not, in the user's words.
+pub fn check_interoperable(text: &str) -> Result<(), String> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let walked = interop::Walk { depth: 0 }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    if let Err(e) = walked {
+        let why = e.to_string();
+        // serde_json's own words for what it refuses, without its line and column.
+        let why = why.split(" at line ").next().unwrap_or(&why);
+        return Err(match why {
+            w if w.contains("recursion limit") => {
+                format!("it nests deeper than {META_MAX_DEPTH} levels")
+            }
+            w if w.contains("surrogate") || w.contains("escape") => {
+                "it holds an escape that is not a whole character (a lone surrogate)".to_owned()
+            }
+            w if w.contains("out of range") => {
+                "it holds a number too large for a double".to_owned()
+            }
+            w => w.to_owned(),
+        });
+    }
+    interop::integers_within_doubles(text)
+}
+
+mod interop {
+    use std::collections::HashSet;
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    /// The largest integer a double holds exactly, and every one below it.
+    const SAFE_INTEGER: i128 = (1 << 53) - 1;
+
+    /// Reads a value, refusing names twice in an object and nesting past the limit.
+    pub struct Walk {
+        pub depth: usize,
+    }
+
+    impl Walk {
+        fn inner<E: Error>(&self) -> Result<Walk, E> {
+            if self.depth >= super::META_MAX_DEPTH {
+                return Err(E::custom(format!(
+                    "it nests deeper than {} levels",
+                    super::META_MAX_DEPTH
+                )));
+            }
+            Ok(Walk {
+                depth: self.depth + 1,
+            })
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Walk {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E: Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E: Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(self.inner()?)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if !seen.insert(name) {
+                    return Err(A::Error::custom("a name appears twice in one object"));
+                }
+                map.next_value_seed(self.inner()?)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Integers (numbers with no fraction or exponent) outside strings, each within ±2^53:
+    /// past it a double (every JavaScript reader) would change the number.
+    pub fn integers_within_doubles(text: &str) -> Result<(), String> {
+        let mut chars = text.char_indices().peekable();
+        let (mut in_string, mut escaped) = (false, false);
+        while let Some((start, c)) = chars.next() {
+            if in_string {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            if c == '"' {
+                in_string = true;
+                continue;
+            }
+            if c == '-' || c.is_ascii_digit() {
+                let mut end = start + c.len_utf8();
+                while let Some(&(i, d)) = chars.peek() {
+                    if !(d.is_ascii_digit() || matches!(d, '.' | 'e' | 'E' | '+' | '-')) {
+                        break;
+                    }
+                    end = i + d.len_utf8();
+                    chars.next();
+                }
+                let number = &text[start..end];
+                let integer = !number.contains(['.', 'e', 'E']);
+                if integer
+                    && number
+                        .parse::<i128>()
+                        .map_or(true, |n| n.abs() > SAFE_INTEGER)
+                {
+                    return Err(
+                        "it holds an integer beyond ±9007199254740991 (2^53 − 1), which most readers would change; send it as a string"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod interop_tests {
+    use super::check_interoperable;
+
+    #[test]
+    fn only_json_every_reader_takes_alike_passes() {
+        for ok in [
+            r#"{"plan": "pro", "ratio": 1.50, "n": -9007199254740991, "e": 1e20, "s": "\u00e9 \ud83d\ude00 12345678901234567890"}"#,
+            r#"{"a": {"a": [1, {"a": null}]}}"#,
+        ] {
+            assert_eq!(check_interoperable(ok), Ok(()), "{ok}");
+        }
+        let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        for (bad, why) in [
+            (r#"{"a": 1, "a": 2}"#, "twice"),
+            (r#"{"a": "\ud800"}"#, "surrogate"),
+            (r#"{"n": 1e400}"#, "too large"),
+            (r#"{"n": 9007199254740992}"#, "2^53"),
+            (r#"{"n": -123456789012345678901234567890}"#, "2^53"),
+            (&format!(r#"{{"d": {deep}}}"#), "deeper"),
+        ] {
+            let said = check_interoperable(bad).unwrap_err();
+            assert!(said.contains(why), "{bad}: {said}");
+        }
     }
 }
 
@@ -629,17 +800,19 @@ pub struct KeyWithSecret {
 }
 
 /// Read by hand, not through `flatten`: serde buffers a flattened struct in a form that a
-/// `meta` (a RawValue) cannot be read back from.
+/// `meta` (a RawValue) cannot be read back from. The answer is kept as its raw text and read
+/// twice, so `meta` stays byte for byte as the server sent it.
 impl<'de> Deserialize<'de> for KeyWithSecret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let mut value = serde_json::Value::deserialize(d)?;
-        let secret = match value.as_object_mut().and_then(|o| o.shift_remove("secret")) {
-            Some(serde_json::Value::String(s)) => Some(Secret::new(s)),
-            Some(serde_json::Value::Null) | None => None,
-            Some(_) => return Err(D::Error::custom("secret is not a string")),
-        };
-        let key = Key::deserialize(value).map_err(D::Error::custom)?;
+        #[derive(Deserialize)]
+        struct SecretOnly {
+            #[serde(default, with = "opt_secret_string")]
+            secret: Option<Secret>,
+        }
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let key: Key = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        let SecretOnly { secret } = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
         Ok(KeyWithSecret { key, secret })
     }
 }

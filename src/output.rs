@@ -277,7 +277,7 @@ fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<
 /// the line and paragraph separators (U+2028, U+2029), which some terminals break a line at,
 /// and the invisible ones (zero-width space, joiners, word joiner, U+FEFF), which make two
 /// different names look the same.
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
         '\u{202a}'..='\u{202e}'

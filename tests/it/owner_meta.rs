@@ -8,9 +8,9 @@ use crate::harness::{HttpResponse, TestEnv, http};
 use crate::live::LiveServer;
 use crate::replicas::{BOUND, two_replicas};
 
-/// A meta a re-encoding would change: a trailing zero, a number past 64 bits, escapes, a key
-/// order that is not sorted, whitespace.
-const META: &str = r#"{"plan": "pro","ratio":1.50,"big":123456789012345678901234567890,"who":"\u00e9\ud83d\ude00","z":[1,{"a":null}],"a":true}"#;
+/// A meta a re-encoding would change: a trailing zero, an exponent, the largest integer a
+/// double holds, escapes, a key order that is not sorted, whitespace.
+const META: &str = r#"{"plan": "pro","ratio":1.50,"e":1E2,"big":9007199254740991,"who":"\u00e9\ud83d\ude00","z":[1,{"a":null}],"a":true}"#;
 
 /// A raw JSON call: the body's bytes as given, not re-encoded.
 fn raw(server: &LiveServer, token: &str, method: &str, path: &str, body: &str) -> HttpResponse {
@@ -151,12 +151,27 @@ fn owner_and_meta_past_their_bounds_are_refused_and_nothing_is_written() {
         (422, "meta_too_large".to_owned())
     );
     assert!(text(&over).contains("4096"), "{}", text(&over));
+    let deep = format!("{}1{}", "[".repeat(33), "]".repeat(33));
     for (fields, wanted) in [
         (r#","meta":["a"]"#, "invalid_meta"),
         (r#","meta":"text""#, "invalid_meta"),
+        // JSON that readers take differently (RFC 7493): each could not be read back by the
+        // CLI, or would read as another value elsewhere.
+        (r#","meta":{"a":"\ud800"}"#, "invalid_meta"),
+        (r#","meta":{"n":1e400}"#, "invalid_meta"),
+        (r#","meta":{"n":9007199254740992}"#, "invalid_meta"),
+        (
+            r#","meta":{"plan":"free","plan":"enterprise"}"#,
+            "invalid_meta",
+        ),
+        (&format!(r#","meta":{{"d":{deep}}}"#), "invalid_meta"),
         (r#","owner":"""#, "invalid_owner"),
         (r#","owner":"a\u0007b""#, "invalid_owner"),
         (r#","owner":"kw_sk_pasted""#, "invalid_owner"),
+        (r#","owner":"acme kw_at_pasted""#, "invalid_owner"),
+        (r#","owner":" cus_1""#, "invalid_owner"),
+        (r#","owner":"cus\u200b_1""#, "invalid_owner"),
+        (r#","owner":"cus_1\u202e""#, "invalid_owner"),
     ] {
         let refused = create("refused", fields);
         assert_eq!(
@@ -267,4 +282,53 @@ fn an_edit_of_owner_and_meta_reaches_the_other_replica_within_a_second() {
         crate::BACKEND,
         start.elapsed()
     );
+}
+
+#[test]
+fn an_edit_of_some_meta_fields_leaves_the_others_byte_for_byte() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let made = raw(
+        &server,
+        &admin,
+        "POST",
+        "/v1/keys",
+        &format!(r#"{{"name":"tenant","environments":["staging"],"meta":{META}}}"#),
+    );
+    assert_eq!(made.status, 201, "{}", text(&made));
+    let id = serde_json::from_slice::<Value>(&made.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut cli = TestEnv::new();
+    server.as_admin(&mut cli);
+    cli.ok(&[
+        "keys",
+        "edit",
+        "tenant",
+        "--meta",
+        "plan=enterprise",
+        "--meta",
+        "seats:=5.0",
+        "--remove-meta",
+        "a",
+    ]);
+    let shown = server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]);
+    let expected = r#""meta":{"plan":"enterprise","ratio":1.50,"e":1E2,"big":9007199254740991,"who":"\u00e9\ud83d\ude00","z":[1,{"a":null}],"seats":5.0}"#;
+    assert!(text(&shown).contains(expected), "{}", text(&shown));
+    // A --meta-json that no reader takes alike is refused before anything is sent.
+    let bad = env.dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"n": 12345678901234567890}"#).unwrap();
+    let said = cli.fails(
+        &[
+            "keys",
+            "edit",
+            "tenant",
+            "--meta-json",
+            bad.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(said.contains("2^53"), "{said}");
 }

@@ -161,6 +161,15 @@ impl<'a> Pages<'a> {
             return Ok(None);
         };
         let page = self.client.list_keys(query).await?;
+        // A server older than this CLI ignores a filter it does not know (`owner`), and would
+        // hand back every key: nothing is acted on unless each key matches what was asked.
+        if let Some(owner) = &query.owner {
+            if page.items.iter().any(|k| k.owner.as_ref() != Some(owner)) {
+                return Err(ClientError::Decode(
+                    "the server returned keys of other owners for --owner (it may be older than this CLI); nothing more was changed".to_owned(),
+                ));
+            }
+        }
         match page.next_cursor {
             Some(c) => query.cursor = Some(c),
             None => self.query = None,

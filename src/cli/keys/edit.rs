@@ -400,12 +400,23 @@ fn changed_meanwhile(before: &Key, now: &Key, based_on: i64, edit: &EditKey) -> 
         before.name, now.version
     )];
     let show = |v: &dyn erased::Show| v.show();
-    let fields: [(&str, String, String); 7] = [
+    let text = |v: Option<&str>| v.map_or("none".to_owned(), |t| format!("{t:?}"));
+    let fields: [(&str, String, String); 9] = [
         ("name", show(&before.name), show(&now.name)),
         (
             "description",
             show(&before.description),
             show(&now.description),
+        ),
+        (
+            "owner",
+            text(before.owner.as_deref()),
+            text(now.owner.as_deref()),
+        ),
+        (
+            "meta",
+            text(before.meta.as_ref().map(crate::api::Meta::as_str)),
+            text(now.meta.as_ref().map(crate::api::Meta::as_str)),
         ),
         (
             "environments",

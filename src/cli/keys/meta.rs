@@ -5,10 +5,68 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::api::Meta;
 use crate::cli::UsageError;
+
+/// A meta's fields in order, each value kept as the exact JSON text it was: a merge changes
+/// the fields it names and leaves every other byte as it was.
+#[derive(Debug, Default)]
+struct Fields(Vec<(String, Box<RawValue>)>);
+
+impl Fields {
+    fn of(meta: &Meta) -> anyhow::Result<Fields> {
+        serde_json::from_str(meta.as_str()).map_err(|_| {
+            UsageError(
+                "the key's meta is not a JSON object this CLI can change field by field; replace it whole with --meta-json"
+                    .to_owned(),
+            )
+            .into()
+        })
+    }
+
+    fn set(&mut self, name: String, value: Box<RawValue>) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
+    }
+
+    fn to_meta(&self) -> Option<Meta> {
+        let body: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, v)| format!("{}:{}", serde_json::Value::from(n.as_str()), v.get()))
+            .collect();
+        Meta::from_stored(format!("{{{}}}", body.join(",")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
 
 /// `keys create`'s owner and meta flags.
 #[derive(Debug, Args)]
@@ -35,9 +93,9 @@ impl CreateOwnerMeta {
         if self.meta.is_empty() {
             return Ok(None);
         }
-        let mut object = Map::new();
-        set_fields(&mut object, &self.meta)?;
-        Ok(Some(Meta::from_value(&Value::Object(object))))
+        let mut fields = Fields::default();
+        set_fields(&mut fields, &self.meta)?;
+        Ok(fields.to_meta())
     }
 }
 
@@ -98,35 +156,37 @@ impl EditOwnerMeta {
     /// `current` with `--meta` fields set and `--remove-meta` fields removed; `None` when that
     /// changes nothing. Removing the last field removes the meta.
     pub fn merged(&self, current: Option<&Meta>) -> anyhow::Result<Option<Option<Meta>>> {
-        let mut object = match current.map(Meta::to_value) {
-            Some(Value::Object(object)) => object,
-            _ => Map::new(),
+        let mut fields = match current {
+            Some(meta) => Fields::of(meta)?,
+            None => Fields::default(),
         };
-        let before = object.clone();
         for field in &self.remove_meta {
-            object.shift_remove(field);
+            fields.remove(field);
         }
-        set_fields(&mut object, &self.meta)?;
-        if object == before {
+        set_fields(&mut fields, &self.meta)?;
+        let after = if fields.0.is_empty() {
+            None
+        } else {
+            fields.to_meta()
+        };
+        if after.as_ref().map(Meta::as_str) == current.map(Meta::as_str) {
             return Ok(None);
         }
-        Ok(Some(
-            (!object.is_empty()).then(|| Meta::from_value(&Value::Object(object))),
-        ))
+        Ok(Some(after))
     }
 }
 
-/// Each `KEY=TEXT` or `KEY:=JSON` into `object`, in order (a later one wins).
-fn set_fields(object: &mut Map<String, Value>, pairs: &[String]) -> anyhow::Result<()> {
+/// Each `KEY=TEXT` or `KEY:=JSON` into `fields`, in order (a later one wins).
+fn set_fields(fields: &mut Fields, pairs: &[String]) -> anyhow::Result<()> {
     for pair in pairs {
         let (field, value) = parse_pair(pair).map_err(UsageError)?;
-        object.insert(field, value);
+        fields.set(field, value);
     }
     Ok(())
 }
 
-/// `KEY=TEXT` (the value is text, whatever it looks like) or `KEY:=JSON`.
-fn parse_pair(pair: &str) -> Result<(String, Value), String> {
+/// `KEY=TEXT` (the value is text, whatever it looks like) or `KEY:=JSON` (kept as written).
+fn parse_pair(pair: &str) -> Result<(String, Box<RawValue>), String> {
     let bad = || {
         format!(
             "--meta {pair:?} is not KEY=VALUE: give a field name, then = and a text value (plan=pro), or := and a JSON value (seats:=5)"
@@ -140,7 +200,7 @@ fn parse_pair(pair: &str) -> Result<(String, Value), String> {
         if field.is_empty() {
             return Err(bad());
         }
-        let value = serde_json::from_str(value).map_err(|_| {
+        let value = RawValue::from_string(value.trim().to_owned()).map_err(|_| {
             format!("--meta {field}:=… is not JSON: give a JSON value such as 5, true, [\"a\"] or {{\"b\":1}}, or use {field}=TEXT for text")
         })?;
         return Ok((field.to_owned(), value));
@@ -148,7 +208,8 @@ fn parse_pair(pair: &str) -> Result<(String, Value), String> {
     if field.is_empty() {
         return Err(bad());
     }
-    Ok((field.to_owned(), Value::String(value.to_owned())))
+    let text = serde_json::value::to_raw_value(value).map_err(|e| e.to_string())?;
+    Ok((field.to_owned(), text))
 }
 
 /// A file holding one JSON object, kept byte for byte (less surrounding whitespace).
@@ -170,6 +231,8 @@ fn read_file(path: &Path) -> anyhow::Result<Meta> {
     if !meta.is_object() {
         return Err(not_object().into());
     }
+    crate::api::check_interoperable(meta.as_str())
+        .map_err(|why| UsageError(format!("--meta-json: {}: {why}", path.display())))?;
     Ok(meta)
 }
 
@@ -179,11 +242,13 @@ mod tests {
 
     #[test]
     fn a_pair_is_text_unless_it_says_json() {
-        assert_eq!(parse_pair("plan=pro").unwrap().1, Value::from("pro"));
-        assert_eq!(parse_pair("zip=01234").unwrap().1, Value::from("01234"));
-        assert_eq!(parse_pair("seats:=5").unwrap().1, Value::from(5));
-        assert_eq!(parse_pair("note=a=b").unwrap().1, Value::from("a=b"));
-        assert_eq!(parse_pair("empty=").unwrap().1, Value::from(""));
+        let value = |pair: &str| parse_pair(pair).unwrap().1.get().to_owned();
+        assert_eq!(value("plan=pro"), r#""pro""#);
+        assert_eq!(value("zip=01234"), r#""01234""#);
+        assert_eq!(value("seats:=5"), "5");
+        assert_eq!(value("price:=1.50"), "1.50");
+        assert_eq!(value("note=a=b"), r#""a=b""#);
+        assert_eq!(value("empty="), r#""""#);
         assert!(parse_pair("plan").is_err());
         assert!(parse_pair("=pro").is_err());
         assert!(parse_pair(":=5").is_err());
@@ -200,9 +265,19 @@ mod tests {
             meta_json: None,
             no_meta: false,
         };
-        let current = Meta::from_stored(r#"{"z":1,"old":true,"plan":"free"}"#.to_owned()).unwrap();
+        let current = Meta::from_stored(
+            r#"{"z":1.50,"big":12345678901234567890123,"old":true,"plan":"free"}"#.to_owned(),
+        )
+        .unwrap();
         let merged = args.merged(Some(&current)).unwrap().unwrap().unwrap();
-        assert_eq!(merged.as_str(), r#"{"z":1,"plan":"pro","seats":5}"#);
+        // Untouched fields keep their bytes.
+        assert_eq!(
+            merged.as_str(),
+            r#"{"z":1.50,"big":12345678901234567890123,"plan":"pro","seats":5}"#
+        );
+        // A meta that is not an object is not emptied: the merge refuses.
+        let odd = Meta::from_stored("[1]".to_owned()).unwrap();
+        assert!(args.merged(Some(&odd)).is_err());
         // Nothing to change: no edit at all.
         let same = EditOwnerMeta {
             meta: vec!["z:=1".to_owned()],

@@ -51,10 +51,11 @@ impl Default for CacheSettings {
 /// name), so some 150 MB at most: within docs/design.md's memory target, with room for the rest.
 /// Keys past it are read from the database.
 pub const DEFAULT_CAPACITY: usize = 500_000;
-/// The most bytes of keys' `meta` the cache holds (each entry counts its key's, up to 4 KiB):
-/// past it, entries make room as past the capacity. Without it, keys made with large `meta`
-/// could grow the cache to gigabytes within its entry count.
-pub const META_BUDGET: usize = 64 * 1024 * 1024;
+/// The most bytes of keys' `meta` and `owner` the cache holds (each key entry counts its key's,
+/// up to 4 KiB and 512 bytes; a token entry keeps neither): past it, entries make room as past
+/// the capacity. Without it, keys made with large `meta` could grow the cache to gigabytes
+/// within its entry count. With [`DEFAULT_CAPACITY`]'s 150 MB, about 180 MB at most.
+pub const META_BUDGET: usize = 32 * 1024 * 1024;
 /// The poll that bounds propagation where notifications do not arrive.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
 /// docs/design.md's default: an answer from the cache is never older than this.
@@ -233,7 +234,7 @@ struct Entries {
 
 /// What an entry of `key` counts against [`META_BUDGET`].
 fn meta_weight(key: &KeyRecord) -> usize {
-    key.meta.as_ref().map_or(0, |m| m.as_str().len())
+    key.meta.as_ref().map_or(0, |m| m.as_str().len()) + key.owner.as_ref().map_or(0, String::len)
 }
 
 impl Entries {
@@ -356,7 +357,13 @@ impl Cache {
     fn put(&self, digest: &[u8], entry: Entry, generation: u64) {
         let (key, token) = match entry {
             Entry::Key(key) => (slim(key), None),
-            Entry::Token(token, key) => (slim(key), Some(token)),
+            // Authentication reads neither owner nor meta: a token's copy of its key keeps
+            // neither, so minting tokens cannot spend the budget.
+            Entry::Token(token, mut key) => {
+                key.owner = None;
+                key.meta = None;
+                (slim(key), Some(token))
+            }
         };
         let mut entries = self.write();
         if self.stale(&entries, &key.id, generation) {
@@ -535,6 +542,27 @@ mod tests {
         // Dropping gives the bytes back.
         cache.drop_key("hot");
         assert_eq!(cache.read().meta_bytes, 2 * 3010);
+        // Tokens of a key with large meta keep none of it: minting them spends nothing.
+        for i in 0..10 {
+            let token = TokenRecord {
+                digest: vec![i],
+                key_id: "key_0".to_owned(),
+                created_at: Timestamp::now(),
+                expires_at: Timestamp::now(),
+            };
+            let digest = [b't', i];
+            cache.put(
+                &digest,
+                Entry::Token(token, big("key_0")),
+                cache.generation(),
+            );
+        }
+        assert_eq!(cache.read().meta_bytes, 2 * 3010);
+        assert!(
+            cache
+                .token(&[b't', 9])
+                .is_some_and(|(_, key)| key.meta.is_none())
+        );
     }
 
     #[test]

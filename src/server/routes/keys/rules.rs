@@ -256,28 +256,34 @@ pub fn description(text: &str) -> ApiResult<()> {
 /// The most characters an owner may have.
 pub const MAX_OWNER_CHARS: usize = 128;
 
-/// An owner: 1 to 128 characters, none of them a control character, and nothing shaped like a
-/// secret (every service that verifies the key and everyone who lists keys sees it).
+/// An owner: 1 to 128 characters, none of them a control, invisible or reordering character,
+/// no space at either end, and nothing that looks like a secret anywhere in it (every service
+/// that verifies the key and everyone who lists keys sees it, and bulk changes select by it:
+/// two owners must not look alike).
 pub fn owner(owner: &str) -> ApiResult<()> {
     let count = owner.chars().count();
-    if count == 0 || count > MAX_OWNER_CHARS || owner.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || crate::output::is_bidi_control(c);
+    if count == 0 || count > MAX_OWNER_CHARS || owner.chars().any(hidden) || owner.trim() != owner {
         return Err(ApiError::invalid(
             "invalid_owner",
             format!(
-                "owner must be 1 to {MAX_OWNER_CHARS} characters, with no control characters (a customer, team or service id of yours)"
+                "owner must be 1 to {MAX_OWNER_CHARS} characters, with no space at either end and no control or invisible characters (a customer, team or service id of yours)"
             ),
         ));
     }
-    if validate::secret_shaped(owner) {
+    let lower = owner.to_ascii_lowercase();
+    if (0..lower.len()).any(|i| lower.get(i..).is_some_and(validate::secret_shaped)) {
         return Err(ApiError::invalid(
             "invalid_owner",
-            "owner must not be a secret or an access token: it is shown to everyone who lists or verifies the key",
+            "owner must not hold a secret or an access token: it is shown to everyone who lists or verifies the key",
         ));
     }
     Ok(())
 }
 
-/// `meta`: a JSON object of at most [`META_MAX_BYTES`] bytes as sent.
+/// `meta`: a JSON object of at most [`META_MAX_BYTES`] bytes as sent, and I-JSON (RFC 7493) so
+/// that every reader takes it the same way: no name twice in an object, no lone surrogate, no
+/// integer beyond ±2^53 (a double holds it exactly), nested at most [`META_MAX_DEPTH`] deep.
 pub fn meta(meta: &Meta) -> ApiResult<()> {
     if !meta.is_object() {
         return Err(ApiError::invalid(
@@ -292,7 +298,12 @@ pub fn meta(meta: &Meta) -> ApiResult<()> {
             format!("meta holds at most {META_MAX_BYTES} bytes of JSON; this one has {size}"),
         ));
     }
-    Ok(())
+    crate::api::check_interoperable(meta.as_str()).map_err(|why| {
+        ApiError::invalid(
+            "invalid_meta",
+            format!("meta must be plain JSON every reader takes alike: {why}"),
+        )
+    })
 }
 
 /// A starting balance and refill: at most [`MAX_CREDITS`]; a refill of at least 1, its `day`
