@@ -53,6 +53,7 @@ fn the_committed_document_is_the_one_the_server_answers() {
         "POST /v1/keys/{id}/enable",
         "POST /v1/keys/{id}/rotate",
         "POST /v1/keys/{id}/revoke",
+        "POST /v1/keys/{id}/credits",
         "POST /v1/verify",
         "GET /v1/audit",
         "GET /v1/audit/verify",
