@@ -483,9 +483,10 @@ fn credits_text(c: &crate::api::Credits) -> String {
     if let Some(r) = &c.refill {
         let when = match (r.interval, r.day) {
             (crate::api::RefillInterval::Day, _) => "every day".to_owned(),
-            (crate::api::RefillInterval::Month, day) => {
-                format!("on day {} of each month", day.unwrap_or(1))
-            }
+            (crate::api::RefillInterval::Month, day) => match day.unwrap_or(1) {
+                day @ 29.. => format!("on day {day} of each month (or its last day)"),
+                day => format!("on day {day} of each month"),
+            },
         };
         text.push_str(&format!("; set to {} {when}", r.amount));
         if let Some(next) = c.next_refill_at {

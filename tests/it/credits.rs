@@ -148,7 +148,25 @@ fn a_refill_sets_the_balance_and_changes_go_through_the_api_and_the_cli() {
     );
     assert_eq!(r.status, 422);
 
-    // A key without credits pays nothing and says nothing of them; add refuses, set gives some.
+    // The audit log says what each change did.
+    let events = server.call(
+        &admin,
+        "GET",
+        &format!("/v1/audit?key={id}&action=key.credits&order=oldest"),
+        None,
+        &[],
+    );
+    let events: Value = serde_json::from_slice(&events.body).unwrap();
+    let done: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(done, ["add 10", "subtract 100", "set 7"]);
+
+    // A key without credits pays nothing and says nothing of them, and gets none later: other
+    // replicas would answer it unmetered from their caches until they learned of it.
     let (plain_id, plain) = server.create(
         &admin,
         json!({"name": "plain", "environments": ["staging"]}),
@@ -156,27 +174,55 @@ fn a_refill_sets_the_balance_and_changes_go_through_the_api_and_the_cli() {
     let answer = verify(json!({"key": plain, "cost": 5}));
     assert_eq!(answer["code"], "VALID");
     assert!(answer.get("credits").is_none(), "{answer}");
-    let r = server.call(
-        &admin,
-        "POST",
-        &format!("/v1/keys/{plain_id}/credits"),
-        Some(&json!({"add": 3})),
-        &[],
-    );
-    assert_eq!(r.status, 409);
+    for body in [json!({"add": 3}), json!({"set": 3})] {
+        let r = server.call(
+            &admin,
+            "POST",
+            &format!("/v1/keys/{plain_id}/credits"),
+            Some(&body),
+            &[],
+        );
+        assert_eq!(r.status, 409, "{body}");
+    }
     let mut cli = TestEnv::new();
     server.as_admin(&mut cli);
-    let left = cli.ok(&["keys", "credits", "plain", "set", "3", "-q"]);
+    let left = cli.ok(&["keys", "credits", "daily", "set", "3", "-q"]);
     assert_eq!(left.trim(), "3");
-    assert_eq!(
-        verify(json!({"key": plain, "cost": 2}))["credits"]["remaining"],
-        1
-    );
-    assert_eq!(
-        verify(json!({"key": plain, "cost": 2}))["code"],
-        "USAGE_EXCEEDED"
-    );
     let shown = cli.json(&["keys", "show", "daily"]);
-    assert_eq!(shown["credits"]["remaining"], 7);
+    assert_eq!(shown["credits"]["remaining"], 3);
     assert_eq!(shown["credits"]["refill"]["amount"], 5);
+}
+
+#[test]
+fn a_key_cannot_raise_its_own_credits() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (id, secret) = server.create(
+        &admin,
+        json!({"name": "metered-writer", "environments": ["staging"], "credits": 2,
+               "permissions": ["keys:write", "keys:read", "keys:verify"]}),
+    );
+    let (status, token, _) = server.token(&id, &secret);
+    assert_eq!(status, 200);
+    let own = token.unwrap();
+    let change = |token: &str, body: Value| {
+        server
+            .call(
+                token,
+                "POST",
+                &format!("/v1/keys/{id}/credits"),
+                Some(&body),
+                &[],
+            )
+            .status
+    };
+    assert_eq!(change(&own, json!({"add": 1_000_000})), 403);
+    assert_eq!(change(&own, json!({"set": 1_000_000})), 403);
+    // Lowering its own is allowed; a super admin raises them.
+    assert_eq!(change(&own, json!({"subtract": 1})), 200);
+    assert_eq!(change(&admin, json!({"add": 10})), 200);
+    let shown = server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]);
+    let shown: Value = serde_json::from_slice(&shown.body).unwrap();
+    assert_eq!(shown["credits"]["remaining"], 11);
 }

@@ -15,9 +15,10 @@ Examples:
   keyward keys credits acme-prod add 500
   keyward keys credits acme-prod subtract 20
 
-set gives a key without credits a balance: from then on each verify spends its cost (default 1)
-and the key answers USAGE_EXCEEDED when too few remain. Subtracting more than remains leaves 0.
-A refill due is made first.")]
+Only a key created with credits (keys create --credits) has a balance to change: each verify
+spends its cost (default 1), and the key answers USAGE_EXCEEDED when too few remain.
+Subtracting more than remains leaves 0; a refill due is made first. A key cannot raise its own
+credits (a super admin's can).")]
 pub struct CreditsArgs {
     /// The key's id or name
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]

@@ -642,14 +642,13 @@ impl<E: Engine> Keys for Core<E> {
         let (last, amount) = refill_binds(refill.as_ref(), now);
         let max = i64::try_from(crate::api::MAX_CREDITS).unwrap_or(i64::MAX);
         let sql = match change {
-            CreditChange::Set(n) => Sql::new(
-                "INSERT INTO key_credits (key_id, remaining, refilled_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (key_id) DO UPDATE SET remaining = excluded.remaining, \
-                 refilled_at = excluded.refilled_at",
-            )
-            .bind(key_id)
-            .bind(n)
-            .bind(ms(now)),
+            // From now: the next refill comes at its next time, not at once.
+            CreditChange::Set(n) => {
+                Sql::new("UPDATE key_credits SET remaining = ?, refilled_at = ? WHERE key_id = ?")
+                    .bind(n)
+                    .bind(ms(now))
+                    .bind(key_id)
+            }
             CreditChange::Add(n) | CreditChange::Subtract(n) => {
                 let (op, n) = match change {
                     CreditChange::Add(_) => ("+", n),

@@ -95,9 +95,9 @@ pub trait Keys: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Spent>;
     /// Sets, adds to or subtracts from (down to zero) the key's credits (a refill due made
-    /// first); `set` gives a key without credits a balance. A new version of the key, with
-    /// `audit` and a change-feed row, in one transaction. Returns the credits after, or `None`
-    /// when the key is revoked, gone, or (add, subtract) has no credits.
+    /// first). A new version of the key, with `audit` and a change-feed row, in one
+    /// transaction. Returns the credits after, or `None` (changing nothing) when the key is
+    /// revoked, gone, or has no credits.
     async fn change_credits(
         &self,
         key_id: &str,

@@ -178,7 +178,8 @@ pub struct AuditEvent {
     /// An edit's changed fields, by name (never their values).
     pub changed: Vec<&'static str>,
     /// What the audit log says of itself (`audit.prune`, `audit.seal`): where the chain now
-    /// starts, how many events were linked. `None` for every other event.
+    /// starts, how many events were linked; and what a credits change did (`add 500`). `None`
+    /// for every other event.
     pub detail: Option<String>,
 }
 

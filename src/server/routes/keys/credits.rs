@@ -1,6 +1,7 @@
-//! `POST /v1/keys/{id}/credits`: set, add to or subtract from a key's credits. Audited, and a
-//! new version of the key (its change reaches every replica's cache like any change); the
-//! spends of verify are not (they touch only the balance, in the database).
+//! `POST /v1/keys/{id}/credits`: set, add to or subtract from the credits of a key that has
+//! them. Audited, and a new version of the key; the spends of verify are not (they touch only
+//! the balance, in the database). A key gets credits only when it is created: a key that had
+//! none would be answered from other replicas' caches, unmetered, until they learned of it.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -18,7 +19,8 @@ use crate::server::store::CreditChange;
     request_body = crate::api::ChangeCredits,
     responses(
         (status = 200, description = "The key with its credits as changed (needs `keys:write`)", body = crate::api::Key),
-        (status = 409, description = "`key_revoked`, or `no_credits`: add or subtract on a key without credits (`set` gives it some)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a key raising its own credits (only a super admin may)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`key_revoked`, or `no_credits`: the key was created without credits", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_credits`: not exactly one of set, add, subtract, or over 1,000,000,000,000", body = crate::api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn credits(
@@ -46,12 +48,26 @@ pub async fn credits(
     if current.status == KeyStatus::Revoked {
         return Err(revoked());
     }
-    if current.credits.is_none() && !matches!(change, CreditChange::Set(_)) {
+    if current.credits.is_none() {
         return Err(no_credits());
+    }
+    // Credits are a restriction: no key loosens its own (docs/keys.md).
+    if caller.key_id.as_deref() == Some(current.id.as_str())
+        && !caller.is_admin()
+        && !matches!(change, CreditChange::Subtract(_))
+    {
+        return Err(ApiError::Forbidden(
+            "your key cannot raise its own credits: credits are a restriction, and only a super admin loosens a key's own".to_owned(),
+        ));
     }
     let now = state.now();
     let mut event = audit(&caller, &meta, actions::KEY_CREDITS, &current, now);
     event.changed = vec!["credits"];
+    event.detail = Some(match change {
+        CreditChange::Set(n) => format!("set {n}"),
+        CreditChange::Add(n) => format!("add {n}"),
+        CreditChange::Subtract(n) => format!("subtract {n}"),
+    });
     match state
         .store
         .change_credits(&current.id, change, now, &event)
@@ -72,7 +88,8 @@ pub async fn credits(
 fn no_credits() -> ApiError {
     ApiError::Conflict {
         code: "no_credits",
-        detail: "the key has no credits to add to or subtract from; set gives it a balance"
-            .to_owned(),
+        detail:
+            "the key has no credits: a key gets credits when it is created (keys create --credits)"
+                .to_owned(),
     }
 }
