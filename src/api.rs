@@ -301,13 +301,18 @@ pub enum RefillInterval {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refill {
+    #[serde(deserialize_with = "whole::required")]
     #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: u64,
     pub interval: RefillInterval,
     /// For `month`: the day of the month (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::optional"
+    )]
     #[schema(minimum = 1, maximum = 31)]
-    pub day: Option<u8>,
+    pub day: Option<u64>,
 }
 
 /// A key's credits as read: what remains (a refill due is counted as made) and the refill.

@@ -58,7 +58,7 @@ fn shift_months(date: Date, months: i32) -> Date {
 }
 
 /// The refill day in `date`'s month: `day` (default 1), or the month's last day.
-fn in_month(date: Date, day: Option<u8>) -> Date {
+fn in_month(date: Date, day: Option<u64>) -> Date {
     let wanted = i8::try_from(day.unwrap_or(1)).unwrap_or(1).clamp(1, 31);
     let day = wanted.min(date.days_in_month());
     Date::new(date.year(), date.month(), day).unwrap_or(date)
@@ -72,7 +72,7 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn monthly(day: u8) -> Refill {
+    fn monthly(day: u64) -> Refill {
         Refill {
             amount: 1000,
             interval: RefillInterval::Month,

@@ -83,7 +83,7 @@ pub fn parse_refill(text: &str) -> Result<Refill, UsageError> {
     let (interval, day) = match every.split_once('@') {
         Some(("month", day)) => (
             RefillInterval::Month,
-            Some(day.parse::<u8>().map_err(|_| bad())?),
+            Some(day.parse::<u64>().map_err(|_| bad())?),
         ),
         None if every == "month" => (RefillInterval::Month, None),
         None if every == "day" => (RefillInterval::Day, None),

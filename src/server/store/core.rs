@@ -339,7 +339,11 @@ async fn insert_key_rows<E: Engine>(
             RefillInterval::Day => "day",
             RefillInterval::Month => "month",
         }))
-        .bind(refill.and_then(|r| r.day).map(i64::from));
+        .bind(
+            refill
+                .and_then(|r| r.day)
+                .map(|d| i64::try_from(d).unwrap_or(1)),
+        );
         e.execute(tx, &sql).await?;
     }
     if let Some(i) = idempotency {
