@@ -37,15 +37,20 @@ pub fn key_name(name: &str) -> Result<(), String> {
 /// in any case): such text must not become a name or owner that others are shown.
 pub fn secret_shaped(text: &str) -> bool {
     let lower = text.get(..6).map(str::to_ascii_lowercase);
-    lower.is_some_and(|p| {
-        [
-            crate::secret::PRIVATE_PREFIX,
-            crate::secret::PUBLIC_PREFIX,
-            crate::secret::TOKEN_PREFIX,
-        ]
-        .contains(&p.as_str())
-    })
+    lower.is_some_and(|p| SECRET_PREFIXES.contains(&p.as_str()))
 }
+
+/// Whether a secret or access token starts anywhere in `text` (in any case).
+pub fn holds_secret(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    SECRET_PREFIXES.iter().any(|p| lower.contains(p))
+}
+
+const SECRET_PREFIXES: [&str; 3] = [
+    crate::secret::PRIVATE_PREFIX,
+    crate::secret::PUBLIC_PREFIX,
+    crate::secret::TOKEN_PREFIX,
+];
 
 /// Whether `id` has the shape of a key id (`key_` and 16 base62 characters).
 pub fn key_id(id: &str) -> bool {

@@ -125,6 +125,22 @@ const CREDITS_TEXT: &str = "CAST(c.remaining AS TEXT) || ',' || CAST(c.refilled_
 /// and the refill's amount, in that order.
 const REFILLED: &str = "CASE WHEN refilled_at < ? THEN ? ELSE remaining END";
 
+/// The key's credits as `tx` sees them.
+async fn credits_in<E: Engine>(
+    e: &E,
+    tx: &mut E::Tx,
+    key_id: &str,
+) -> StoreResult<Option<CreditState>> {
+    let sql = Sql::new(format!(
+        "SELECT {CREDITS_TEXT} AS credits FROM key_credits c WHERE c.key_id = ?"
+    ))
+    .bind(key_id);
+    let rows: Vec<(String,)> = e.fetch(tx, &sql).await?;
+    Ok(rows
+        .first()
+        .and_then(|(text,)| super::rows::credit_state(text)))
+}
+
 /// The last refill time and amount to bind for [`REFILLED`]: with no refill, a time no row is
 /// before.
 fn refill_binds(refill: Option<&Refill>, now: Timestamp) -> (i64, i64) {
@@ -633,16 +649,7 @@ impl<E: Engine> Keys for Core<E> {
         if e.execute(&mut tx, &bumped).await? == 0 {
             return Ok(None);
         }
-        let refill = {
-            let current = Sql::new(format!(
-                "SELECT {CREDITS_TEXT} AS credits FROM key_credits c WHERE c.key_id = ?"
-            ))
-            .bind(key_id);
-            let rows: Vec<(String,)> = e.fetch(&mut tx, &current).await?;
-            rows.first()
-                .and_then(|(text,)| super::rows::credit_state(text))
-                .and_then(|c| c.refill)
-        };
+        let refill = credits_in(e, &mut tx, key_id).await?.and_then(|c| c.refill);
         let (last, amount) = refill_binds(refill.as_ref(), now);
         let max = i64::try_from(crate::api::MAX_CREDITS).unwrap_or(i64::MAX);
         let sql = match change {
@@ -687,14 +694,7 @@ impl<E: Engine> Keys for Core<E> {
         if e.execute(&mut tx, &sql).await? == 0 {
             return Ok(None);
         }
-        let after = Sql::new(format!(
-            "SELECT {CREDITS_TEXT} AS credits FROM key_credits c WHERE c.key_id = ?"
-        ))
-        .bind(key_id);
-        let rows: Vec<(String,)> = e.fetch(&mut tx, &after).await?;
-        let state = rows
-            .first()
-            .and_then(|(text,)| super::rows::credit_state(text));
+        let state = credits_in(e, &mut tx, key_id).await?;
         self.finish(tx, &[audit], &[key_id.to_owned()], false)
             .await?;
         Ok(state)

@@ -271,8 +271,7 @@ pub fn owner(owner: &str) -> ApiResult<()> {
             ),
         ));
     }
-    let lower = owner.to_ascii_lowercase();
-    if (0..lower.len()).any(|i| lower.get(i..).is_some_and(validate::secret_shaped)) {
+    if validate::holds_secret(owner) {
         return Err(ApiError::invalid(
             "invalid_owner",
             "owner must not hold a secret or an access token: it is shown to everyone who lists or verifies the key",
