@@ -226,3 +226,46 @@ fn a_key_cannot_raise_its_own_credits() {
     let shown: Value = serde_json::from_slice(&shown.body).unwrap();
     assert_eq!(shown["credits"]["remaining"], 11);
 }
+
+#[test]
+fn a_caller_with_less_cannot_change_the_credits_of_a_key_beyond_it() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    let (writer_id, writer_secret) = server.create(
+        &admin,
+        json!({"name": "staging-writer", "environments": ["staging"],
+               "permissions": ["keys:write", "keys:read"]}),
+    );
+    let (status, token, _) = server.token(&writer_id, &writer_secret);
+    assert_eq!(status, 200);
+    let writer = token.unwrap();
+    // A key in an environment the writer does not reach, and one holding a permission it lacks.
+    let (elsewhere, _) = server.create(
+        &admin,
+        json!({"name": "prod-metered", "environments": ["production"], "credits": 5}),
+    );
+    let (stronger, _) = server.create(
+        &admin,
+        json!({"name": "refunder", "environments": ["staging"], "credits": 5,
+               "permissions": ["payments:refund"]}),
+    );
+    let change = |id: &str| {
+        server
+            .call(
+                &writer,
+                "POST",
+                &format!("/v1/keys/{id}/credits"),
+                Some(&json!({"add": 100})),
+                &[],
+            )
+            .status
+    };
+    assert_eq!(change(&elsewhere), 404);
+    assert_eq!(change(&stronger), 403);
+    for id in [&elsewhere, &stronger] {
+        let shown = server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]);
+        let shown: Value = serde_json::from_slice(&shown.body).unwrap();
+        assert_eq!(shown["credits"]["remaining"], 5, "{id}");
+    }
+}

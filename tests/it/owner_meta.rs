@@ -332,3 +332,31 @@ fn an_edit_of_some_meta_fields_leaves_the_others_byte_for_byte() {
     );
     assert!(said.contains("2^53"), "{said}");
 }
+
+#[test]
+fn listing_by_owner_shows_a_scoped_caller_only_keys_it_may_see() {
+    let env = TestEnv::new();
+    let server = LiveServer::start(&env);
+    let admin = server.admin_token();
+    for (name, environment) in [("acme-staging", "staging"), ("acme-prod", "production")] {
+        server.create(
+            &admin,
+            json!({"name": name, "environments": [environment], "owner": "cus_acme"}),
+        );
+    }
+    let (reader_id, reader_secret) = server.create(
+        &admin,
+        json!({"name": "staging-reader", "environments": ["staging"], "permissions": ["keys:read"]}),
+    );
+    let (status, token, _) = server.token(&reader_id, &reader_secret);
+    assert_eq!(status, 200);
+    let listed = server.call(&token.unwrap(), "GET", "/v1/keys?owner=cus_acme", None, &[]);
+    let page: Value = serde_json::from_slice(&listed.body).unwrap();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["acme-staging"]);
+}
