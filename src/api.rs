@@ -337,6 +337,59 @@ pub struct CreditsAnswer {
     pub reset: Option<Timestamp>,
 }
 
+/// The most named rate limits a key may carry.
+pub const MAX_RATELIMITS: usize = 8;
+/// The longest window a rate limit may count over: 31 days.
+pub const MAX_RATELIMIT_WINDOW_SECS: u64 = 31 * 86_400;
+
+/// A named rate limit: at most `limit` of verify's `cost` in any `window_secs` (a sliding
+/// window: the current window's count plus the share of the previous one's still inside it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// 1–32 of `a-z 0-9 _ -`, unique on the key (`requests`, `daily`).
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    pub name: String,
+    #[serde(deserialize_with = "whole::required")]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub limit: u64,
+    /// The window, in seconds: 1 to 2,678,400 (31 days).
+    #[serde(deserialize_with = "whole::required")]
+    #[schema(minimum = 1, maximum = 2_678_400)]
+    pub window_secs: u64,
+}
+
+/// `requests=100/1m`: the window in the largest unit that divides it.
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}/", self.name, self.limit)?;
+        for (per, unit) in [(86_400, "d"), (3600, "h"), (60, "m")] {
+            if self.window_secs % per == 0 {
+                return write!(f, "{}{unit}", self.window_secs / per);
+            }
+        }
+        write!(f, "{}s", self.window_secs)
+    }
+}
+
+/// Verify's word on a key's rate limits: the tightest of them (the one that refused, or the
+/// one with the least left).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RateLimitAnswer {
+    pub name: String,
+    pub limit: u64,
+    /// What is left in the window after this verify.
+    pub remaining: u64,
+    /// When everything counted so far has left the window (the limit is whole again).
+    #[schema(value_type = String, format = DateTime)]
+    pub reset: Timestamp,
+    /// On `RATE_LIMITED`: seconds until a verify of the same cost can pass, if no other does
+    /// meanwhile (what a gateway sends as `Retry-After`); absent when the cost is larger than
+    /// the limit (it never fits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
 /// `POST /v1/keys/{id}/credits`: exactly one of `set`, `add`, `subtract`. `set` gives a key
 /// without credits a balance (from then on each verify spends); `add` and `subtract` change a
 /// balance there is (subtracting past zero leaves zero).
@@ -439,6 +492,9 @@ pub struct Key {
     /// Where the key has credits: each verify spends its `cost` from them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<Credits>,
+    /// Named rate limits verify enforces; absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratelimits: Vec<RateLimit>,
     #[serde(rename = "type")]
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
@@ -507,6 +563,10 @@ pub struct CreateKey {
     /// with `amount`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refill: Option<Refill>,
+    /// Named rate limits (at most 8): verify answers `RATE_LIMITED` when a use would pass one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 8)]
+    pub ratelimits: Vec<RateLimit>,
     /// Absent: `private`.
     #[serde(rename = "type", default)]
     pub key_type: Option<KeyType>,
@@ -611,6 +671,10 @@ pub struct EditKey {
     )]
     #[schema(value_type = Option<Object>, nullable)]
     pub meta: Option<Option<Meta>>,
+    /// The key's rate limits in place of the old (all of them); `[]` removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 8)]
+    pub ratelimits: Option<Vec<RateLimit>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(inline, value_type = Option<Vec<EnvironmentName>>)]
     pub environments: Option<BTreeSet<String>>,
@@ -700,8 +764,8 @@ pub struct VerifyRequest {
     /// The address the service saw the request come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
-    /// What this use costs in the key's credits (default 1; 0 only checks that some remain).
-    /// A key without credits spends nothing.
+    /// What this use costs in the key's credits and rate limits (default 1; 0 only checks
+    /// that some remain). A key without either spends nothing.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -722,6 +786,7 @@ pub enum VerifyCode {
     IpNotAllowed,
     PermissionDenied,
     EnvironmentDenied,
+    RateLimited,
     UsageExceeded,
 }
 
@@ -737,6 +802,7 @@ impl VerifyCode {
             VerifyCode::IpNotAllowed => "IP_NOT_ALLOWED",
             VerifyCode::PermissionDenied => "PERMISSION_DENIED",
             VerifyCode::EnvironmentDenied => "ENVIRONMENT_DENIED",
+            VerifyCode::RateLimited => "RATE_LIMITED",
             VerifyCode::UsageExceeded => "USAGE_EXCEEDED",
         }
     }
@@ -768,6 +834,9 @@ pub struct VerifyResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Meta>,
+    /// Where the key has rate limits and the verify got as far as them: the tightest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratelimit: Option<RateLimitAnswer>,
     /// Where the key has credits and the verify got as far as spending them: what remains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<CreditsAnswer>,
@@ -786,6 +855,7 @@ impl VerifyResponse {
             expires_at: None,
             owner: None,
             meta: None,
+            ratelimit: None,
             credits: None,
         }
     }

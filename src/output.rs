@@ -357,7 +357,7 @@ pub fn day(t: Timestamp) -> String {
 }
 
 /// An exact time for people: in the local time zone, with how long from now.
-fn minute(t: Timestamp) -> String {
+pub fn minute(t: Timestamp) -> String {
     let local = t.to_zoned(jiff::tz::TimeZone::system());
     format!(
         "{} ({})",
@@ -523,6 +523,18 @@ pub fn key_details(k: &Key) -> String {
         (
             "Credits",
             k.credits.as_ref().map_or("-".to_owned(), credits_text),
+        ),
+        (
+            "Rate limits",
+            if k.ratelimits.is_empty() {
+                "-".to_owned()
+            } else {
+                k.ratelimits
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         ),
         ("Type", k.key_type.as_str().to_owned()),
         ("Status", k.status.as_str().to_owned()),

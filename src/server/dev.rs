@@ -156,6 +156,7 @@ fn super_admin(
             owner: None,
             meta: None,
             credits: None,
+            ratelimits: Vec::new(),
             key_type: KeyType::Private,
             environments,
             permissions: BTreeSet::from([PERM_ADMIN.to_owned()]),

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use crate::api::{KeyStatus, KeyType, Meta, Refill};
+use crate::api::{KeyStatus, KeyType, Meta, RateLimit, Refill};
 use crate::secret::{self, Pepper, Secret};
 use crate::server::store::{CreditState, KeyRecord};
 
@@ -16,6 +16,7 @@ pub struct NewKey {
     pub meta: Option<Meta>,
     /// The starting balance and refill, if the key has credits.
     pub credits: Option<(i64, Option<Refill>)>,
+    pub ratelimits: Vec<RateLimit>,
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
@@ -44,6 +45,7 @@ pub fn mint(new: NewKey, now: Timestamp, pepper: &Pepper) -> (KeyRecord, Option<
             refilled_at: now,
             refill,
         }),
+        ratelimits: new.ratelimits,
         key_type: new.key_type,
         environments: new.environments,
         permissions: new.permissions,

@@ -11,6 +11,7 @@ pub(crate) mod last_used;
 pub mod listener;
 pub mod metrics;
 mod mint;
+pub mod ratelimit;
 pub mod refill;
 mod refusals;
 mod routes;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub failures: workers::failure_tally::FailureTally,
     /// One audit verify at a time (each holds a connection and a long read snapshot).
     pub audit_verify: Arc<tokio::sync::Semaphore>,
+    /// Rate-limit counters of the keys verified lately, shared with other servers in batches.
+    pub ratelimits: ratelimit::RateLimiter,
 }
 
 /// A server's cache, and what its follower reads.
@@ -100,6 +103,8 @@ pub struct Timing {
     pub audit_checkpoint_file: Option<std::path::PathBuf>,
     /// How often.
     pub audit_checkpoint_every: Duration,
+    /// How often rate-limit counts are shared with the other servers through the database.
+    pub ratelimit_sync: Duration,
 }
 
 impl Default for Timing {
@@ -113,6 +118,7 @@ impl Default for Timing {
             request_timeout: Duration::from_secs(30),
             audit_checkpoint_file: None,
             audit_checkpoint_every: Duration::from_secs(600),
+            ratelimit_sync: Duration::from_secs(1),
         }
     }
 }
@@ -142,6 +148,7 @@ impl AppState {
             audit_queue: Default::default(),
             failures: Default::default(),
             audit_verify: Arc::new(tokio::sync::Semaphore::new(1)),
+            ratelimits: ratelimit::RateLimiter::default(),
         }
     }
 
@@ -233,5 +240,11 @@ pub async fn serve(
 /// what the flush had taken.
 pub async fn flush_pending(state: &SharedState) {
     let state = state.clone();
-    let _ = tokio::spawn(async move { workers::flusher::flush(&state).await }).await;
+    let _ = tokio::spawn(async move {
+        workers::flusher::flush(&state).await;
+        if !state.ratelimits.is_empty() {
+            workers::ratelimit_sync::sync(&state).await;
+        }
+    })
+    .await;
 }

@@ -142,6 +142,7 @@ fn seeded_key(
             owner: None,
             meta: None,
             credits: None,
+            ratelimits: Vec::new(),
             key_type,
             environments,
             permissions,

@@ -58,6 +58,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub shutdown_deadline: Option<Duration>,
     pub last_used_flush: Option<Duration>,
+    pub ratelimit_sync: Option<Duration>,
     pub audit_checkpoint_file: Option<PathBuf>,
     pub audit_checkpoint_every: Option<Duration>,
     /// The product's own permissions.
@@ -140,6 +141,14 @@ impl Settings {
             }
             m => m.map(|m| Duration::from_secs(60 * m)),
         };
+        let ratelimit_sync = match config.ratelimit_sync_ms {
+            Some(ms) if !(50..=10_000).contains(&ms) => {
+                return Err(SettingsError(format!(
+                    "ratelimit_sync_ms in the server config must be between 50 and 10000, not {ms}"
+                )));
+            }
+            ms => ms.map(Duration::from_millis),
+        };
         let trusted_proxies = config
             .trusted_proxies
             .iter()
@@ -198,6 +207,7 @@ impl Settings {
             last_used_flush: config
                 .last_used_flush_secs
                 .map(|s| Duration::from_secs(s.max(1))),
+            ratelimit_sync,
             audit_checkpoint_file: config.audit_checkpoint_file.clone(),
             audit_checkpoint_every,
             permissions: config.permissions,
@@ -223,6 +233,9 @@ impl Settings {
         }
         if let Some(flush) = self.last_used_flush {
             timing.last_used_flush = flush;
+        }
+        if let Some(sync) = self.ratelimit_sync {
+            timing.ratelimit_sync = sync;
         }
     }
 }
@@ -344,6 +357,7 @@ mod tests {
             audit_retention_days,
             cache_entries,
             change_poll_ms,
+            ratelimit_sync_ms,
             max_staleness_secs,
             audit_checkpoint_file,
             audit_checkpoint_minutes,
@@ -367,6 +381,7 @@ mod tests {
             ("audit_retention_days", audit_retention_days.is_some()),
             ("cache_entries", cache_entries.is_some()),
             ("change_poll_ms", change_poll_ms.is_some()),
+            ("ratelimit_sync_ms", ratelimit_sync_ms.is_some()),
             ("max_staleness_secs", max_staleness_secs.is_some()),
             ("audit_checkpoint_file", audit_checkpoint_file.is_some()),
             (

@@ -44,6 +44,7 @@ mod pg;
 mod problems;
 mod pty;
 mod race;
+mod ratelimits;
 mod replicas;
 mod restrictions;
 mod scoping;

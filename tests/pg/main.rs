@@ -71,6 +71,8 @@ mod problems;
 mod pty;
 #[path = "../it/race.rs"]
 mod race;
+#[path = "../it/ratelimits.rs"]
+mod ratelimits;
 #[path = "../it/replicas.rs"]
 mod replicas;
 #[path = "../it/restrictions.rs"]

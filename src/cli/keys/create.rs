@@ -65,6 +65,10 @@ pub struct CreateArgs {
     #[arg(long, value_name = "AMOUNT/INTERVAL", value_parser = |s: &str| super::credits::parse_refill(s).map_err(|e| e.0))]
     pub refill: Option<crate::api::Refill>,
 
+    /// A named rate limit verify enforces (repeatable): NAME=LIMIT/WINDOW, e.g. requests=100/1m
+    #[arg(long = "ratelimit", value_name = "NAME=LIMIT/WINDOW", value_parser = |s: &str| super::ratelimits::parse(s).map_err(|e| e.0))]
+    pub ratelimits: Vec<crate::api::RateLimit>,
+
     /// Use the secret on standard input instead of generating one
     #[arg(long, conflicts_with = "secret_file")]
     pub secret_stdin: bool,
@@ -149,6 +153,7 @@ pub async fn run(ctx: &Ctx, args: CreateArgs) -> anyhow::Result<()> {
         meta,
         credits: args.credits,
         refill: args.refill,
+        ratelimits: args.ratelimits,
         key_type: Some(args.key_type),
         environments,
         permissions: args.permissions.into_iter().collect(),
@@ -225,6 +230,7 @@ async fn run_wizard(
         meta,
         credits: args.credits,
         refill: args.refill,
+        ratelimits: args.ratelimits,
         key_type: Some(answers.key_type),
         environments: answers.environments,
         permissions: answers.permissions,

@@ -23,6 +23,7 @@ Examples:
   keyward keys edit ci-deploy --add-permission orders:write --remove-env staging
   keyward keys edit ci-deploy --any-ip --expires-in 90d
   keyward keys edit acme-prod --owner cus_456 --meta plan=enterprise --remove-meta trial
+  keyward keys edit acme-prod --ratelimit requests=200/1m --remove-ratelimit burst
   keyward keys edit ci-deploy                 on a terminal: opens $EDITOR on the fields
 
 --env, --permission and --allow-ip replace the whole list; --add-… and --remove-… change it
@@ -32,7 +33,9 @@ removing one it does not hold, changes nothing for that value (a warning names i
 a key's last environment, or the last entry of its allowlist (which would allow every
 address; --any-ip says that), is refused. With --if-version the edit applies only if the key
 is still at that version (its ETag), as a script's optimistic lock. --meta and --remove-meta
-change fields of the key's meta as read (the same way); --meta-json replaces it whole.")]
+change fields of the key's meta as read (the same way); --meta-json replaces it whole.
+--ratelimit sets one named limit (replacing one of that name) and keeps the others; a key
+cannot change its own rate limits (a super admin's can).")]
 pub struct EditArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
@@ -100,6 +103,22 @@ pub struct EditArgs {
     #[command(flatten)]
     pub owner_meta: EditOwnerMeta,
 
+    /// Set a named rate limit, replacing one of that name (repeatable): NAME=LIMIT/WINDOW
+    #[arg(long = "ratelimit", value_name = "NAME=LIMIT/WINDOW", conflicts_with = "no_ratelimits", value_parser = |s: &str| super::ratelimits::parse(s).map_err(|e| e.0))]
+    pub ratelimits: Vec<crate::api::RateLimit>,
+
+    /// Remove the named rate limit (repeatable)
+    #[arg(
+        long = "remove-ratelimit",
+        value_name = "NAME",
+        conflicts_with = "no_ratelimits"
+    )]
+    pub remove_ratelimits: Vec<String>,
+
+    /// Remove every rate limit
+    #[arg(long)]
+    pub no_ratelimits: bool,
+
     /// Apply only if the key is still at this version
     #[arg(long, value_name = "VERSION")]
     pub if_version: Option<i64>,
@@ -115,6 +134,7 @@ impl EditArgs {
             description: self.description.clone(),
             owner: self.owner_meta.owner(),
             meta: self.owner_meta.replacement()?,
+            ratelimits: self.no_ratelimits.then(Vec::new),
             environments: set(&self.environments),
             permissions: if self.no_permissions {
                 Some(BTreeSet::new())
@@ -145,6 +165,8 @@ impl EditArgs {
         .iter()
         .any(|v| !v.is_empty())
             || self.owner_meta.merges()
+            || !self.ratelimits.is_empty()
+            || !self.remove_ratelimits.is_empty()
     }
 
     /// A value both added and removed is a mistake, whichever was meant.
@@ -244,6 +266,25 @@ impl EditArgs {
         }
         if self.owner_meta.merges() {
             edit.meta = self.owner_meta.merged(key.meta.as_ref())?;
+        }
+        if !self.ratelimits.is_empty() || !self.remove_ratelimits.is_empty() {
+            let mut limits = key.ratelimits.clone();
+            for gone in &self.remove_ratelimits {
+                if !limits.iter().any(|l| &l.name == gone) {
+                    ctx.warn(&format!(
+                        "{name} has no rate limit {}; nothing to remove",
+                        output::printable(gone)
+                    ));
+                }
+                limits.retain(|l| &l.name != gone);
+            }
+            for set in &self.ratelimits {
+                match limits.iter_mut().find(|l| l.name == set.name) {
+                    Some(old) => *old = set.clone(),
+                    None => limits.push(set.clone()),
+                }
+            }
+            edit.ratelimits = (limits != key.ratelimits).then_some(limits);
         }
         Ok(())
     }
@@ -664,6 +705,7 @@ fn changes(current: &Key, body: &str) -> Result<EditKey, String> {
         description: (edited.description != before.description).then_some(edited.description),
         owner: (edited.owner != before.owner).then(|| Some(edited.owner).filter(|o| !o.is_empty())),
         meta: None,
+        ratelimits: None,
         environments: (edited.environments != before.environments).then_some(edited.environments),
         permissions: (edited.permissions != before.permissions).then_some(edited.permissions),
         allowed_ips: (edited.allowed_ips != before.allowed_ips).then_some(edited.allowed_ips),

@@ -11,6 +11,7 @@ mod expiry;
 mod filters;
 mod list;
 mod meta;
+mod ratelimits;
 mod reveal;
 mod revoke;
 mod rotate;

@@ -40,7 +40,7 @@ pub enum Bucket {
 }
 
 /// The codes in the order the table shows them.
-const CODES: [VerifyCode; 9] = [
+const CODES: [VerifyCode; 10] = [
     VerifyCode::Valid,
     VerifyCode::Invalid,
     VerifyCode::Expired,
@@ -49,6 +49,7 @@ const CODES: [VerifyCode; 9] = [
     VerifyCode::IpNotAllowed,
     VerifyCode::EnvironmentDenied,
     VerifyCode::PermissionDenied,
+    VerifyCode::RateLimited,
     VerifyCode::UsageExceeded,
 ];
 

@@ -32,7 +32,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "IP")]
     pub ip: Option<String>,
 
-    /// Credits to spend, on a key that has credits (a check from here spends none unless asked)
+    /// Credits and rate-limit room to spend, on a key that has them (a check from here spends none unless asked)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub cost: u64,
 }
@@ -75,6 +75,19 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
         let mut rows = vec![["Code".to_owned(), code.clone()]];
         if let (Some(id), Some(name)) = (&answer.key_id, &answer.name) {
             rows.push(["Key".to_owned(), format!("{name} ({id})")]);
+        }
+        if let Some(limit) = &answer.ratelimit {
+            let mut text = format!(
+                "{}: {} of {} left, whole again {}",
+                limit.name,
+                limit.remaining,
+                limit.limit,
+                output::minute(limit.reset)
+            );
+            if let Some(wait) = limit.retry_after_secs {
+                text.push_str(&format!("; retry in {wait} s"));
+            }
+            rows.push(["Rate limit".to_owned(), text]);
         }
         if let Some(credits) = &answer.credits {
             rows.push(["Credits left".to_owned(), credits.remaining.to_string()]);

@@ -112,24 +112,59 @@ pub async fn verify(
             }
         }
     };
+    // Rate limits next, in memory; a refused use spends no credits.
+    let mut ratelimit = None;
+    let code = match code {
+        VerifyCode::Valid if !key.ratelimits.is_empty() => {
+            if !state.ratelimits.has_synced() {
+                // The first since this server started: the others' counts first.
+                crate::server::workers::ratelimit_sync::sync(&state).await;
+            }
+            match state
+                .ratelimits
+                .acquire(&key.id, &key.ratelimits, cost, now)
+            {
+                Some(outcome) => {
+                    ratelimit = Some(outcome.answer);
+                    if outcome.admitted {
+                        VerifyCode::Valid
+                    } else {
+                        VerifyCode::RateLimited
+                    }
+                }
+                None => VerifyCode::Valid,
+            }
+        }
+        code => code,
+    };
     // Credits are spent last, by a use that is otherwise allowed: in the database, so that
     // replicas together never give more than the balance.
     let (code, credits) = match (&key.credits, code) {
         (Some(c), VerifyCode::Valid) => {
+            let give_back = || {
+                state
+                    .ratelimits
+                    .release(&key.id, &key.ratelimits, cost, now)
+            };
             let cost = i64::try_from(cost).unwrap_or(i64::MAX);
             let spent = state
                 .store
                 .spend_credits(&key.id, cost, cost.max(1), c.refill.as_ref(), now)
-                .await?;
+                .await
+                .inspect_err(|_| give_back())?;
             let reset = c.refill.map(|r| refill::next(&r, now));
             match spent {
                 Spent::Spent(remaining) => {
                     (VerifyCode::Valid, Some(CreditsAnswer { remaining, reset }))
                 }
-                Spent::Short(remaining) => (
-                    VerifyCode::UsageExceeded,
-                    Some(CreditsAnswer { remaining, reset }),
-                ),
+                Spent::Short(remaining) => {
+                    // Not used after all: the rate limits get the use back.
+                    give_back();
+                    (
+                        VerifyCode::UsageExceeded,
+                        Some(CreditsAnswer { remaining, reset }),
+                    )
+                }
                 // Taken away since the key was read: nothing to spend.
                 Spent::NoCredits => (VerifyCode::Valid, None),
             }
@@ -155,6 +190,7 @@ pub async fn verify(
             expires_at: Some(key.expires_at),
             owner: key.owner.clone(),
             meta: key.meta.clone(),
+            ratelimit,
             credits,
         },
     ))

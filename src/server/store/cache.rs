@@ -639,6 +639,7 @@ mod tests {
             owner: None,
             meta: None,
             credits: None,
+            ratelimits: Vec::new(),
             key_type: crate::api::KeyType::Private,
             environments: BTreeSet::new(),
             permissions: BTreeSet::new(),

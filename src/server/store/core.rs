@@ -14,14 +14,15 @@ use super::engine::{Engine, Row, Sql};
 use super::filter::{AUDIT_FIELDS, LIVE_ONLY_THERE, key_counts, push_environment_counts};
 use super::jobs::{
     AuditLog, Bench, ChangeFeed, Credentials, CreditChange, Environments, KeyChanged, Keys,
-    Maintenance, Tokens, Usage,
+    Maintenance, RateCounts, Tokens, Usage,
 };
 use super::records::{
     AuditEvent, AuditFilter, AuditRow, Change, CreditState, EnvironmentDeletion, IdempotencyRecord,
-    KeyFilter, KeyRecord, RevokedFingerprints, Spent, TokenRecord, UsageCount,
+    KeyFilter, KeyRecord, RateCount, RevokedFingerprints, Spent, TokenRecord, UsageCount,
 };
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
+    ratelimits_column,
 };
 use super::{Conflict, StoreError, StoreResult};
 use crate::api::{Environment, KeyCounts, Meta, Refill, RefillInterval};
@@ -157,7 +158,7 @@ fn refill_binds(refill: Option<&Refill>, now: Timestamp) -> (i64, i64) {
 pub(super) fn key_fields<E: Engine>() -> String {
     let agg = E::WORDS.aggregate;
     format!(
-        "SELECT k.id, k.name, k.description, k.owner, k.meta, k.key_type, k.allowed_ips, k.status, \
+        "SELECT k.id, k.name, k.description, k.owner, k.meta, k.ratelimits, k.key_type, k.allowed_ips, k.status, \
          k.created_at, k.created_by, k.updated_at, k.expires_at, k.last_used_at, k.last_used_ip, \
          k.hint, k.version, k.secret_digest, k.previous_digest, k.previous_expires_at, \
          k.revoked_fingerprint, k.revoked_previous_fingerprint, \
@@ -319,16 +320,17 @@ async fn insert_key_rows<E: Engine>(
         None => (String::new(), String::new()),
     };
     let sql = Sql::new(format!(
-        "INSERT INTO keys (id, name, description, owner, meta, key_type, allowed_ips, status, \
-         created_at, created_by, updated_at, expires_at, hint, version, \
+        "INSERT INTO keys (id, name, description, owner, meta, ratelimits, key_type, \
+         allowed_ips, status, created_at, created_by, updated_at, expires_at, hint, version, \
          secret_digest{extra_column}) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_value})"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_value})"
     ))
     .bind(&k.id)
     .bind(&k.name)
     .bind(&k.description)
     .bind(&k.owner)
     .bind(k.meta.as_ref().map(Meta::as_str))
+    .bind(ratelimits_column(k))
     .bind(k.key_type.as_str())
     .bind(allowed_ips_column(k))
     .bind(k.status.as_str())
@@ -488,7 +490,8 @@ impl<E: Engine> Keys for Core<E> {
         let was_super_admin =
             is_active_super_admin(e, &mut tx, &k.id, expected_version, now).await?;
         let sql = Sql::new(
-            "UPDATE keys SET name = ?, description = ?, owner = ?, meta = ?, allowed_ips = ?, \
+            "UPDATE keys SET name = ?, description = ?, owner = ?, meta = ?, ratelimits = ?, \
+             allowed_ips = ?, \
              status = ?, updated_at = ?, expires_at = ?, hint = ?, version = ?, \
              secret_digest = ?, previous_digest = ?, previous_expires_at = ? \
              WHERE id = ? AND version = ? AND status <> 'revoked'",
@@ -497,6 +500,7 @@ impl<E: Engine> Keys for Core<E> {
         .bind(&k.description)
         .bind(&k.owner)
         .bind(k.meta.as_ref().map(Meta::as_str))
+        .bind(ratelimits_column(k))
         .bind(allowed_ips_column(k))
         .bind(k.status.as_str())
         .bind(ms(k.updated_at))
@@ -1060,6 +1064,103 @@ impl<E: Engine> Usage for Core<E> {
             e.execute(&mut tx, &sql).await?;
         }
         e.commit(tx).await
+    }
+}
+
+#[async_trait]
+impl<E: Engine> RateCounts for Core<E> {
+    async fn share_rate_counts(
+        &self,
+        replica: &str,
+        counts: &[RateCount],
+        now: Timestamp,
+        alive_ms: i64,
+    ) -> StoreResult<(Vec<RateCount>, usize)> {
+        let e = &self.engine;
+        let now = ms(now);
+        let mut tx = e.begin_write().await?;
+        for chunk in counts.chunks(CHUNK / 2) {
+            let mut sql = Sql::new(
+                "INSERT INTO ratelimit_counts (key_id, name, window_start, replica, window_ms, \
+                 count, first_at, last_at, expires_at) VALUES ",
+            );
+            for (i, c) in chunk.iter().enumerate() {
+                sql = sql
+                    .push(if i == 0 { "(" } else { ", (" })
+                    .list([c.key_id.as_str(), c.name.as_str()])
+                    .push(", ")
+                    .list([c.window_start])
+                    .push(", ")
+                    .list([replica])
+                    .push(", ")
+                    .list([
+                        c.window_ms,
+                        i64::try_from(c.count).unwrap_or(i64::MAX),
+                        c.first_at,
+                        c.last_at,
+                        c.window_start.saturating_add(c.window_ms.saturating_mul(2)),
+                    ])
+                    .push(")");
+            }
+            sql = sql.push(
+                " ON CONFLICT (key_id, name, window_start, replica) DO UPDATE SET \
+                 count = excluded.count, first_at = excluded.first_at, \
+                 last_at = excluded.last_at",
+            );
+            e.execute(&mut tx, &sql).await?;
+        }
+        // A minute past use, so that a replica whose clock is a little behind still finds
+        // what it reads.
+        let purge =
+            Sql::new("DELETE FROM ratelimit_counts WHERE expires_at < ?").bind(now - 60_000);
+        e.execute(&mut tx, &purge).await?;
+        let alive = Sql::new(
+            "INSERT INTO ratelimit_replicas (replica, seen_at) VALUES (?, ?) \
+             ON CONFLICT (replica) DO UPDATE SET seen_at = excluded.seen_at",
+        )
+        .bind(replica)
+        .bind(now);
+        e.execute(&mut tx, &alive).await?;
+        let gone =
+            Sql::new("DELETE FROM ratelimit_replicas WHERE seen_at < ?").bind(now - 3_600_000);
+        e.execute(&mut tx, &gone).await?;
+        e.commit(tx).await?;
+        let replicas: Vec<(i64,)> = self
+            .read(
+                Sql::new("SELECT count(*) FROM ratelimit_replicas WHERE seen_at > ?")
+                    .bind(now - alive_ms),
+            )
+            .await?;
+        let replicas = replicas
+            .first()
+            .map_or(1, |(n,)| usize::try_from(*n).unwrap_or(1).max(1));
+        let others: Vec<(String, String, i64, i64, i64, i64, i64)> = self
+            .read(
+                Sql::new(
+                    "SELECT key_id, name, window_start, window_ms, CAST(SUM(count) AS BIGINT), \
+                     MIN(first_at), MAX(last_at) FROM ratelimit_counts \
+                     WHERE replica <> ? AND expires_at > ? \
+                     GROUP BY key_id, name, window_start, window_ms",
+                )
+                .bind(replica)
+                .bind(now - 60_000),
+            )
+            .await?;
+        let others = others
+            .into_iter()
+            .map(
+                |(key_id, name, window_start, window_ms, count, first_at, last_at)| RateCount {
+                    key_id,
+                    name,
+                    window_start,
+                    window_ms,
+                    count: u64::try_from(count).unwrap_or(0),
+                    first_at,
+                    last_at,
+                },
+            )
+            .collect();
+        Ok((others, replicas))
     }
 }
 

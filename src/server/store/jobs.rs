@@ -11,7 +11,7 @@ use super::StoreResult;
 use super::chain::{ChainKey, Checkpoint, Verification};
 use super::records::{
     AuditEvent, AuditFilter, AuditRow, Change, CreditState, EnvironmentDeletion, IdempotencyRecord,
-    KeyFilter, KeyRecord, RevokedFingerprints, Spent, TokenRecord, UsageCount,
+    KeyFilter, KeyRecord, RateCount, RevokedFingerprints, Spent, TokenRecord, UsageCount,
 };
 use crate::api::{Environment, KeyCounts, Refill};
 
@@ -217,6 +217,21 @@ pub trait Usage: Send + Sync + 'static {
 }
 
 #[async_trait]
+pub trait RateCounts: Send + Sync + 'static {
+    /// Writes `replica`'s counts (each replacing what it wrote before for its window) and
+    /// notes it alive at `now`; deletes counts whose windows are of no use; returns the other
+    /// replicas' counts still in use, summed per window, and how many replicas (this one
+    /// included) were alive within `alive_ms`.
+    async fn share_rate_counts(
+        &self,
+        replica: &str,
+        counts: &[RateCount],
+        now: Timestamp,
+        alive_ms: i64,
+    ) -> StoreResult<(Vec<RateCount>, usize)>;
+}
+
+#[async_trait]
 pub trait Maintenance: Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
@@ -247,7 +262,16 @@ pub trait Bench: Send + Sync + 'static {
 
 /// Every job, as one database provides them.
 pub trait Store:
-    Credentials + Keys + Environments + Tokens + AuditLog + ChangeFeed + Usage + Maintenance + Bench
+    Credentials
+    + Keys
+    + Environments
+    + Tokens
+    + AuditLog
+    + ChangeFeed
+    + Usage
+    + RateCounts
+    + Maintenance
+    + Bench
 {
     /// This store as its change feed alone.
     fn feed(self: Arc<Self>) -> Arc<dyn ChangeFeed>;
@@ -264,6 +288,7 @@ where
         + AuditLog
         + ChangeFeed
         + Usage
+        + RateCounts
         + Maintenance
         + Bench,
 {

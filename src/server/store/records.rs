@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use crate::api::{Credits, Key, KeyStatus, KeyType, Meta, Refill};
+use crate::api::{Credits, Key, KeyStatus, KeyType, Meta, RateLimit, Refill};
 
 /// A key row as stored. `status` is never `Expired`: that is derived from `expires_at`.
 #[derive(Clone)]
@@ -17,6 +17,8 @@ pub struct KeyRecord {
     /// Where the key has credits: its balance as last read (the database's is the one that
     /// counts; verify spends there) and its refill.
     pub credits: Option<CreditState>,
+    /// Named rate limits verify enforces (counted in memory, see `server::ratelimit`).
+    pub ratelimits: Vec<RateLimit>,
     pub key_type: KeyType,
     pub environments: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
@@ -88,6 +90,7 @@ impl KeyRecord {
             owner: self.owner.clone(),
             meta: self.meta.clone(),
             credits: self.credits.as_ref().map(|c| c.to_api(now)),
+            ratelimits: self.ratelimits.clone(),
             key_type: self.key_type,
             environments: self.environments.clone(),
             all_environments: self.permissions.contains(crate::api::PERM_ADMIN),
@@ -348,4 +351,20 @@ pub struct AuditRow {
     /// The event's link in the chain; `None` only for an event written before the chain
     /// existed and not yet sealed into it (see [`super::chain`]).
     pub hash: Option<Vec<u8>>,
+}
+
+/// One replica's rate-limit count for one window of one limit of one key (see
+/// `server::ratelimit`); read back summed over the other replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCount {
+    pub key_id: String,
+    pub name: String,
+    /// The window's start, milliseconds since the epoch (a multiple of `window_ms`).
+    pub window_start: i64,
+    pub window_ms: i64,
+    /// Uses counted, in cost.
+    pub count: u64,
+    /// The first and last use counted, milliseconds since the epoch.
+    pub first_at: i64,
+    pub last_at: i64,
 }

@@ -24,6 +24,7 @@ pub(super) struct KeyRow {
     description: String,
     owner: Option<String>,
     meta: Option<String>,
+    ratelimits: Option<String>,
     key_type: String,
     allowed_ips: String,
     status: String,
@@ -96,6 +97,11 @@ impl From<KeyRow> for KeyRecord {
             owner: r.owner,
             meta: r.meta.and_then(Meta::from_stored),
             credits: r.credits.as_deref().and_then(credit_state),
+            ratelimits: r
+                .ratelimits
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default(),
             created_at: ts(r.created_at),
             created_by: r.created_by,
             updated_at: ts(r.updated_at),
@@ -186,4 +192,9 @@ impl From<EnvironmentRow> for Environment {
             keys: None,
         }
     }
+}
+
+/// The `ratelimits` column: a JSON array, NULL for none.
+pub(super) fn ratelimits_column(k: &KeyRecord) -> Option<String> {
+    (!k.ratelimits.is_empty()).then(|| serde_json::to_string(&k.ratelimits).unwrap_or_default())
 }

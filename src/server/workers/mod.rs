@@ -4,6 +4,7 @@
 //! - [`follower`]: reads the change feed on its own connection and keeps the cache right;
 //! - [`flusher`]: writes last-used times, usage counts, queued audit events in batches, and
 //!   the counts of failed authentications ([`failure_tally`]) when their interval is over;
+//! - [`ratelimit_sync`]: shares rate-limit counts with the other servers;
 //! - [`purger`]: deletes what has expired, prunes the audit log by retention;
 //! - [`checkpoints`]: appends the audit log's head to a file now and then.
 
@@ -13,6 +14,7 @@ pub mod failure_tally;
 pub mod flusher;
 pub mod follower;
 pub mod purger;
+pub mod ratelimit_sync;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -31,6 +33,7 @@ pub fn start(state: &SharedState) -> Workers {
     let mut running = vec![
         tokio::spawn(flusher::run(state.clone(), stopped.clone())),
         tokio::spawn(purger::every(state.clone(), stopped.clone())),
+        tokio::spawn(ratelimit_sync::run(state.clone(), stopped.clone())),
     ];
     if let Some(cache) = &state.cache {
         running.push(tokio::spawn(follower::run(
@@ -61,5 +64,6 @@ impl Workers {
         }
         flusher::write_counts(state, true);
         flusher::flush(state).await;
+        ratelimit_sync::sync(state).await;
     }
 }

@@ -75,6 +75,7 @@ pub async fn create(
         problems.check(rules::meta(meta));
     }
     let credits = problems.check(rules::credits(req.credits, req.refill.as_ref()));
+    problems.check(rules::ratelimits(&req.ratelimits));
     let key_type = req.key_type.unwrap_or(KeyType::Private);
     let environments = problems.check(rules::environments(&state, &caller, req.environments).await);
     problems.check(rules::permissions(
@@ -112,6 +113,7 @@ pub async fn create(
             owner: req.owner,
             meta: req.meta,
             credits: credits.flatten().map(|c| (c, req.refill)),
+            ratelimits: req.ratelimits,
             key_type,
             environments,
             permissions: req.permissions,

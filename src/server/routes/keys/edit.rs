@@ -88,6 +88,10 @@ pub async fn edit(
         }
         next.meta = meta;
     }
+    if let Some(limits) = req.ratelimits {
+        problems.check(rules::ratelimits(&limits));
+        next.ratelimits = limits;
+    }
     if let Some(envs) = req.environments {
         if envs.is_empty() {
             problems.check::<()>(Err(ApiError::invalid(
@@ -137,6 +141,15 @@ pub async fn edit(
         &next.allowed_ips,
     ));
     problems.finish()?;
+    // Rate limits are a restriction: no key changes its own (docs/keys.md).
+    if caller.key_id.as_deref() == Some(current.id.as_str())
+        && !caller.is_admin()
+        && next.ratelimits != current.ratelimits
+    {
+        return Err(ApiError::Forbidden(
+            "your key cannot change its own rate limits: they are a restriction, and only a super admin changes a key's own".to_owned(),
+        ));
+    }
     // Asked once the edit is otherwise allowed: a restriction refused is the answer first.
     if caller.key_id.as_deref() == Some(current.id.as_str()) {
         rules::keeps_the_caller_in(meta.source_ip.as_deref(), &next.allowed_ips)?;
@@ -178,6 +191,7 @@ fn changed_fields(before: &KeyRecord, after: &KeyRecord) -> Vec<&'static str> {
         ("description", before.description != after.description),
         ("owner", before.owner != after.owner),
         ("meta", before.meta != after.meta),
+        ("ratelimits", before.ratelimits != after.ratelimits),
         ("environments", before.environments != after.environments),
         ("permissions", before.permissions != after.permissions),
         ("allowed_ips", before.allowed_ips != after.allowed_ips),

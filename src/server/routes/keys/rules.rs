@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::{KeyType, MAX_CREDITS, META_MAX_BYTES, Meta, Refill, RefillInterval};
+use crate::api::{
+    KeyType, MAX_COST, MAX_CREDITS, MAX_RATELIMIT_WINDOW_SECS, MAX_RATELIMITS, META_MAX_BYTES,
+    Meta, RateLimit, Refill, RefillInterval,
+};
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
@@ -303,6 +306,50 @@ pub fn meta(meta: &Meta) -> ApiResult<()> {
             format!("meta must be plain JSON every reader takes alike: {why}"),
         )
     })
+}
+
+/// Named rate limits: at most [`MAX_RATELIMITS`], names of `a-z 0-9 _ -` (1 to 32, starting
+/// with a letter or digit) each used once, a limit of 1 to 1,000,000,000 per a window of 1 second
+/// to 31 days.
+pub fn ratelimits(limits: &[RateLimit]) -> ApiResult<()> {
+    let bad = |detail: String| Err(ApiError::invalid("invalid_ratelimit", detail));
+    if limits.len() > MAX_RATELIMITS {
+        return bad(format!(
+            "a key carries at most {MAX_RATELIMITS} rate limits, not {}",
+            limits.len()
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for l in limits {
+        let name_ok = (1..=32).contains(&l.name.len())
+            && l.name
+                .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && l.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !name_ok {
+            return bad(
+                "a rate limit's name is 1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit (requests, daily)"
+                    .to_owned(),
+            );
+        }
+        if !seen.insert(l.name.as_str()) {
+            return bad(format!("the rate limit {} is named twice", l.name));
+        }
+        if !(1..=MAX_COST).contains(&l.limit) {
+            return bad(format!(
+                "rate limit {}: the limit must be 1 to 1,000,000,000",
+                l.name
+            ));
+        }
+        if !(1..=MAX_RATELIMIT_WINDOW_SECS).contains(&l.window_secs) {
+            return bad(format!(
+                "rate limit {}: the window must be 1 second to 31 days",
+                l.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A starting balance and refill: at most [`MAX_CREDITS`]; a refill of at least 1, its `day`

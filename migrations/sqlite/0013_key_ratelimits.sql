@@ -1,0 +1,28 @@
+-- A key's named rate limits, as a JSON array (`[{"name":"requests","limit":100,"window_secs":60}]`);
+-- NULL for a key without any. Part of the key: an edit is a new version on the change feed.
+ALTER TABLE keys ADD COLUMN ratelimits TEXT;
+
+-- What each replica counted per key, limit and window (`window_start` in milliseconds since
+-- the epoch, a multiple of the window). Each replica writes its own absolute counts in
+-- batches, every `ratelimit_sync`, never per verify, and reads the other replicas'. A row is
+-- of no use once its window and the next are over (`expires_at`), and is purged then.
+CREATE TABLE ratelimit_counts (
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    replica TEXT NOT NULL,
+    window_ms BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (key_id, name, window_start, replica)
+);
+CREATE INDEX ratelimit_counts_by_expiry ON ratelimit_counts (expires_at);
+
+-- Each replica says it is alive every `ratelimit_sync`: a replica shares a limit's room with
+-- the others it hears from (docs/keys.md, "Rate limits across servers").
+CREATE TABLE ratelimit_replicas (
+    replica TEXT PRIMARY KEY,
+    seen_at BIGINT NOT NULL
+);
