@@ -101,7 +101,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The address a request came from, as token exchange and the audit log see it.
-fn source_address(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+pub(super) fn source_address(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -45,6 +45,12 @@ pub enum ApiError {
     Status(StatusCode),
     /// 429: too many failed attempts for this client id or address; `Retry-After` says when.
     Throttled { retry_after_secs: u64 },
+    /// Forward auth's refusal of the key a gateway's client presented (401, 403 or 429).
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
     /// 503: the database cannot be reached; logged, and nothing is guessed meanwhile.
     Unavailable(String),
     /// 500: logged, never explained to the caller.
@@ -164,6 +170,11 @@ impl ApiError {
                 ),
                 None,
             ),
+            Refused {
+                status,
+                code,
+                detail,
+            } => (*status, code, detail.clone(), None),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod dev;
 mod error;
+mod gateway;
 mod ipmatch;
 pub(crate) mod last_used;
 pub mod listener;
@@ -21,6 +22,7 @@ pub mod store;
 pub mod throttle;
 pub mod tls;
 pub(crate) mod validate;
+mod verdict;
 pub mod workers;
 
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 pub const BACKEND: harness::Backend = harness::Backend::Sqlite;
 
 mod audit;
+mod authz;
 mod bad_input;
 mod bound;
 mod bulk;

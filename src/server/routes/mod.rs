@@ -1,6 +1,7 @@
 //! The Keyward API's routes, one module per resource.
 
 mod audit;
+mod authz;
 mod environments;
 mod extract;
 mod keys;
@@ -43,6 +44,7 @@ fn api_router() -> OpenApiRouter<SharedState> {
         .routes(routes!(keys::credits::credits))
         .routes(routes!(keys::usage::usage))
         .routes(routes!(verify::verify))
+        .routes(routes!(authz::authz))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::checkpoint))
@@ -50,6 +52,16 @@ fn api_router() -> OpenApiRouter<SharedState> {
 
 pub fn router(state: SharedState) -> Router {
     let (api, _) = api_router().split_for_parts();
+    // Forward auth takes whatever method the client's request had (nginx and Envoy keep it),
+    // and, for Envoy, any path below it.
+    let forward = axum::routing::post(authz::authz)
+        .put(authz::authz)
+        .patch(authz::authz)
+        .delete(authz::authz)
+        .options(authz::authz);
+    let api = api
+        .route("/v1/authz", forward)
+        .route("/v1/authz/{*rest}", axum::routing::any(authz::authz));
     api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         super::metrics::count,
