@@ -36,6 +36,7 @@ mod local_files;
 mod lockout;
 mod metrics;
 mod modules;
+mod nginx;
 mod no_terminal;
 mod openapi;
 mod output;
