@@ -16,12 +16,15 @@ CREATE TABLE ratelimit_counts (
     first_at BIGINT NOT NULL,
     last_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
+    -- On the replica's newest window of the limit: how many more uses it may admit before
+    -- its next round (the other replicas leave them to it).
+    reserved BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (key_id, name, window_start, replica)
 );
 CREATE INDEX ratelimit_counts_by_expiry ON ratelimit_counts (expires_at);
 
--- Each replica says it is alive every `ratelimit_sync`: a replica shares a limit's room with
--- the others it hears from (docs/keys.md, "Rate limits across servers").
+-- Each replica says it is alive at every round: a limit's room is shared among the replicas
+-- alive, and the reservation of one not heard from for three rounds is given back.
 CREATE TABLE ratelimit_replicas (
     replica TEXT PRIMARY KEY,
     seen_at BIGINT NOT NULL

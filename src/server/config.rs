@@ -33,9 +33,9 @@ pub struct ServerConfig {
     /// How often each server reads the change feed when no notification woke it (10 to 250,
     /// default 200).
     pub change_poll_ms: Option<u64>,
-    /// How often each server writes its rate-limit counts and reads the other servers' (50 to
-    /// 10,000, default 1,000): the bound on how far N servers together can pass a limit
-    /// depends on it (docs/keys.md).
+    /// How often each server takes part in a rate-limit round: writes its counts, reads the
+    /// other servers', and reserves its share of each limit until the next round (50 to 10,000,
+    /// default 1,000; docs/keys.md).
     pub ratelimit_sync_ms: Option<u64>,
     /// How old this server's cache may be (since it last read the change feed) and still
     /// answer verify and token authentication; past it they read the database, and answer 503

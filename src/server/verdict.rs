@@ -9,8 +9,10 @@ use crate::api::{CreditsAnswer, KeyStatus, PERM_ADMIN, RateLimitAnswer, VerifyCo
 use crate::secret;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::ratelimit::Outcome;
 use crate::server::store::{KeyRecord, Spent};
 use crate::server::throttle::{Source, Subject};
+use crate::server::workers::ratelimit_sync;
 use crate::server::{AppState, ipmatch, refill};
 
 /// A use someone presented a key for.
@@ -119,21 +121,25 @@ async fn decide(state: &AppState, caller: &Principal, u: Use<'_>) -> ApiResult<V
         VerifyCode::Valid if !key.ratelimits.is_empty() => {
             if !state.ratelimits.has_synced() {
                 // The first since this server started: the others' counts first.
-                crate::server::workers::ratelimit_sync::sync(state).await;
+                ratelimit_sync::sync(state).await;
             }
-            match state
-                .ratelimits
-                .acquire(&key.id, &key.ratelimits, cost, now)
-            {
-                Some(outcome) => {
-                    ratelimit = Some(outcome.answer);
-                    if outcome.admitted {
-                        VerifyCode::Valid
-                    } else {
-                        VerifyCode::RateLimited
-                    }
+            let limiter = &state.ratelimits;
+            let mut outcome = limiter.acquire(&key.id, &key.ratelimits, cost, now, false);
+            if outcome == Some(Outcome::NeedsRound) {
+                // Shared with other servers, and no reservation here yet: a round gives one.
+                ratelimit_sync::sync(state).await;
+                outcome = limiter.acquire(&key.id, &key.ratelimits, cost, now, true);
+            }
+            match outcome {
+                Some(Outcome::Admitted(answer)) => {
+                    ratelimit = Some(answer);
+                    VerifyCode::Valid
                 }
-                None => VerifyCode::Valid,
+                Some(Outcome::Refused(answer)) => {
+                    ratelimit = Some(answer);
+                    VerifyCode::RateLimited
+                }
+                Some(Outcome::NeedsRound) | None => VerifyCode::Valid,
             }
         }
         code => code,

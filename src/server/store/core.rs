@@ -18,7 +18,8 @@ use super::jobs::{
 };
 use super::records::{
     AuditEvent, AuditFilter, AuditRow, Change, CreditState, EnvironmentDeletion, IdempotencyRecord,
-    KeyFilter, KeyRecord, RateCount, RevokedFingerprints, Spent, TokenRecord, UsageCount,
+    KeyFilter, KeyRecord, RateCount, RateRound, RevokedFingerprints, Spent, TokenRecord,
+    UsageCount,
 };
 use super::rows::{
     EnvironmentRow, IdempotencyRow, KeyRow, SET_TABLES, TokenRow, allowed_ips_column, key_sets, ms,
@@ -1069,20 +1070,89 @@ impl<E: Engine> Usage for Core<E> {
 
 #[async_trait]
 impl<E: Engine> RateCounts for Core<E> {
-    async fn share_rate_counts(
+    async fn rate_round(
         &self,
         replica: &str,
-        counts: &[RateCount],
         now: Timestamp,
         alive_ms: i64,
-    ) -> StoreResult<(Vec<RateCount>, usize)> {
+        plan: &(dyn for<'r> Fn(&'r RateRound) -> Vec<RateCount> + Send + Sync),
+    ) -> StoreResult<()> {
         let e = &self.engine;
-        let now = ms(now);
+        let now_ms = ms(now);
         let mut tx = e.begin_write().await?;
-        for chunk in counts.chunks(CHUNK / 2) {
+        // Rounds take turns: each reads the others' reservations as they stand.
+        if !E::WORDS.lock_ratelimits.is_empty() {
+            e.execute(&mut tx, &Sql::new(E::WORDS.lock_ratelimits))
+                .await?;
+        }
+        let alive = Sql::new(
+            "INSERT INTO ratelimit_replicas (replica, seen_at) VALUES (?, ?) \
+             ON CONFLICT (replica) DO UPDATE SET seen_at = excluded.seen_at",
+        )
+        .bind(replica)
+        .bind(now_ms);
+        e.execute(&mut tx, &alive).await?;
+        // A minute past use, so that a server whose clock is a little behind still finds what
+        // it reads.
+        let purge =
+            Sql::new("DELETE FROM ratelimit_counts WHERE expires_at < ?").bind(now_ms - 60_000);
+        e.execute(&mut tx, &purge).await?;
+        let gone =
+            Sql::new("DELETE FROM ratelimit_replicas WHERE seen_at < ?").bind(now_ms - 3_600_000);
+        e.execute(&mut tx, &gone).await?;
+        let replicas: Vec<(i64,)> = e
+            .fetch(
+                &mut tx,
+                &Sql::new("SELECT count(*) FROM ratelimit_replicas WHERE seen_at > ?")
+                    .bind(now_ms - alive_ms),
+            )
+            .await?;
+        type Row7 = (String, String, String, i64, i64, i64, i64, i64, i64);
+        let others: Vec<Row7> = e
+            .fetch(
+                &mut tx,
+                &Sql::new(
+                    "SELECT c.key_id, c.name, c.replica, c.window_start, c.window_ms, c.count, \
+                     c.first_at, c.last_at, \
+                     CASE WHEN r.seen_at > ? THEN c.reserved ELSE 0 END \
+                     FROM ratelimit_counts c \
+                     LEFT JOIN ratelimit_replicas r ON r.replica = c.replica \
+                     WHERE c.replica <> ? AND c.expires_at > ?",
+                )
+                .bind(now_ms - alive_ms)
+                .bind(replica)
+                .bind(now_ms - 60_000),
+            )
+            .await?;
+        let round = RateRound {
+            others: others
+                .into_iter()
+                .map(
+                    |(key_id, name, replica, window_start, window_ms, count, first, last, res)| {
+                        RateCount {
+                            key_id,
+                            name,
+                            replica,
+                            window_start,
+                            window_ms,
+                            count: u64::try_from(count).unwrap_or(0),
+                            first_at: first,
+                            last_at: last,
+                            reserved: u64::try_from(res).unwrap_or(0),
+                        }
+                    },
+                )
+                .collect(),
+            replicas: replicas
+                .first()
+                .map_or(1, |(n,)| usize::try_from(*n).unwrap_or(1).max(1)),
+        };
+        let mine = plan(&round);
+        let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        for chunk in mine.chunks(CHUNK / 4) {
             let mut sql = Sql::new(
                 "INSERT INTO ratelimit_counts (key_id, name, window_start, replica, window_ms, \
-                 count, first_at, last_at, expires_at) VALUES ",
+                 count, first_at, last_at, expires_at, reserved) VALUES ",
             );
             for (i, c) in chunk.iter().enumerate() {
                 sql = sql
@@ -1095,72 +1165,22 @@ impl<E: Engine> RateCounts for Core<E> {
                     .push(", ")
                     .list([
                         c.window_ms,
-                        i64::try_from(c.count).unwrap_or(i64::MAX),
+                        whole(c.count),
                         c.first_at,
                         c.last_at,
                         c.window_start.saturating_add(c.window_ms.saturating_mul(2)),
+                        whole(c.reserved),
                     ])
                     .push(")");
             }
             sql = sql.push(
                 " ON CONFLICT (key_id, name, window_start, replica) DO UPDATE SET \
                  count = excluded.count, first_at = excluded.first_at, \
-                 last_at = excluded.last_at",
+                 last_at = excluded.last_at, reserved = excluded.reserved",
             );
             e.execute(&mut tx, &sql).await?;
         }
-        // A minute past use, so that a replica whose clock is a little behind still finds
-        // what it reads.
-        let purge =
-            Sql::new("DELETE FROM ratelimit_counts WHERE expires_at < ?").bind(now - 60_000);
-        e.execute(&mut tx, &purge).await?;
-        let alive = Sql::new(
-            "INSERT INTO ratelimit_replicas (replica, seen_at) VALUES (?, ?) \
-             ON CONFLICT (replica) DO UPDATE SET seen_at = excluded.seen_at",
-        )
-        .bind(replica)
-        .bind(now);
-        e.execute(&mut tx, &alive).await?;
-        let gone =
-            Sql::new("DELETE FROM ratelimit_replicas WHERE seen_at < ?").bind(now - 3_600_000);
-        e.execute(&mut tx, &gone).await?;
-        e.commit(tx).await?;
-        let replicas: Vec<(i64,)> = self
-            .read(
-                Sql::new("SELECT count(*) FROM ratelimit_replicas WHERE seen_at > ?")
-                    .bind(now - alive_ms),
-            )
-            .await?;
-        let replicas = replicas
-            .first()
-            .map_or(1, |(n,)| usize::try_from(*n).unwrap_or(1).max(1));
-        let others: Vec<(String, String, i64, i64, i64, i64, i64)> = self
-            .read(
-                Sql::new(
-                    "SELECT key_id, name, window_start, window_ms, CAST(SUM(count) AS BIGINT), \
-                     MIN(first_at), MAX(last_at) FROM ratelimit_counts \
-                     WHERE replica <> ? AND expires_at > ? \
-                     GROUP BY key_id, name, window_start, window_ms",
-                )
-                .bind(replica)
-                .bind(now - 60_000),
-            )
-            .await?;
-        let others = others
-            .into_iter()
-            .map(
-                |(key_id, name, window_start, window_ms, count, first_at, last_at)| RateCount {
-                    key_id,
-                    name,
-                    window_start,
-                    window_ms,
-                    count: u64::try_from(count).unwrap_or(0),
-                    first_at,
-                    last_at,
-                },
-            )
-            .collect();
-        Ok((others, replicas))
+        e.commit(tx).await
     }
 }
 

@@ -154,6 +154,9 @@ pub(super) struct Words {
     /// writes them: two batches over the same keys then wait instead of deadlocking. ""
     /// where the write transaction already holds the only write lock.
     pub lock_rows: &'static str,
+    /// A statement that makes rate-limit rounds take turns until the transaction ends ("" where
+    /// the write transaction already does).
+    pub lock_ratelimits: &'static str,
     /// Appends a row to the change feed (`at`, `kind`, `key_id` bound in that order), and
     /// has it announced when the transaction commits where the database can announce.
     pub change_insert: &'static str,
@@ -169,6 +172,7 @@ impl Words {
         lock_keys: "",
         key_extra: None,
         lock_rows: "",
+        lock_ratelimits: "",
         change_insert: "INSERT INTO changes (at, kind, key_id) VALUES (?, ?, ?)",
     };
 }

@@ -11,7 +11,8 @@ use super::StoreResult;
 use super::chain::{ChainKey, Checkpoint, Verification};
 use super::records::{
     AuditEvent, AuditFilter, AuditRow, Change, CreditState, EnvironmentDeletion, IdempotencyRecord,
-    KeyFilter, KeyRecord, RateCount, RevokedFingerprints, Spent, TokenRecord, UsageCount,
+    KeyFilter, KeyRecord, RateCount, RateRound, RevokedFingerprints, Spent, TokenRecord,
+    UsageCount,
 };
 use crate::api::{Environment, KeyCounts, Refill};
 
@@ -218,17 +219,18 @@ pub trait Usage: Send + Sync + 'static {
 
 #[async_trait]
 pub trait RateCounts: Send + Sync + 'static {
-    /// Writes `replica`'s counts (each replacing what it wrote before for its window) and
-    /// notes it alive at `now`; deletes counts whose windows are of no use; returns the other
-    /// replicas' counts still in use, summed per window, and how many replicas (this one
-    /// included) were alive within `alive_ms`.
-    async fn share_rate_counts(
+    /// One rate-limit round, in a write transaction that rounds of other servers wait for:
+    /// notes `replica` alive at `now`, reads the other servers' counts still in use (a
+    /// reservation only from servers alive within `alive_ms`) and how many are alive, hands
+    /// them to `plan`, and writes the rows it returns (each replacing what `replica` wrote
+    /// before for its window). Deletes counts whose windows are of no use.
+    async fn rate_round(
         &self,
         replica: &str,
-        counts: &[RateCount],
         now: Timestamp,
         alive_ms: i64,
-    ) -> StoreResult<(Vec<RateCount>, usize)>;
+        plan: &(dyn for<'r> Fn(&'r RateRound) -> Vec<RateCount> + Send + Sync),
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -295,6 +295,8 @@ impl Engine for PostgresDb {
         for_share: " FOR SHARE",
         lock_keys: "LOCK TABLE keys IN SHARE ROW EXCLUSIVE MODE",
         lock_rows: ") ORDER BY id FOR UPDATE",
+        // 0x6b77_7261_7465 is "kwrate": rate-limit rounds take turns across replicas.
+        lock_ratelimits: "SELECT pg_advisory_xact_lock(118160764269669)",
         // PostgreSQL sends the notification when (and only if) the transaction commits.
         change_insert: "WITH c AS (INSERT INTO changes (at, kind, key_id) VALUES (?, ?, ?) \
                         RETURNING seq) SELECT pg_notify('keyward_changes', seq::text) FROM c",

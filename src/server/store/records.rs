@@ -353,12 +353,14 @@ pub struct AuditRow {
     pub hash: Option<Vec<u8>>,
 }
 
-/// One replica's rate-limit count for one window of one limit of one key (see
-/// `server::ratelimit`); read back summed over the other replicas.
+/// One server's rate-limit count for one window of one limit of one key, and what it reserved
+/// of the limit (see `server::ratelimit`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateCount {
     pub key_id: String,
     pub name: String,
+    /// The server that counted (read back only; a write is always the writer's own).
+    pub replica: String,
     /// The window's start, milliseconds since the epoch (a multiple of `window_ms`).
     pub window_start: i64,
     pub window_ms: i64,
@@ -367,4 +369,15 @@ pub struct RateCount {
     /// The first and last use counted, milliseconds since the epoch.
     pub first_at: i64,
     pub last_at: i64,
+    /// On the server's newest window of the limit: how many more uses it may admit before its
+    /// next round. Read back as 0 for a server not heard from lately.
+    pub reserved: u64,
+}
+
+/// What a rate-limit round reads, one server at a time: the other servers' counts and
+/// reservations, and how many servers are alive (this one included).
+#[derive(Debug, Clone, Default)]
+pub struct RateRound {
+    pub others: Vec<RateCount>,
+    pub replicas: usize,
 }

@@ -1,6 +1,8 @@
-//! Shares this server's rate-limit counts with the others every `ratelimit_sync`: writes what
-//! it counted since the last time, reads what the others counted (see [`crate::server::ratelimit`]).
-//! A failed round is logged and retried at the next tick: verify goes on counting locally.
+//! Rate-limit rounds, every `ratelimit_sync`: this server's counts out, the others' counts and
+//! reservations in, and its own reservations for the time until the next round, one server at
+//! a time (see [`crate::server::ratelimit`]). A failed round is logged and tried again at the
+//! next tick: verify goes on, by the reservations it holds, then (once they are three rounds
+//! old) as if this server were alone.
 
 use std::time::Duration;
 
@@ -8,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::server::{AppState, SharedState};
 
-/// Shares counts every `ratelimit_sync` until told to stop.
+/// A round every `ratelimit_sync` until told to stop.
 pub async fn run(state: SharedState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(state.timing.ratelimit_sync);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -20,24 +22,29 @@ pub async fn run(state: SharedState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One round: this server's new counts out, the others' in. Bounded by a timeout, so that a
-/// database that hangs delays the next round, never a verify.
+/// One round, unless one is under way in this process (then it waits for that one, which
+/// counted everything up to its start, and runs its own after). Bounded by a timeout, so that a
+/// database that hangs delays rounds, never a verify past it.
 pub async fn sync(state: &AppState) {
     let limiter = &state.ratelimits;
-    let now = state.now();
-    let counts = limiter.unsynced(now);
-    // A replica not heard from for three rounds is taken as gone.
+    let _one = limiter.round_lock.lock().await;
+    // A server not heard from for three rounds is taken as gone.
     let every = state.timing.ratelimit_sync;
     let alive_ms = i64::try_from(every.as_millis() * 3).unwrap_or(i64::MAX);
+    let now = state.now();
+    let plan = |round: &crate::server::store::RateRound| limiter.plan_round(round, now);
     let round = state
         .store
-        .share_rate_counts(limiter.replica(), &counts, now, alive_ms);
+        .rate_round(limiter.replica(), now, alive_ms, &plan);
     match tokio::time::timeout(Duration::from_secs(5), round).await {
-        Ok(Ok((others, replicas))) => {
-            limiter.synced(&counts);
-            limiter.merge_remote(&others, replicas, every, state.now());
+        Ok(Ok(())) => limiter.committed(every),
+        Ok(Err(e)) => {
+            limiter.abandoned();
+            tracing::warn!(error = %e, "could not share rate-limit counts");
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not share rate-limit counts"),
-        Err(_) => tracing::warn!("sharing rate-limit counts took over 5 seconds; retrying"),
+        Err(_) => {
+            limiter.abandoned();
+            tracing::warn!("a rate-limit round took over 5 seconds; trying again");
+        }
     }
 }
