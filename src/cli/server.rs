@@ -60,7 +60,7 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::KEYWARD_TLS_KEY, value_name = "FILE", requires = "tls_cert", hide_env_values = true)]
     pub tls_key: Option<PathBuf>,
 
-    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, metrics_token_file, tls_cert, tls_key, trusted_proxies, [[permissions]]
+    /// Server configuration file (TOML): listen, database, pepper_file, max_key_lifetime_days, shutdown_timeout_secs, last_used_flush_secs, audit_retention_days, audit_checkpoint_file, audit_checkpoint_minutes, cache_entries, change_poll_ms, max_staleness_secs, ratelimit_sync_ms, header_timeout_secs, request_timeout_secs, max_connections, metrics_listen, metrics_token_file, tls_cert, tls_key, trusted_proxies, [[permissions]]
     #[arg(long, env = env_vars::KEYWARD_SERVER_CONFIG, value_name = "FILE", hide_env_values = true)]
     pub config: Option<PathBuf>,
 
