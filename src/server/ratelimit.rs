@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -216,6 +216,8 @@ pub enum Outcome {
 /// What a round planned, applied once its transaction has committed.
 #[derive(Debug, Default)]
 struct Plan {
+    /// The round's number, in the order rounds began here.
+    seq: u64,
     /// When the round read.
     at: i64,
     replicas: usize,
@@ -240,6 +242,10 @@ pub struct RateLimiter {
     plan: Mutex<Option<Plan>>,
     /// One round at a time in this process.
     pub(crate) round_lock: tokio::sync::Mutex<()>,
+    /// Rounds begun here, and the number of the last one that committed: a verify that waited
+    /// for a round skips its own when one begun after it asked has committed meanwhile.
+    rounds_begun: AtomicU64,
+    round_committed: AtomicU64,
     /// Whether a round has committed since this server started.
     has_synced: AtomicBool,
 }
@@ -253,6 +259,8 @@ impl Default for RateLimiter {
             every: Mutex::new(Duration::from_secs(1)),
             plan: Mutex::default(),
             round_lock: tokio::sync::Mutex::new(()),
+            rounds_begun: AtomicU64::new(0),
+            round_committed: AtomicU64::new(0),
             has_synced: AtomicBool::new(false),
         }
     }
@@ -419,6 +427,7 @@ impl RateLimiter {
         }
         let replicas = round.replicas.max(1);
         let mut plan = Plan {
+            seq: self.rounds_begun.fetch_add(1, Ordering::AcqRel) + 1,
             at,
             replicas,
             ..Plan::default()
@@ -534,7 +543,18 @@ impl RateLimiter {
         }
         all.retain(|_, counters| !counters.is_empty());
         *locked(&self.last_round) = Some((plan.replicas, Instant::now()));
+        self.round_committed.store(plan.seq, Ordering::Release);
         self.has_synced.store(true, Ordering::Release);
+    }
+
+    /// The number of the last round begun here: a round numbered above it began later.
+    pub fn rounds_begun(&self) -> u64 {
+        self.rounds_begun.load(Ordering::Acquire)
+    }
+
+    /// Whether a round begun after `asked` (a [`Self::rounds_begun`]) has committed.
+    pub fn round_since(&self, asked: u64) -> bool {
+        self.round_committed.load(Ordering::Acquire) > asked
     }
 
     /// The round failed: nothing it planned holds.

@@ -55,6 +55,7 @@ fn the_committed_document_is_the_one_the_server_answers() {
         "POST /v1/keys/{id}/revoke",
         "POST /v1/keys/{id}/credits",
         "POST /v1/verify",
+        "GET /v1/authz",
         "GET /v1/audit",
         "GET /v1/audit/verify",
         "GET /v1/audit/checkpoint",

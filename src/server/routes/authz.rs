@@ -36,12 +36,11 @@ struct Needs {
     cost: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/authz", tag = "verify",
+#[utoipa::path(get, path = "/v1/authz", tag = "verify", security(("gateway" = [])),
     params(
         ("permission" = Option<String>, Query, description = "The permission the request needs"),
         ("environment" = Option<String>, Query, description = "The environment the upstream runs in"),
         ("cost" = Option<u64>, Query, description = "What the request spends of the key's rate limits and credits (default 1)"),
-        ("Keyward-Gateway-Key" = String, Header, description = "The gateway's own key: keys:verify and no other built-in permission"),
         ("Authorization" = Option<String>, Header, description = "The client's key: `Bearer KEY` (or `X-API-Key`)"),
         ("X-API-Key" = Option<String>, Header, description = "The client's key, where it is not in Authorization"),
         ("Keyward-Client-IP" = Option<String>, Header, description = "The client's address as the gateway saw it (else the rightmost X-Forwarded-For entry)"),
@@ -50,7 +49,8 @@ struct Needs {
         (status = 200, description = "Pass: `Keyward-Key-Id`, `Keyward-Key-Name`, `Keyward-Owner` (percent-encoded beyond printable ASCII), `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `Keyward-Credits-Remaining` where they apply",
             headers(("Keyward-Key-Id" = String), ("Keyward-Code" = String))),
         (status = 401, description = "`key_invalid` (no key, an unknown one, or one expired, disabled or revoked: `Keyward-Code` says which), or the gateway's own key refused", body = crate::api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`key_denied`: the key lacks the permission or environment, or is not allowed from the client's address", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`key_denied`: the key lacks the permission or environment, or is not allowed from the client's address; or the gateway's key holds more than keys:verify", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_parameter`, `repeated_parameter` or `invalid_cost`: the gateway asked for something keyward does not know", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` or `usage_exceeded` (the key's limit or credits), or `too_many_failures`", body = crate::api::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the request could pass"))),
     ))]

@@ -49,7 +49,8 @@ use crate::api::Problem;
 pub struct ApiDoc;
 
 /// `bearer`: an access token from `POST /v1/oauth/token`; `client`: a private key's id and
-/// secret as HTTP Basic credentials (the token endpoint also takes them in its form).
+/// secret as HTTP Basic credentials (the token endpoint also takes them in its form);
+/// `gateway`: a gateway's own key, for forward auth.
 struct Security;
 
 impl Modify for Security {
@@ -72,6 +73,15 @@ impl Modify for Security {
                     .description(Some("A private key's id and secret"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "gateway",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Keyward-Gateway-Key",
+                    "A gateway's own key: keys:verify and no other built-in permission",
+                ),
+            )),
         );
     }
 }

@@ -22,12 +22,17 @@ pub async fn run(state: SharedState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One round, unless one is under way in this process (then it waits for that one, which
-/// counted everything up to its start, and runs its own after). Bounded by a timeout, so that a
-/// database that hangs delays rounds, never a verify past it.
+/// One round, one at a time in this process. A caller that waited while others ran skips its
+/// own when one that began after it asked has committed (many first uses at once share one
+/// round, rather than queueing one each). Bounded by a timeout, so that a database that hangs
+/// delays rounds, never a verify past it.
 pub async fn sync(state: &AppState) {
     let limiter = &state.ratelimits;
+    let asked = limiter.rounds_begun();
     let _one = limiter.round_lock.lock().await;
+    if limiter.round_since(asked) {
+        return;
+    }
     // A server not heard from for three rounds is taken as gone.
     let every = state.timing.ratelimit_sync;
     let alive_ms = i64::try_from(every.as_millis() * 3).unwrap_or(i64::MAX);
