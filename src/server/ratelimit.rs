@@ -236,6 +236,9 @@ pub struct RateLimiter {
     counters: Mutex<HashMap<String, Vec<Counter>>>,
     /// How the last round went: servers alive, and when it committed.
     last_round: Mutex<Option<(usize, Instant)>>,
+    /// When a round last failed (cleared by one that commits): a verify does not wait on the
+    /// database for a round of its own while it is failing.
+    last_failure: Mutex<Option<Instant>>,
     /// The round interval (a round older than three of them counts as none).
     every: Mutex<Duration>,
     /// Planned by the round in progress.
@@ -256,6 +259,7 @@ impl Default for RateLimiter {
             replica: format!("r_{}", crate::secret::random_base62(12)),
             counters: Mutex::default(),
             last_round: Mutex::default(),
+            last_failure: Mutex::default(),
             every: Mutex::new(Duration::from_secs(1)),
             plan: Mutex::default(),
             round_lock: tokio::sync::Mutex::new(()),
@@ -543,6 +547,7 @@ impl RateLimiter {
         }
         all.retain(|_, counters| !counters.is_empty());
         *locked(&self.last_round) = Some((plan.replicas, Instant::now()));
+        locked(&self.last_failure).take();
         self.round_committed.store(plan.seq, Ordering::Release);
         self.has_synced.store(true, Ordering::Release);
     }
@@ -560,6 +565,13 @@ impl RateLimiter {
     /// The round failed: nothing it planned holds.
     pub fn abandoned(&self) {
         locked(&self.plan).take();
+        *locked(&self.last_failure) = Some(Instant::now());
+    }
+
+    /// Whether a round failed within the last round interval.
+    pub fn failing(&self) -> bool {
+        let every = *locked(&self.every);
+        locked(&self.last_failure).is_some_and(|at| at.elapsed() < every)
     }
 
     /// Whether no counter is kept (nothing to share).

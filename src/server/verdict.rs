@@ -121,13 +121,13 @@ async fn decide(state: &AppState, caller: &Principal, u: Use<'_>) -> ApiResult<V
         VerifyCode::Valid if !key.ratelimits.is_empty() => {
             if !state.ratelimits.has_synced() {
                 // The first since this server started: the others' counts first.
-                ratelimit_sync::sync(state).await;
+                ratelimit_sync::sync_for_verify(state).await;
             }
             let limiter = &state.ratelimits;
             let mut outcome = limiter.acquire(&key.id, &key.ratelimits, cost, now, false);
             if outcome == Some(Outcome::NeedsRound) {
                 // Shared with other servers, and no reservation here yet: a round gives one.
-                ratelimit_sync::sync(state).await;
+                ratelimit_sync::sync_for_verify(state).await;
                 outcome = limiter.acquire(&key.id, &key.ratelimits, cost, now, true);
             }
             match outcome {

@@ -824,6 +824,12 @@ fn keys_usage_shows_the_verifications_made_by_code_and_minute() {
             .any(|l| l.starts_with("total") && l.contains(" 7 ")),
         "{table}"
     );
+    // Above the table, a bar per hour, scaled to the busiest.
+    let spark = table
+        .lines()
+        .find(|l| l.starts_with("Verifications per hour, oldest first: |"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(spark.contains('█') && spark.ends_with("(max 7)"), "{spark}");
     // A window with nothing in it says so; a bad one is a usage error.
     let err = cli.fails(
         &[

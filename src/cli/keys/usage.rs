@@ -124,5 +124,74 @@ pub async fn run(ctx: &Ctx, args: UsageArgs) -> anyhow::Result<()> {
     ];
     total.extend(codes.iter().map(|c| usage.totals[*c].to_string()));
     rows.push(total);
+    let step = match args.bucket {
+        Bucket::Minute => 60,
+        Bucket::Hour => 3600,
+        Bucket::Day => 86_400,
+    };
+    output::print_line(&format!(
+        "Verifications per {bucket}, oldest first: {}",
+        sparkline(&usage.buckets, usage.since, usage.until, step)
+    ))?;
     output::print_line(&output::rows_table(&header, rows))
+}
+
+/// The most buckets the line shows (the newest), to fit a terminal's width.
+const SPARK_WIDTH: usize = 60;
+
+/// Each bucket from `since` to `until`, `step` seconds long, as one bar of `▁▂▃▄▅▆▇█` by its
+/// total against the largest (a space for none); then the largest, so the bars have a scale.
+fn sparkline(
+    buckets: &[crate::api::UsageBucket],
+    since: Timestamp,
+    until: Timestamp,
+    step: i64,
+) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let start = since.as_second().div_euclid(step) * step;
+    let slots = usize::try_from((until.as_second() - start + step - 1) / step)
+        .unwrap_or(0)
+        .clamp(1, 10_000);
+    let mut totals = vec![0_u64; slots];
+    for b in buckets {
+        let i = (b.start.as_second() - start).div_euclid(step);
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| totals.get_mut(i)) {
+            *slot += b.counts.values().sum::<u64>();
+        }
+    }
+    let shown = &totals[totals.len().saturating_sub(SPARK_WIDTH)..];
+    let max = shown.iter().copied().max().unwrap_or(0).max(1);
+    let line: String = shown
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                ' '
+            } else {
+                BARS[((n * 8 - 1) / max).min(7) as usize]
+            }
+        })
+        .collect();
+    format!("|{line}| (max {max})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::UsageBucket;
+
+    #[test]
+    fn the_sparkline_scales_to_the_largest_and_leaves_empty_buckets_blank() {
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let bucket = |s: i64, n: u64| UsageBucket {
+            start: at(s),
+            counts: [("VALID".to_owned(), n)].into(),
+        };
+        let line = sparkline(
+            &[bucket(0, 8), bucket(120, 1), bucket(180, 4)],
+            at(0),
+            at(240),
+            60,
+        );
+        assert_eq!(line, "|█ ▁▄| (max 8)");
+    }
 }

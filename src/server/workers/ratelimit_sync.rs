@@ -22,6 +22,23 @@ pub async fn run(state: SharedState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// A round for a verify that needs one (this server's first rate-limited verify, or its first
+/// use of a limit shared with other servers): skipped while rounds are failing, and given at
+/// most half a second, so that a database that is away or slow delays such a verify that long
+/// at most, and once; the verify then counts as if this server were alone.
+pub async fn sync_for_verify(state: &AppState) {
+    if state.ratelimits.failing() {
+        return;
+    }
+    if tokio::time::timeout(Duration::from_millis(500), sync(state))
+        .await
+        .is_err()
+    {
+        state.ratelimits.abandoned();
+        tracing::warn!("a rate-limit round for a verify took over 0.5 s; counting alone");
+    }
+}
+
 /// One round, one at a time in this process. A caller that waited while others ran skips its
 /// own when one that began after it asked has committed (many first uses at once share one
 /// round, rather than queueing one each). Bounded by a timeout, so that a database that hangs
