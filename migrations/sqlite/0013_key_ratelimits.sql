@@ -19,7 +19,7 @@ CREATE TABLE ratelimit_counts (
     -- On the replica's newest window of the limit: how many more uses it may admit before
     -- its next round (the other replicas leave them to it).
     reserved BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (key_id, name, window_start, replica)
+    PRIMARY KEY (key_id, name, window_ms, window_start, replica)
 );
 CREATE INDEX ratelimit_counts_by_expiry ON ratelimit_counts (expires_at);
 

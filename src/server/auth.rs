@@ -36,6 +36,9 @@ pub struct Principal {
     pub key_expires_at: Option<Timestamp>,
     /// The calling key's own IP allowlist (empty: any address).
     pub allowed_ips: Vec<String>,
+    /// The calling key has rate limits or credits: it may not manage keys (see
+    /// `rules::metering`; this holds for a key made before that rule too).
+    pub metered: bool,
 }
 
 impl Principal {
@@ -47,8 +50,13 @@ impl Principal {
         self.is_admin() || self.permissions.contains(permission)
     }
 
-    /// 403 unless the caller holds `permission`.
+    /// 403 unless the caller holds `permission` (and, for `keys:write`, is not metered).
     pub fn require(&self, permission: &str) -> ApiResult<()> {
+        if permission == crate::api::PERM_KEYS_WRITE && self.metered {
+            return Err(ApiError::Forbidden(
+                "your key has rate limits or credits, and a metered key cannot manage keys: the keys it made or changed would not be bound by its limits".to_owned(),
+            ));
+        }
         if self.holds(permission) {
             Ok(())
         } else {
@@ -84,6 +92,7 @@ impl FromRequestParts<SharedState> for Principal {
                 token_expires_at: None,
                 key_expires_at: None,
                 allowed_ips: Vec::new(),
+                metered: false,
             });
         }
         let token = bearer(parts).ok_or(ApiError::Unauthenticated(
@@ -140,7 +149,9 @@ async fn authenticate_token(
         return Err(REFUSED);
     }
     let admin = key.permissions.contains(PERM_ADMIN);
+    let metered = !key.ratelimits.is_empty() || key.credits.is_some();
     Ok(Principal {
+        metered,
         actor: format!("key:{}", key.id),
         key_id: Some(key.id),
         key_name: Some(key.name),

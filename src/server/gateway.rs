@@ -82,6 +82,7 @@ impl FromRequestParts<SharedState> for Gateway {
             token_expires_at: None,
             key_expires_at: Some(key.expires_at),
             allowed_ips: key.allowed_ips,
+            metered: false,
         }))
     }
 }

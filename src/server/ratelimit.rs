@@ -145,10 +145,12 @@ impl Counter {
         }
     }
 
-    /// Moves the windows on to the one holding `now`.
+    /// Moves the windows on to the one holding `now`; never back: a time read before a wait
+    /// (a round, a credits write) may belong to a window already left, and its use then counts
+    /// in the current one.
     fn roll(&mut self, now: i64) {
         let start = now.div_euclid(self.window_ms) * self.window_ms;
-        if start == self.current.start {
+        if start <= self.current.start {
             return;
         }
         self.previous = if start - self.window_ms == self.current.start {
@@ -666,8 +668,14 @@ mod tests {
             for mut row in mine {
                 row.replica = server.replica().to_owned();
                 self.rows.retain(|r| {
-                    (&r.key_id, &r.name, r.window_start, &r.replica)
-                        != (&row.key_id, &row.name, row.window_start, &row.replica)
+                    (&r.key_id, &r.name, r.window_ms, r.window_start, &r.replica)
+                        != (
+                            &row.key_id,
+                            &row.name,
+                            row.window_ms,
+                            row.window_start,
+                            &row.replica,
+                        )
                 });
                 self.rows.push(row);
             }

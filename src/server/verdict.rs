@@ -128,7 +128,7 @@ async fn decide(state: &AppState, caller: &Principal, u: Use<'_>) -> ApiResult<V
             if outcome == Some(Outcome::NeedsRound) {
                 // Shared with other servers, and no reservation here yet: a round gives one.
                 ratelimit_sync::sync_for_verify(state).await;
-                outcome = limiter.acquire(&key.id, &key.ratelimits, cost, now, true);
+                outcome = limiter.acquire(&key.id, &key.ratelimits, cost, state.now(), true);
             }
             match outcome {
                 Some(Outcome::Admitted(answer)) => {

@@ -242,6 +242,27 @@ fn a_client_cannot_lower_what_is_needed_with_headers_or_a_query_of_its_own() {
         ],
     );
     assert_eq!(passes.status, 200);
+    // Paths made of slashes below it are below it: the client's query counts for nothing, the
+    // gateway's header for what is needed.
+    let slashes = s.ask(
+        "GET",
+        "/v1/authz//?permission=orders:read",
+        &[
+            ("Authorization", &auth),
+            (name, &ip),
+            ("Keyward-Permission", "orders:write"),
+        ],
+    );
+    assert_eq!(slashes.status, 403);
+    // A gateway configured with a slash too many, naming what is needed in the query: refused
+    // loudly rather than asking for nothing.
+    let misconfigured = s.ask(
+        "GET",
+        "/v1/authz/?permission=orders:write",
+        &[("Authorization", &auth), (name, &ip)],
+    );
+    assert_eq!(misconfigured.status, 422);
+    assert!(String::from_utf8_lossy(&misconfigured.body).contains("needs_in_query_below"));
     // A misspelt parameter is refused, not taken as "nothing needed".
     let typo = s.ask(
         "GET",

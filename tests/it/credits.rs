@@ -194,37 +194,73 @@ fn a_refill_sets_the_balance_and_changes_go_through_the_api_and_the_cli() {
 }
 
 #[test]
-fn a_key_cannot_raise_its_own_credits() {
+fn a_metered_key_cannot_manage_keys_so_it_can_neither_raise_its_own_nor_make_unmetered_ones() {
     let env = TestEnv::new();
     let server = LiveServer::start(&env);
     let admin = server.admin_token();
-    let (id, secret) = server.create(
-        &admin,
+    let create = |body: Value| server.call(&admin, "POST", "/v1/keys", Some(&body), &[]);
+    // Credits or rate limits together with keys:write or admin: refused, nothing written.
+    for body in [
         json!({"name": "metered-writer", "environments": ["staging"], "credits": 2,
-               "permissions": ["keys:write", "keys:read", "keys:verify"]}),
+               "permissions": ["keys:write"]}),
+        json!({"name": "metered-writer", "environments": ["staging"],
+               "refill": {"amount": 5, "interval": "day"}, "permissions": ["keys:write"]}),
+        json!({"name": "metered-writer", "environments": ["staging"],
+               "ratelimits": [{"name": "requests", "limit": 1, "window_secs": 86400}],
+               "permissions": ["keys:write", "keys:read"]}),
+        json!({"name": "metered-writer", "environments": ["staging"], "credits": 2,
+               "permissions": ["admin"]}),
+    ] {
+        let r = create(body.clone());
+        let text = String::from_utf8_lossy(&r.body);
+        assert_eq!(r.status, 422, "{body}: {text}");
+        assert!(text.contains("metered_manager"), "{text}");
+    }
+    let listed = server.call(&admin, "GET", "/v1/keys?name=metered-writer", None, &[]);
+    let listed: Value = serde_json::from_slice(&listed.body).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+
+    // Nor can an edit make one: keys:write given to a metered key, or limits to a manager.
+    let (metered, _) = server.create(
+        &admin,
+        json!({"name": "metered", "environments": ["staging"], "credits": 2,
+               "permissions": ["keys:read"]}),
     );
-    let (status, token, _) = server.token(&id, &secret);
-    assert_eq!(status, 200);
-    let own = token.unwrap();
-    let change = |token: &str, body: Value| {
-        server
-            .call(
-                token,
-                "POST",
-                &format!("/v1/keys/{id}/credits"),
-                Some(&body),
-                &[],
-            )
-            .status
-    };
-    assert_eq!(change(&own, json!({"add": 1_000_000})), 403);
-    assert_eq!(change(&own, json!({"set": 1_000_000})), 403);
-    // Lowering its own is allowed; a super admin raises them.
-    assert_eq!(change(&own, json!({"subtract": 1})), 200);
-    assert_eq!(change(&admin, json!({"add": 10})), 200);
-    let shown = server.call(&admin, "GET", &format!("/v1/keys/{id}"), None, &[]);
+    let (manager, _) = server.create(
+        &admin,
+        json!({"name": "manager", "environments": ["staging"], "permissions": ["keys:write"]}),
+    );
+    for (id, body) in [
+        (
+            &metered,
+            json!({"permissions": ["keys:read", "keys:write"]}),
+        ),
+        (
+            &manager,
+            json!({"ratelimits": [{"name": "requests", "limit": 1, "window_secs": 60}]}),
+        ),
+    ] {
+        let r = server.call(
+            &admin,
+            "PATCH",
+            &format!("/v1/keys/{id}"),
+            Some(&body),
+            &[("If-Match", "1")],
+        );
+        assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    }
+    // A metered key's credits are raised by a manager, never by itself (it holds no keys:write).
+    let change = server.call(
+        &admin,
+        "POST",
+        &format!("/v1/keys/{metered}/credits"),
+        Some(&json!({"add": 10})),
+        &[],
+    );
+    assert_eq!(change.status, 200);
+    let shown = server.call(&admin, "GET", &format!("/v1/keys/{metered}"), None, &[]);
     let shown: Value = serde_json::from_slice(&shown.body).unwrap();
-    assert_eq!(shown["credits"]["remaining"], 11);
+    assert_eq!(shown["credits"]["remaining"], 12);
 }
 
 #[test]

@@ -121,6 +121,11 @@ fn nginx_passes_a_valid_key_to_the_upstream_and_refuses_the_rest() {
         json!({"name": "writer", "environments": ["production"],
                "permissions": ["orders:write"]}),
     );
+    let (_, ownerless) = server.create(
+        &admin,
+        json!({"name": "ownerless", "environments": ["production"],
+               "permissions": ["orders:read"]}),
+    );
     let (_, limited) = server.create(
         &admin,
         json!({"name": "limited", "environments": ["production"],
@@ -177,12 +182,27 @@ fn nginx_passes_a_valid_key_to_the_upstream_and_refuses_the_rest() {
     // The same through X-API-Key.
     assert_eq!(get(&[("X-API-Key", &reader)]).status, 200);
 
-    // A client cannot pose as keyward's answer: its own Keyward-Key-Id is replaced.
+    // A client cannot pose as keyward's answer: its own Keyward-* headers are replaced or
+    // removed, also for a key without an owner.
     let posing = get(&[
-        ("Authorization", &bearer(&reader)),
+        ("Authorization", &bearer(&ownerless)),
         ("Keyward-Key-Id", "key_forged"),
+        ("Keyward-Key-Name", "forged-name"),
+        ("Keyward-Owner", "forged-owner"),
+        ("Keyward-Code", "forged-code"),
     ]);
-    assert!(!String::from_utf8_lossy(&posing.body).contains("key_forged"));
+    assert_eq!(posing.status, 200);
+    let seen = String::from_utf8_lossy(&posing.body);
+    for forged in ["key_forged", "forged-name", "forged-owner", "forged-code"] {
+        assert!(
+            !seen.contains(forged),
+            "{forged} reached the upstream: {seen}"
+        );
+    }
+    assert!(
+        seen.to_lowercase().contains("keyward-key-name: ownerless"),
+        "{seen}"
+    );
 
     // A wrong key, and none: 401, and the upstream is not asked.
     let wrong = get(&[(

@@ -50,7 +50,7 @@ struct Needs {
             headers(("Keyward-Key-Id" = String), ("Keyward-Code" = String))),
         (status = 401, description = "`key_invalid` (no key, an unknown one, or one expired, disabled or revoked: `Keyward-Code` says which), or the gateway's own key refused", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`key_denied`: the key lacks the permission or environment, or is not allowed from the client's address; or the gateway's key holds more than keys:verify", body = crate::api::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_parameter`, `repeated_parameter` or `invalid_cost`: the gateway asked for something keyward does not know", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_parameter`, `repeated_parameter` or `invalid_cost`: the gateway asked for something keyward does not know; `needs_in_query_below`: below /v1/authz the query names what is needed but no Keyward-Permission header does (a gateway configured with a slash too many)", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` or `usage_exceeded` (the key's limit or credits), or `too_many_failures`", body = crate::api::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the request could pass"))),
     ))]
@@ -60,14 +60,12 @@ pub async fn authz(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let needs = if uri.path().trim_end_matches('/') == "/v1/authz" {
+    // Exactly this path: `/v1/authz/` and `/v1/authz//` are below it, where the query is the
+    // client's (Envoy asks there for a client's `/` and `//`).
+    let needs = if uri.path() == "/v1/authz" {
         from_query(uri.query().unwrap_or_default())?
     } else {
-        Needs {
-            permission: header_text(&headers, "keyward-permission"),
-            environment: header_text(&headers, "keyward-environment"),
-            cost: header_text(&headers, "keyward-cost"),
-        }
+        below(&headers, uri.query().unwrap_or_default())?
     };
     let cost = match needs.cost.as_deref() {
         None => 1,
@@ -118,7 +116,7 @@ fn from_query(query: &str) -> ApiResult<Needs> {
                 return Err(ApiError::invalid(
                     "unknown_parameter",
                     format!(
-                        "/v1/authz takes permission, environment and cost, not {:?}",
+                        "forward auth takes permission, environment and cost, not {:?}",
                         crate::output::printable(other)
                     ),
                 ));
@@ -130,6 +128,27 @@ fn from_query(query: &str) -> ApiResult<Needs> {
                 format!("{name} is given twice"),
             ));
         }
+    }
+    Ok(needs)
+}
+
+/// What is needed below `/v1/authz`: the gateway's headers. A query there naming what is needed,
+/// with no `Keyward-Permission` header, is most likely a gateway configured with a slash too
+/// many (`/v1/authz/?permission=…`), which would otherwise ask for nothing: refused, so that the
+/// mistake shows at once. (A client adding such a query only refuses itself.)
+fn below(headers: &HeaderMap, query: &str) -> ApiResult<Needs> {
+    let needs = Needs {
+        permission: header_text(headers, "keyward-permission"),
+        environment: header_text(headers, "keyward-environment"),
+        cost: header_text(headers, "keyward-cost"),
+    };
+    let names_a_need = form_urlencoded::parse(query.as_bytes())
+        .any(|(name, _)| matches!(name.as_ref(), "permission" | "environment" | "cost"));
+    if needs.permission.is_none() && names_a_need {
+        return Err(ApiError::invalid(
+            "needs_in_query_below",
+            "below forward auth's own path what is needed comes in the Keyward-Permission, Keyward-Environment and Keyward-Cost headers; a gateway that names it in the query must call the path itself, without a trailing slash",
+        ));
     }
     Ok(needs)
 }
@@ -222,15 +241,17 @@ fn answer(verdict: &Verdict, now: Timestamp) -> Response {
             HeaderValue::from(credits.remaining),
         );
     }
-    // Who the key is, for the upstream, on a pass only.
+    // Who the key is, for the upstream, on a pass only; every one of them always (an owner
+    // empty where the key has none), so that a gateway copying them replaces any header of
+    // that name the client sent.
     if code == VerifyCode::Valid {
         if let Some(key) = &verdict.key {
             for (name, value) in [
-                ("keyward-key-id", Some(key.id.as_str())),
-                ("keyward-key-name", Some(key.name.as_str())),
-                ("keyward-owner", key.owner.as_deref()),
+                ("keyward-key-id", key.id.as_str()),
+                ("keyward-key-name", key.name.as_str()),
+                ("keyward-owner", key.owner.as_deref().unwrap_or_default()),
             ] {
-                if let Some(value) = value.and_then(header_value) {
+                if let Some(value) = header_value(value) {
                     h.insert(HeaderName::from_static(name), value);
                 }
             }

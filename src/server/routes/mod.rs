@@ -61,6 +61,7 @@ pub fn router(state: SharedState) -> Router {
         .options(authz::authz);
     let api = api
         .route("/v1/authz", forward)
+        .route("/v1/authz/", axum::routing::any(authz::authz))
         .route("/v1/authz/{*rest}", axum::routing::any(authz::authz));
     api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),

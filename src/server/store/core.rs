@@ -1174,7 +1174,7 @@ impl<E: Engine> RateCounts for Core<E> {
                     .push(")");
             }
             sql = sql.push(
-                " ON CONFLICT (key_id, name, window_start, replica) DO UPDATE SET \
+                " ON CONFLICT (key_id, name, window_ms, window_start, replica) DO UPDATE SET \
                  count = excluded.count, first_at = excluded.first_at, \
                  last_at = excluded.last_at, reserved = excluded.reserved",
             );

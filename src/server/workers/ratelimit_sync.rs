@@ -54,7 +54,8 @@ pub async fn sync(state: &AppState) {
     let every = state.timing.ratelimit_sync;
     let alive_ms = i64::try_from(every.as_millis() * 3).unwrap_or(i64::MAX);
     let now = state.now();
-    let plan = |round: &crate::server::store::RateRound| limiter.plan_round(round, now);
+    // The round plans with the time it reads at, once it has its turn.
+    let plan = |round: &crate::server::store::RateRound| limiter.plan_round(round, state.now());
     let round = state
         .store
         .rate_round(limiter.replica(), now, alive_ms, &plan);

@@ -76,6 +76,11 @@ pub async fn create(
     }
     let credits = problems.check(rules::credits(req.credits, req.refill.as_ref()));
     problems.check(rules::ratelimits(&req.ratelimits));
+    problems.check(rules::metering(
+        &req.permissions,
+        &req.ratelimits,
+        req.credits.is_some() || req.refill.is_some(),
+    ));
     let key_type = req.key_type.unwrap_or(KeyType::Private);
     let environments = problems.check(rules::environments(&state, &caller, req.environments).await);
     problems.check(rules::permissions(

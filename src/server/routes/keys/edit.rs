@@ -140,6 +140,13 @@ pub async fn edit(
         next.expires_at,
         &next.allowed_ips,
     ));
+    if next.permissions != current.permissions || next.ratelimits != current.ratelimits {
+        problems.check(rules::metering(
+            &next.permissions,
+            &next.ratelimits,
+            next.credits.is_some(),
+        ));
+    }
     problems.finish()?;
     // Rate limits are a restriction: no key changes its own (docs/keys.md).
     if caller.key_id.as_deref() == Some(current.id.as_str())

@@ -79,6 +79,29 @@ pub fn within_caller(caller: &Principal, key: &KeyRecord) -> ApiResult<()> {
     Ok(())
 }
 
+/// A key with rate limits or credits is metered, and a metered key cannot manage keys
+/// (`keys:write` or `admin`): the keys it made or changed would not be bound by its limits, so
+/// a key limited to one use a day could make another without any (or rotate one it may change
+/// and use that). 422 `metered_manager`.
+pub fn metering(
+    permissions: &BTreeSet<String>,
+    ratelimits: &[RateLimit],
+    has_credits: bool,
+) -> ApiResult<()> {
+    let manages = [crate::api::PERM_KEYS_WRITE, crate::api::PERM_ADMIN]
+        .iter()
+        .find(|p| permissions.contains(**p));
+    match manages {
+        Some(p) if !ratelimits.is_empty() || has_credits => Err(ApiError::invalid(
+            "metered_manager",
+            format!(
+                "a key with rate limits or credits cannot hold {p}: the keys it made or changed would not be bound by its limits; give key management to a key of its own"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Restrictions are power too: a key the caller makes, changes or hands a secret for (create,
 /// edit, enable, rotate) expires no later than the caller's own key, and its allowed IPs lie
 /// inside the caller's allowlist (a caller without one may give any; a caller with one may not
