@@ -218,8 +218,6 @@ pub enum Outcome {
 /// What a round planned, applied once its transaction has committed.
 #[derive(Debug, Default)]
 struct Plan {
-    /// The round's number, in the order rounds began here.
-    seq: u64,
     /// When the round read.
     at: i64,
     replicas: usize,
@@ -247,10 +245,14 @@ pub struct RateLimiter {
     plan: Mutex<Option<Plan>>,
     /// One round at a time in this process.
     pub(crate) round_lock: tokio::sync::Mutex<()>,
-    /// Rounds begun here, and the number of the last one that committed: a verify that waited
-    /// for a round skips its own when one begun after it asked has committed meanwhile.
+    /// Rounds begun here, and the number of the last one that ended (committed or failed): a
+    /// verify that waited for a round skips its own when one begun after it asked has ended
+    /// meanwhile.
     rounds_begun: AtomicU64,
-    round_committed: AtomicU64,
+    round_ended: AtomicU64,
+    /// When a verify last had a round run for a reservation that ran short (at most ten a
+    /// round interval: a flood past a limit must not make one a verify).
+    last_on_demand: Mutex<Option<Instant>>,
     /// Whether a round has committed since this server started.
     has_synced: AtomicBool,
 }
@@ -266,7 +268,8 @@ impl Default for RateLimiter {
             plan: Mutex::default(),
             round_lock: tokio::sync::Mutex::new(()),
             rounds_begun: AtomicU64::new(0),
-            round_committed: AtomicU64::new(0),
+            round_ended: AtomicU64::new(0),
+            last_on_demand: Mutex::default(),
             has_synced: AtomicBool::new(false),
         }
     }
@@ -290,6 +293,18 @@ impl RateLimiter {
     fn shared(&self) -> bool {
         let every = *locked(&self.every);
         locked(&self.last_round).is_some_and(|(n, at)| n > 1 && at.elapsed() < every * 3)
+    }
+
+    /// Whether a verify may have a round run for a reservation that ran short: at most one
+    /// such round every tenth of the round interval.
+    fn on_demand_allowed(&self, every_ms: i64) -> bool {
+        let mut last = locked(&self.last_on_demand);
+        let gap = Duration::from_millis(u64::try_from(every_ms / 10).unwrap_or(100));
+        if last.is_some_and(|at| at.elapsed() < gap) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 
     /// Counts a use costing `cost` against every one of `limits` if all of them have room for
@@ -344,21 +359,34 @@ impl RateLimiter {
         }
         for (limit, i) in limits.iter().zip(&picked) {
             let c = &counters[*i];
-            let retry_at = if c.estimate_at(at) + need as f64 > limit.limit as f64 + EPSILON {
+            let over = c.estimate_at(at) + need as f64 > limit.limit as f64 + EPSILON;
+            let short = !over && shared && c.unreserved().is_some_and(|left| left < need);
+            if short && !after_round && self.on_demand_allowed(every_ms) {
+                // The limit has room, but not this server's reservation: a round may bring
+                // some (the others give back what they do not use).
+                return Some(Outcome::NeedsRound);
+            }
+            let retry_at = if over {
                 Some(c.next_fit(limit.limit, need, at))
-            } else if shared && c.unreserved().is_some_and(|left| left < need) {
-                // The rest of the limit is reserved by other servers, or not yet given out:
-                // the next round may bring some.
+            } else if short {
+                // The rest is reserved by other servers, or not yet given out.
                 Some(at + every_ms)
             } else {
                 None
             };
             if let Some(retry_at) = retry_at {
+                // Refused for want of a reservation, the answer says none remains here until
+                // the retry, rather than a remaining and a reset that the refusal contradicts.
+                let (left, reset) = if short {
+                    (0, c.reset(at).max(retry_at))
+                } else {
+                    (remaining(limit.limit, c.estimate_at(at)), c.reset(at))
+                };
                 return Some(Outcome::Refused(RateLimitAnswer {
                     name: limit.name.clone(),
                     limit: limit.limit,
-                    remaining: remaining(limit.limit, c.estimate_at(at)),
-                    reset: timestamp(c.reset(at)),
+                    remaining: left,
+                    reset: timestamp(reset),
                     // A cost larger than the limit never fits: no time is given.
                     retry_after_secs: (need <= limit.limit)
                         .then(|| ((retry_at - at).max(1) as u64).div_ceil(1000)),
@@ -412,6 +440,7 @@ impl RateLimiter {
     /// server's counts and reservations). Nothing changes for verify until [`Self::committed`].
     pub fn plan_round(&self, round: &RateRound, now: Timestamp) -> Vec<RateCount> {
         let at = now.as_millisecond();
+        let every_ms = i64::try_from(locked(&self.every).as_millis()).unwrap_or(1000);
         type Counter3 = (String, String, i64);
         let mut counts: HashMap<(&str, &str, i64, i64), Span> = HashMap::new();
         let mut latest: HashMap<(&str, &str, i64, &str), (i64, u64)> = HashMap::new();
@@ -433,7 +462,6 @@ impl RateLimiter {
         }
         let replicas = round.replicas.max(1);
         let mut plan = Plan {
-            seq: self.rounds_begun.fetch_add(1, Ordering::AcqRel) + 1,
             at,
             replicas,
             ..Plan::default()
@@ -472,7 +500,17 @@ impl RateLimiter {
                     .unwrap_or(0) as f64;
                 let room = (left - theirs).max(0.0);
                 let share = (left / replicas as f64).max(1.0);
-                let reserved = (room.min(share) + EPSILON).floor() as u64;
+                let reserved = if replicas == 1 {
+                    // Alone, a server admits by its count, which later may pass what it could
+                    // reserve now (uses leave the window): it reserves the whole limit, so that a
+                    // server joining before its next round gets nothing until then.
+                    c.limit
+                } else if c.touched + 2 * every_ms < at {
+                    // Not used here for two rounds: what it held goes back to the others.
+                    0
+                } else {
+                    (room.min(share) + EPSILON).floor() as u64
+                };
                 // Verifies go on while the round's transaction is open, against what this
                 // server published before. What it publishes now counts their uses from here
                 // as spent from the new reservation, so until the commit they may spend only
@@ -550,7 +588,6 @@ impl RateLimiter {
         all.retain(|_, counters| !counters.is_empty());
         *locked(&self.last_round) = Some((plan.replicas, Instant::now()));
         locked(&self.last_failure).take();
-        self.round_committed.store(plan.seq, Ordering::Release);
         self.has_synced.store(true, Ordering::Release);
     }
 
@@ -559,9 +596,19 @@ impl RateLimiter {
         self.rounds_begun.load(Ordering::Acquire)
     }
 
-    /// Whether a round begun after `asked` (a [`Self::rounds_begun`]) has committed.
+    /// A round begins: its number.
+    pub fn begin_round(&self) -> u64 {
+        self.rounds_begun.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Round `seq` ended, committed or not.
+    pub fn end_round(&self, seq: u64) {
+        self.round_ended.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// Whether a round begun after `asked` (a [`Self::rounds_begun`]) has ended.
     pub fn round_since(&self, asked: u64) -> bool {
-        self.round_committed.load(Ordering::Acquire) > asked
+        self.round_ended.load(Ordering::Acquire) > asked
     }
 
     /// The round failed: nothing it planned holds.
@@ -744,7 +791,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_server_reserves_the_room_and_counts_alone() {
+    fn a_lone_server_reserves_the_whole_limit_and_counts_alone() {
         let db = &mut Db::default();
         let a = RateLimiter::default();
         let limits = [limit("requests", 10, 60)];
@@ -755,7 +802,7 @@ mod tests {
         );
         db.round(&a, 1, T0 + 1000);
         assert_eq!(db.rows.len(), 1);
-        assert_eq!((db.rows[0].count, db.rows[0].reserved), (10, 0));
+        assert_eq!((db.rows[0].count, db.rows[0].reserved), (10, 10));
     }
 
     #[test]
@@ -862,6 +909,55 @@ mod tests {
                 .count();
         }
         assert_eq!(total, 10);
+    }
+
+    #[test]
+    fn a_server_joining_one_that_was_alone_gets_nothing_until_that_ones_next_round() {
+        let db = &mut Db::default();
+        let (a, b) = (RateLimiter::default(), RateLimiter::default());
+        let limits = [limit("requests", 10, 60)];
+        db.round(&a, 1, T0);
+        assert_eq!(
+            (0..10).filter(|_| admitted(&a, &limits, 1, T0 + 1)).count(),
+            10
+        );
+        // A, still alone, rounds while the burst counts; a minute on, the burst has left the
+        // window and B joins, before A's next round.
+        db.round(&a, 1, T0 + 30_000);
+        let _ = b.acquire("key_a", &limits, 1, at(T0 + 60_600), false);
+        db.round(&b, 2, T0 + 60_600);
+        let at_a = (0..20)
+            .filter(|_| admitted(&a, &limits, 1, T0 + 60_700))
+            .count();
+        let at_b = (0..20)
+            .filter(|_| admitted(&b, &limits, 1, T0 + 60_700))
+            .count();
+        assert!(at_a + at_b <= 10, "{at_a} at A, {at_b} at B");
+        assert_eq!(at_b, 0);
+    }
+
+    #[test]
+    fn a_time_read_before_a_wait_never_forgets_the_window() {
+        let r = RateLimiter::default();
+        let limits = [limit("requests", 10, 60)];
+        let boundary = T0 + 60_000 - T0.rem_euclid(60_000);
+        assert!((0..10).all(|_| admitted(&r, &limits, 1, boundary + 10)));
+        // A verify whose time was read just before the boundary arrives after it.
+        assert!(!admitted(&r, &limits, 1, boundary - 5));
+        r.release("key_a", &limits, 0, at(boundary - 5));
+        assert!(!admitted(&r, &limits, 1, boundary + 20));
+    }
+
+    #[test]
+    fn a_limit_whose_window_changed_is_written_as_a_counter_of_its_own() {
+        let db = &mut Db::default();
+        let r = RateLimiter::default();
+        assert!(admitted(&r, &[limit("requests", 5, 60)], 1, T0));
+        assert!(admitted(&r, &[limit("requests", 5, 120)], 1, T0));
+        db.round(&r, 1, T0 + 1);
+        let windows: Vec<i64> = db.rows.iter().map(|r| r.window_ms).collect();
+        assert_eq!(windows.len(), 2, "{windows:?}");
+        assert!(windows.contains(&60_000) && windows.contains(&120_000));
     }
 
     #[test]

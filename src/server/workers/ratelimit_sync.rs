@@ -39,6 +39,15 @@ pub async fn sync_for_verify(state: &AppState) {
     }
 }
 
+/// Marks a round ended however it ends (committed, failed, or dropped at a verify's timeout).
+struct EndRound<'a>(&'a crate::server::ratelimit::RateLimiter, u64);
+
+impl Drop for EndRound<'_> {
+    fn drop(&mut self) {
+        self.0.end_round(self.1);
+    }
+}
+
 /// One round, one at a time in this process. A caller that waited while others ran skips its
 /// own when one that began after it asked has committed (many first uses at once share one
 /// round, rather than queueing one each). Bounded by a timeout, so that a database that hangs
@@ -50,6 +59,8 @@ pub async fn sync(state: &AppState) {
     if limiter.round_since(asked) {
         return;
     }
+    let seq = limiter.begin_round();
+    let _ended = EndRound(limiter, seq);
     // A server not heard from for three rounds is taken as gone.
     let every = state.timing.ratelimit_sync;
     let alive_ms = i64::try_from(every.as_millis() * 3).unwrap_or(i64::MAX);
