@@ -1034,6 +1034,9 @@ pub struct KeyUsage {
     pub bucket: String,
     /// Verifications in the whole window, by code (`VALID`, `EXPIRED`, …).
     pub totals: std::collections::BTreeMap<String, u64>,
+    /// Credits spent in the whole window (by `VALID` answers, each its `cost`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub credits_spent: u64,
     /// The buckets that hold any verification, oldest first.
     pub buckets: Vec<UsageBucket>,
 }
@@ -1044,6 +1047,13 @@ pub struct UsageBucket {
     pub start: Timestamp,
     /// Verifications in this bucket, by code.
     pub counts: std::collections::BTreeMap<String, u64>,
+    /// Credits spent in this bucket.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub credits_spent: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `GET /v1/audit` query: every filter optional, newest first unless `order=oldest`.

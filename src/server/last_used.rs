@@ -21,12 +21,41 @@ const HOUR_MS: i64 = 60 * MINUTE_MS;
 /// outage costs precision, not memory.
 pub const MAX_PENDING_COUNTS: usize = 100_000;
 
+/// What a usage count counts: verify answers of one code, or credits spent (in cost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tally {
+    Answer(VerifyCode),
+    Spent,
+}
+
+/// How credits spent are named in the store's counts: never a verify code (those are upper
+/// case on the wire).
+pub const SPENT: &str = "spent";
+
+impl Tally {
+    fn as_str(self) -> &'static str {
+        match self {
+            Tally::Answer(code) => code.as_str(),
+            Tally::Spent => SPENT,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Tally> {
+        if text == SPENT {
+            return Some(Tally::Spent);
+        }
+        serde_json::from_value(serde_json::Value::String(text.to_owned()))
+            .ok()
+            .map(Tally::Answer)
+    }
+}
+
 #[derive(Default, Debug)]
 struct Pending {
     /// When and from where, per key id.
     last: HashMap<String, (Timestamp, Option<String>)>,
-    /// Verify answers per key id, per (minute, code).
-    counts: HashMap<String, HashMap<(i64, VerifyCode), i64>>,
+    /// Verify answers per key id, per (minute, code), and credits spent.
+    counts: HashMap<String, HashMap<(i64, Tally), i64>>,
 }
 
 #[derive(Clone, Default, Debug)]
@@ -74,7 +103,7 @@ impl Pending {
         let cut = newest.div_euclid(HOUR_MS) * HOUR_MS;
         let before = self.counts_len();
         for per_key in self.counts.values_mut() {
-            let old: Vec<((i64, VerifyCode), i64)> = per_key
+            let old: Vec<((i64, Tally), i64)> = per_key
                 .iter()
                 .filter(|((minute, _), _)| *minute < cut)
                 .map(|(k, v)| (*k, *v))
@@ -92,7 +121,7 @@ impl Pending {
         (before - self.counts_len()) as u64
     }
 
-    fn count(&mut self, key_id: &str, minute: i64, code: VerifyCode, n: i64) {
+    fn count(&mut self, key_id: &str, minute: i64, code: Tally, n: i64) {
         let per_key = match self.counts.get_mut(key_id) {
             Some(per_key) => per_key,
             None => self.counts.entry(key_id.to_owned()).or_default(),
@@ -108,12 +137,23 @@ impl LastUsed {
         pending.note_use(key_id, at, ip);
     }
 
-    /// A verify of `key_id` answered `code`: counted, and a use unless the key is revoked (a
-    /// revoked key is not used, only presented).
-    pub fn record_verify(&self, key_id: &str, at: Timestamp, ip: Option<String>, code: VerifyCode) {
+    /// A verify of `key_id` answered `code` and spent `spent` credits: counted, and a use
+    /// unless the key is revoked (a revoked key is not used, only presented).
+    pub fn record_verify(
+        &self,
+        key_id: &str,
+        at: Timestamp,
+        ip: Option<String>,
+        code: VerifyCode,
+        spent: u64,
+    ) {
         let minute = at.as_millisecond().div_euclid(MINUTE_MS) * MINUTE_MS;
         let mut pending = self.pending.lock().expect("last-used lock");
-        pending.count(key_id, minute, code, 1);
+        pending.count(key_id, minute, Tally::Answer(code), 1);
+        if spent > 0 {
+            let spent = i64::try_from(spent).unwrap_or(i64::MAX);
+            pending.count(key_id, minute, Tally::Spent, spent);
+        }
         if code != VerifyCode::Revoked {
             pending.note_use(key_id, at, ip);
         }
@@ -150,8 +190,8 @@ impl LastUsed {
             pending.note_use(&id, at, ip);
         }
         for c in counts {
-            if let Some(code) = code_of(&c.code) {
-                pending.count(&c.key_id, c.minute, code, c.count);
+            if let Some(tally) = Tally::parse(&c.code) {
+                pending.count(&c.key_id, c.minute, tally, c.count);
             }
         }
         if pending.counts_len() > MAX_PENDING_COUNTS {
@@ -169,10 +209,6 @@ impl LastUsed {
     pub fn folded(&self) -> u64 {
         self.folded.load(std::sync::atomic::Ordering::Relaxed)
     }
-}
-
-fn code_of(text: &str) -> Option<VerifyCode> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
 }
 
 /// Writes what has been noted since the last flush.
@@ -209,7 +245,12 @@ mod tests {
         let mut pending = Pending::default();
         // Three hours of minutes for one key, and the newest minute.
         for minute in 0..180 {
-            pending.count("key_a", minute * MINUTE_MS, VerifyCode::Valid, 2);
+            pending.count(
+                "key_a",
+                minute * MINUTE_MS,
+                Tally::Answer(VerifyCode::Valid),
+                2,
+            );
         }
         assert_eq!(pending.counts_len(), 180);
         let folded = pending.fold_old_minutes();
@@ -218,6 +259,9 @@ mod tests {
         assert_eq!(folded, 118);
         let total: i64 = pending.counts["key_a"].values().sum();
         assert_eq!(total, 360, "no verify was lost in the folding");
-        assert_eq!(pending.counts["key_a"][&(0, VerifyCode::Valid)], 120);
+        assert_eq!(
+            pending.counts["key_a"][&(0, Tally::Answer(VerifyCode::Valid))],
+            120
+        );
     }
 }

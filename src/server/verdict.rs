@@ -146,6 +146,7 @@ async fn decide(state: &AppState, caller: &Principal, u: Use<'_>) -> ApiResult<V
     };
     // Credits are spent last, by a use that is otherwise allowed: in the database, so that
     // replicas together never give more than the balance.
+    let mut spent_credits = 0;
     let (code, credits) = match (&key.credits, code) {
         (Some(c), VerifyCode::Valid) => {
             let give_back = || {
@@ -162,6 +163,7 @@ async fn decide(state: &AppState, caller: &Principal, u: Use<'_>) -> ApiResult<V
             let reset = c.refill.map(|r| refill::next(&r, now));
             match spent {
                 Spent::Spent(remaining) => {
+                    spent_credits = cost.unsigned_abs();
                     (VerifyCode::Valid, Some(CreditsAnswer { remaining, reset }))
                 }
                 Spent::Short(remaining) => {
@@ -183,6 +185,7 @@ async fn decide(state: &AppState, caller: &Principal, u: Use<'_>) -> ApiResult<V
         now,
         reported_ip.map(|ip| ip.to_canonical().to_string()),
         code,
+        spent_credits,
     );
     Ok(Verdict {
         code,

@@ -112,6 +112,30 @@ fn a_refill_sets_the_balance_and_changes_go_through_the_api_and_the_cli() {
         (Some("VALID"), Some(4))
     );
 
+    // What the verifies spent, in the key's usage: 1 + 1 the first day, 1 after the refill;
+    // beside the answers, never among their codes.
+    let until = server.now() + SignedDuration::from_secs(60);
+    let since = until - SignedDuration::from_hours(48);
+    let usage = server.call(
+        &admin,
+        "GET",
+        &format!("/v1/keys/{id}/usage?since={since}&until={until}&bucket=day"),
+        None,
+        &[],
+    );
+    let usage: Value = serde_json::from_slice(&usage.body).unwrap();
+    assert_eq!(usage["credits_spent"], 3, "{usage}");
+    // Five VALID answers, two of them checks (cost 0) that spent nothing.
+    assert_eq!(usage["totals"]["VALID"], 5, "{usage}");
+    assert!(usage["totals"].get("spent").is_none(), "{usage}");
+    let per_day: u64 = usage["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["credits_spent"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(per_day, 3);
+
     // Set, add, subtract (down to zero, not below) through the API.
     let change = |body: Value| {
         let r = server.call(
@@ -186,6 +210,19 @@ fn a_refill_sets_the_balance_and_changes_go_through_the_api_and_the_cli() {
     }
     let mut cli = TestEnv::new();
     server.as_admin(&mut cli);
+    // The CLI's usage table has a column of credits spent, the three of both days.
+    let table = cli.ok(&["keys", "usage", "daily", "--since", "2d", "--by", "day"]);
+    let header = table
+        .lines()
+        .find(|l| l.contains("TOTAL"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(header.contains("CREDITS SPENT"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("total") && l.trim_end().ends_with(" 3")),
+        "{table}"
+    );
     let left = cli.ok(&["keys", "credits", "daily", "set", "3", "-q"]);
     assert_eq!(left.trim(), "3");
     let shown = cli.json(&["keys", "show", "daily"]);

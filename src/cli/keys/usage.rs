@@ -16,7 +16,8 @@ Examples:
   keyward keys usage ci-deployer --since 1h --by minute --output json
 
 Counts are kept per minute on the server and written every few seconds; the server answering
-includes its own counts not yet written. Times in the table are UTC.")]
+includes its own counts not yet written. Times in the table are UTC. A key with credits gets a
+column of the credits its verifies spent; a bar per row above the table shows the trend.")]
 pub struct UsageArgs {
     /// The key's id or name (picked from a list on a terminal when left out)
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::key_names))]
@@ -102,6 +103,11 @@ pub async fn run(ctx: &Ctx, args: UsageArgs) -> anyhow::Result<()> {
         "TOTAL".to_owned(),
     ];
     header.extend(codes.iter().map(|c| (*c).to_owned()));
+    // Credits spent, where any were: a column of their own after the answers.
+    let spent = usage.credits_spent > 0;
+    if spent {
+        header.push("CREDITS SPENT".to_owned());
+    }
     let mut rows: Vec<Vec<String>> = usage
         .buckets
         .iter()
@@ -115,6 +121,9 @@ pub async fn run(ctx: &Ctx, args: UsageArgs) -> anyhow::Result<()> {
                     .iter()
                     .map(|c| b.counts.get(*c).copied().unwrap_or(0).to_string()),
             );
+            if spent {
+                row.push(b.credits_spent.to_string());
+            }
             row
         })
         .collect();
@@ -123,6 +132,9 @@ pub async fn run(ctx: &Ctx, args: UsageArgs) -> anyhow::Result<()> {
         usage.totals.values().sum::<u64>().to_string(),
     ];
     total.extend(codes.iter().map(|c| usage.totals[*c].to_string()));
+    if spent {
+        total.push(usage.credits_spent.to_string());
+    }
     rows.push(total);
     let step = match args.bucket {
         Bucket::Minute => 60,
@@ -185,6 +197,7 @@ mod tests {
         let bucket = |s: i64, n: u64| UsageBucket {
             start: at(s),
             counts: [("VALID".to_owned(), n)].into(),
+            credits_spent: 0,
         };
         let line = sparkline(
             &[bucket(0, 8), bucket(120, 1), bucket(180, 4)],

@@ -61,18 +61,29 @@ pub async fn usage(
     crate::server::flush_pending(&state).await;
     let counts = state.store.usage(&key.id, since, until).await?;
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    let mut credits_spent = 0;
     let mut buckets: Vec<UsageBucket> = Vec::new();
     for c in counts {
         let n = u64::try_from(c.count).unwrap_or(0);
-        *totals.entry(c.code.clone()).or_default() += n;
         let start = c.minute.div_euclid(width_ms) * width_ms;
         let start = Timestamp::from_millisecond(start).unwrap_or(since);
-        match buckets.last_mut() {
-            Some(b) if b.start == start => *b.counts.entry(c.code).or_default() += n,
-            _ => buckets.push(UsageBucket {
+        if buckets.last().is_none_or(|b| b.start != start) {
+            buckets.push(UsageBucket {
                 start,
-                counts: BTreeMap::from([(c.code, n)]),
-            }),
+                counts: BTreeMap::new(),
+                credits_spent: 0,
+            });
+        }
+        let Some(bucket) = buckets.last_mut() else {
+            continue;
+        };
+        // Credits spent are kept beside the answers, under a name no verify code has.
+        if c.code == crate::server::last_used::SPENT {
+            credits_spent += n;
+            bucket.credits_spent += n;
+        } else {
+            *totals.entry(c.code.clone()).or_default() += n;
+            *bucket.counts.entry(c.code).or_default() += n;
         }
     }
     Ok(Json(KeyUsage {
@@ -81,6 +92,7 @@ pub async fn usage(
         until,
         bucket: bucket.to_owned(),
         totals,
+        credits_spent,
         buckets,
     }))
 }
