@@ -25,7 +25,11 @@ CREATE INDEX ratelimit_counts_by_expiry ON ratelimit_counts (expires_at);
 
 -- Each replica says it is alive at every round: a limit's room is shared among the replicas
 -- alive, and the reservation of one not heard from for three rounds is given back.
+-- `alone`: its last round saw no other replica alive, so it counts by its own count alone,
+-- under limits it may not have published yet: until it has a round with the others, they
+-- reserve nothing.
 CREATE TABLE ratelimit_replicas (
     replica TEXT PRIMARY KEY,
-    seen_at BIGINT NOT NULL
+    seen_at BIGINT NOT NULL,
+    alone BIGINT NOT NULL DEFAULT 0
 );

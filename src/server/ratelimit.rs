@@ -216,13 +216,20 @@ pub enum Outcome {
 }
 
 /// What a round planned, applied once its transaction has committed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Plan {
+    /// The round's number (see [`RateLimiter::begin_round`]): only its own round applies or
+    /// drops a plan.
+    seq: u64,
+    /// When the round began, before it waited for its turn: the others see this server alive
+    /// from then, so it trusts its reservations from then too.
+    started: Instant,
     /// When the round read.
     at: i64,
     replicas: usize,
-    /// Per counter (key id, limit name, window): the reservation and `admitted` when counted.
-    reserved: Vec<((String, String, i64), u64, u64)>,
+    /// Per counter (key id, limit name, window): the reservation (`None`: given back, the next
+    /// use asks for a round) and `admitted` when counted.
+    reserved: Vec<((String, String, i64), Option<u64>, u64)>,
     /// The counts written, per counter window: so the next round writes only what changed.
     written: Vec<((String, String, i64), i64, u64)>,
 }
@@ -308,9 +315,12 @@ impl RateLimiter {
     }
 
     /// Counts a use costing `cost` against every one of `limits` if all of them have room for
-    /// `max(cost, 1)` (a cost of 0 only checks); counts nothing if one has not. `after_round`:
-    /// a round was just tried for this use, so a limit still without a reservation is counted
-    /// as if this server were alone (the database may be away).
+    /// `max(cost, 1)` (a cost of 0 only checks); counts nothing if one has not. Where several
+    /// servers share the limits, a use also needs room in this server's reservation; without
+    /// one, or short of one while the limit has room, the answer is [`Outcome::NeedsRound`]
+    /// (short: at most ten a round interval), unless `after_round` (one was just tried): then
+    /// it is refused until a round gives room. Only once rounds have failed for three
+    /// intervals does this server count alone.
     pub fn acquire(
         &self,
         key_id: &str,
@@ -324,9 +334,10 @@ impl RateLimiter {
         }
         let at = now.as_millisecond();
         let need = cost.max(1);
-        let shared = self.shared();
         let every_ms = i64::try_from(locked(&self.every).as_millis()).unwrap_or(1000);
         let mut all = locked(&self.counters);
+        // Read under the counters' lock, which a round holds while it makes this server shared.
+        let shared = self.shared();
         // A key used for the first time since it was seen costs one allocation; after that,
         // a lookup by `&str`.
         let counters = match all.get_mut(key_id) {
@@ -360,7 +371,7 @@ impl RateLimiter {
         for (limit, i) in limits.iter().zip(&picked) {
             let c = &counters[*i];
             let over = c.estimate_at(at) + need as f64 > limit.limit as f64 + EPSILON;
-            let short = !over && shared && c.unreserved().is_some_and(|left| left < need);
+            let short = !over && shared && c.unreserved().is_none_or(|left| left < need);
             if short && !after_round && self.on_demand_allowed(every_ms) {
                 // The limit has room, but not this server's reservation: a round may bring
                 // some (the others give back what they do not use).
@@ -438,7 +449,13 @@ impl RateLimiter {
     /// A round, inside its transaction: takes in what the other servers counted and reserved
     /// (`round`), plans this server's reservations, and returns the rows to write (this
     /// server's counts and reservations). Nothing changes for verify until [`Self::committed`].
-    pub fn plan_round(&self, round: &RateRound, now: Timestamp) -> Vec<RateCount> {
+    pub fn plan_round(
+        &self,
+        round: &RateRound,
+        now: Timestamp,
+        seq: u64,
+        started: Instant,
+    ) -> Vec<RateCount> {
         let at = now.as_millisecond();
         let every_ms = i64::try_from(locked(&self.every).as_millis()).unwrap_or(1000);
         type Counter3 = (String, String, i64);
@@ -462,9 +479,12 @@ impl RateLimiter {
         }
         let replicas = round.replicas.max(1);
         let mut plan = Plan {
+            seq,
+            started,
             at,
             replicas,
-            ..Plan::default()
+            reserved: Vec::new(),
+            written: Vec::new(),
         };
         let mut rows = Vec::new();
         let mut all = locked(&self.counters);
@@ -504,19 +524,25 @@ impl RateLimiter {
                     // Alone, a server admits by its count, which later may pass what it could
                     // reserve now (uses leave the window): it reserves the whole limit, so that a
                     // server joining before its next round gets nothing until then.
-                    c.limit
+                    Some(c.limit)
+                } else if round.others_alone {
+                    // Another server still counts alone, by limits it has not published: none
+                    // of the room is known to be free until it has had a round with the others.
+                    Some(0)
                 } else if c.touched + 2 * every_ms < at {
-                    // Not used here for two rounds: what it held goes back to the others.
-                    0
+                    // Not used here for two rounds: what it held goes back to the others, and
+                    // its next use here asks for a round.
+                    None
                 } else {
-                    (room.min(share) + EPSILON).floor() as u64
+                    Some((room.min(share) + EPSILON).floor() as u64)
                 };
+                let publish = reserved.unwrap_or(0);
                 // Verifies go on while the round's transaction is open, against what this
                 // server published before. What it publishes now counts their uses from here
                 // as spent from the new reservation, so until the commit they may spend only
                 // what both allow: a reservation shrinks at once, and grows at the commit.
                 let before = c.unreserved().unwrap_or(0);
-                c.reserved = Some((before.min(reserved), c.admitted));
+                c.reserved = Some((before.min(publish), c.admitted));
                 plan.reserved.push((id.clone(), reserved, c.admitted));
                 for w in [&c.previous, &c.current] {
                     let is_current = w.start == c.current.start;
@@ -533,7 +559,7 @@ impl RateLimiter {
                         count: w.local.count,
                         first_at: w.local.first,
                         last_at: w.local.last,
-                        reserved: if is_current { reserved } else { 0 },
+                        reserved: if is_current { publish } else { 0 },
                     });
                 }
             }
@@ -549,8 +575,8 @@ impl RateLimiter {
 
     /// The round's transaction committed: its reservations hold from now, and forgotten are
     /// the counters whose windows are all over.
-    pub fn committed(&self, every: Duration) {
-        let Some(plan) = locked(&self.plan).take() else {
+    pub fn committed(&self, every: Duration, seq: u64) {
+        let Some(plan) = take_plan(&self.plan, seq) else {
             return;
         };
         *locked(&self.every) = every;
@@ -560,7 +586,7 @@ impl RateLimiter {
                 cs.iter_mut()
                     .find(|c| c.name == name && c.window_ms == window_ms)
             }) {
-                c.reserved = Some((reserved, admitted));
+                c.reserved = reserved.map(|r| (r, admitted));
             }
         }
         for ((key_id, name, window_ms), start, count) in plan.written {
@@ -586,7 +612,7 @@ impl RateLimiter {
             });
         }
         all.retain(|_, counters| !counters.is_empty());
-        *locked(&self.last_round) = Some((plan.replicas, Instant::now()));
+        *locked(&self.last_round) = Some((plan.replicas, plan.started));
         locked(&self.last_failure).take();
         self.has_synced.store(true, Ordering::Release);
     }
@@ -611,10 +637,16 @@ impl RateLimiter {
         self.round_ended.load(Ordering::Acquire) > asked
     }
 
-    /// The round failed: nothing it planned holds.
-    pub fn abandoned(&self) {
-        locked(&self.plan).take();
+    /// Round `seq` failed (or was dropped): nothing it planned holds. Another round's plan is
+    /// left alone.
+    pub fn abandoned(&self, seq: u64) {
+        take_plan(&self.plan, seq);
         *locked(&self.last_failure) = Some(Instant::now());
+    }
+
+    /// The round interval, as the server is configured (before its first round too).
+    pub fn set_every(&self, every: Duration) {
+        *locked(&self.every) = every;
     }
 
     /// Whether a round failed within the last round interval.
@@ -631,6 +663,16 @@ impl RateLimiter {
     /// How many counters are kept (a metric).
     pub fn len(&self) -> usize {
         locked(&self.counters).values().map(Vec::len).sum()
+    }
+}
+
+/// The plan in `slot`, if it is round `seq`'s.
+fn take_plan(slot: &Mutex<Option<Plan>>, seq: u64) -> Option<Plan> {
+    let mut slot = locked(slot);
+    if slot.as_ref().is_some_and(|p| p.seq == seq) {
+        slot.take()
+    } else {
+        None
     }
 }
 
@@ -685,10 +727,12 @@ mod tests {
         }
     }
 
-    /// The database's rows, as rounds taking turns see them.
+    /// The database's rows, as rounds taking turns see them, and which servers counted alone
+    /// at their last round.
     #[derive(Default)]
     struct Db {
         rows: Vec<RateCount>,
+        alone: HashMap<String, bool>,
     }
 
     impl Db {
@@ -711,7 +755,19 @@ mod tests {
                 .filter(|r| r.replica != server.replica())
                 .cloned()
                 .collect();
-            let mine = server.plan_round(&RateRound { others, replicas }, at(t));
+            let others_alone = self
+                .alone
+                .iter()
+                .any(|(r, alone)| r != server.replica() && *alone && replicas > 1);
+            self.alone
+                .insert(server.replica().to_owned(), replicas == 1);
+            let seq = server.begin_round();
+            let round = RateRound {
+                others,
+                replicas,
+                others_alone,
+            };
+            let mine = server.plan_round(&round, at(t), seq, Instant::now());
             for mut row in mine {
                 row.replica = server.replica().to_owned();
                 self.rows.retain(|r| {
@@ -727,7 +783,8 @@ mod tests {
                 self.rows.push(row);
             }
             meanwhile();
-            server.committed(ONE_SECOND);
+            server.committed(ONE_SECOND, seq);
+            server.end_round(seq);
         }
     }
 
@@ -821,13 +878,23 @@ mod tests {
         assert_eq!(passed, 5);
         let refused = answer(a.acquire("key_a", &limits, 1, at(T0 + 3), false));
         assert_eq!(refused.retry_after_secs, Some(1));
-        // The database away: after a round was tried, a use without a reservation counts
-        // as if alone.
-        let b = RateLimiter::default();
-        b.committed(ONE_SECOND);
+        // The database away: after a round was tried and none came, a use without a
+        // reservation is refused, not counted alone, while the last round is recent.
+        let other = [limit("other", 10, 60)];
+        assert_eq!(
+            a.acquire("key_b", &other, 1, at(T0 + 4), false),
+            Some(Outcome::NeedsRound)
+        );
+        let refused = a.acquire("key_b", &other, 1, at(T0 + 4), true);
+        assert!(
+            matches!(&refused, Some(Outcome::Refused(r)) if r.remaining == 0 && r.retry_after_secs == Some(1)),
+            "{refused:?}"
+        );
+        // A server that has had no round for three intervals (here: none at all) counts alone.
+        let lone = RateLimiter::default();
         assert!(matches!(
-            b.acquire("key_a", &limits, 1, at(T0 + 3), true),
-            Some(Outcome::Admitted(_)) | None
+            lone.acquire("key_b", &other, 1, at(T0 + 4), true),
+            Some(Outcome::Admitted(_))
         ));
     }
 
@@ -958,6 +1025,38 @@ mod tests {
         let windows: Vec<i64> = db.rows.iter().map(|r| r.window_ms).collect();
         assert_eq!(windows.len(), 2, "{windows:?}");
         assert!(windows.contains(&60_000) && windows.contains(&120_000));
+    }
+
+    #[test]
+    fn a_server_joining_one_alone_waits_even_for_a_limit_that_one_never_published() {
+        let db = &mut Db::default();
+        let (a, b) = (RateLimiter::default(), RateLimiter::default());
+        let limits = [limit("requests", 10, 60)];
+        // A rounds alone before the key is first used, then admits it by its count.
+        db.round(&a, 1, T0);
+        assert_eq!(
+            (0..10).filter(|_| admitted(&a, &limits, 1, T0 + 1)).count(),
+            10
+        );
+        // B joins: A is still marked alone, so B reserves nothing, whatever A published.
+        let _ = b.acquire("key_a", &limits, 1, at(T0 + 2), false);
+        db.round(&b, 2, T0 + 2);
+        assert_eq!(
+            (0..10).filter(|_| admitted(&b, &limits, 1, T0 + 3)).count(),
+            0
+        );
+        // After A's round with B, B's next round sees A's count: still nothing left.
+        db.round(&a, 2, T0 + 1000);
+        db.round(&b, 2, T0 + 1001);
+        assert_eq!(
+            (0..10)
+                .filter(|_| matches!(
+                    b.acquire("key_a", &limits, 1, at(T0 + 1002), true),
+                    Some(Outcome::Admitted(_))
+                ))
+                .count(),
+            0
+        );
     }
 
     #[test]

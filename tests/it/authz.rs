@@ -207,19 +207,23 @@ fn a_client_cannot_lower_what_is_needed_with_headers_or_a_query_of_its_own() {
                                  "allowed_ips": ["10.0.0.0/8"]}));
     let auth = format!("Bearer {key}");
     let from = |ip: &str| ("Keyward-Client-IP", ip.to_owned());
-    // At /v1/authz the gateway's query says what is needed; a client's Keyward-Permission
-    // header (passed on by the gateway) does not.
+    // At /v1/authz the gateway's query says what is needed; a Keyward-Permission header there
+    // (a client's, passed on, or a gateway's own by mistake) is refused, never taken as the
+    // need or as no need at all.
     let (name, ip) = from("10.1.2.3");
-    let exact = s.ask(
-        "GET",
-        "/v1/authz?permission=orders:write",
-        &[
-            ("Authorization", &auth),
-            (name, &ip),
-            ("Keyward-Permission", "orders:read"),
-        ],
-    );
-    assert_eq!(exact.status, 403);
+    for path in ["/v1/authz?permission=orders:write", "/v1/authz"] {
+        let exact = s.ask(
+            "GET",
+            path,
+            &[
+                ("Authorization", &auth),
+                (name, &ip),
+                ("Keyward-Permission", "orders:read"),
+            ],
+        );
+        assert_eq!(exact.status, 422, "{path}");
+        assert!(String::from_utf8_lossy(&exact.body).contains("needs_in_headers_here"));
+    }
     // Below it (Envoy appends the client's path and query), the query is the client's: the
     // gateway's Keyward-Permission header says what is needed.
     let below = s.ask(

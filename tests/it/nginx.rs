@@ -213,7 +213,8 @@ fn nginx_passes_a_valid_key_to_the_upstream_and_refuses_the_rest() {
     assert!(!String::from_utf8_lossy(&wrong.body).contains("keyward-key-id"));
     assert_eq!(get(&[]).status, 401);
 
-    // A key without the permission: 403, whatever the client asks for.
+    // A key without the permission: 403, whatever the client asks for (its own
+    // Keyward-Permission header never reaches keyward).
     let denied = get(&[
         ("Authorization", &bearer(&writer_only)),
         ("Keyward-Permission", "orders:write"),

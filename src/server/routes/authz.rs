@@ -28,6 +28,9 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::gateway::Gateway;
 use crate::server::verdict::{self, Use, Verdict};
 
+/// The headers that say what is needed, below `/v1/authz`.
+const NEED_HEADERS: [&str; 3] = ["keyward-permission", "keyward-environment", "keyward-cost"];
+
 /// What the gateway needs of the presented key.
 #[derive(Debug, Default)]
 struct Needs {
@@ -50,7 +53,7 @@ struct Needs {
             headers(("Keyward-Key-Id" = String), ("Keyward-Code" = String))),
         (status = 401, description = "`key_invalid` (no key, an unknown one, or one expired, disabled or revoked: `Keyward-Code` says which), or the gateway's own key refused", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`key_denied`: the key lacks the permission or environment, or is not allowed from the client's address; or the gateway's key holds more than keys:verify", body = crate::api::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_parameter`, `repeated_parameter` or `invalid_cost`: the gateway asked for something keyward does not know; `needs_in_query_below`: below /v1/authz the query names what is needed but no Keyward-Permission header does (a gateway configured with a slash too many)", body = crate::api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_parameter`, `repeated_parameter` or `invalid_cost`: the gateway asked for something keyward does not know; `needs_in_query_below`: below /v1/authz the query names what is needed but no Keyward-Permission header does (a gateway configured with a slash too many); `needs_in_headers_here`: at /v1/authz itself a Keyward-Permission, -Environment or -Cost header came", body = crate::api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` or `usage_exceeded` (the key's limit or credits), or `too_many_failures`", body = crate::api::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the request could pass"))),
     ))]
@@ -63,6 +66,14 @@ pub async fn authz(
     // Exactly this path: `/v1/authz/` and `/v1/authz//` are below it, where the query is the
     // client's (Envoy asks there for a client's `/` and `//`).
     let needs = if uri.path() == "/v1/authz" {
+        // A gateway sending its needs in headers here would ask for nothing: refused, so that
+        // the mistake shows at once. (A client sending such headers only refuses itself.)
+        if NEED_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+            return Err(ApiError::invalid(
+                "needs_in_headers_here",
+                "on forward auth's own path what is needed comes in the query (permission, environment, cost); the Keyward-Permission, Keyward-Environment and Keyward-Cost headers are for the paths below it",
+            ));
+        }
         from_query(uri.query().unwrap_or_default())?
     } else {
         below(&headers, uri.query().unwrap_or_default())?

@@ -1100,13 +1100,21 @@ impl<E: Engine> RateCounts for Core<E> {
         let gone =
             Sql::new("DELETE FROM ratelimit_replicas WHERE seen_at < ?").bind(now_ms - 3_600_000);
         e.execute(&mut tx, &gone).await?;
-        let replicas: Vec<(i64,)> = e
+        let alive: Vec<(String, i64)> = e
             .fetch(
                 &mut tx,
-                &Sql::new("SELECT count(*) FROM ratelimit_replicas WHERE seen_at > ?")
+                &Sql::new("SELECT replica, alone FROM ratelimit_replicas WHERE seen_at > ?")
                     .bind(now_ms - alive_ms),
             )
             .await?;
+        let replicas = alive.len().max(1);
+        let others_alone = alive.iter().any(|(r, alone)| r != replica && *alone != 0);
+        // Said before this round's rows are written, in the same transaction: the others read
+        // both together.
+        let me = Sql::new("UPDATE ratelimit_replicas SET alone = ? WHERE replica = ?")
+            .bind(i64::from(replicas == 1))
+            .bind(replica);
+        e.execute(&mut tx, &me).await?;
         type Row7 = (String, String, String, i64, i64, i64, i64, i64, i64);
         let others: Vec<Row7> = e
             .fetch(
@@ -1143,9 +1151,8 @@ impl<E: Engine> RateCounts for Core<E> {
                     },
                 )
                 .collect(),
-            replicas: replicas
-                .first()
-                .map_or(1, |(n,)| usize::try_from(*n).unwrap_or(1).max(1)),
+            replicas,
+            others_alone,
         };
         let mine = plan(&round);
         let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

@@ -380,4 +380,7 @@ pub struct RateCount {
 pub struct RateRound {
     pub others: Vec<RateCount>,
     pub replicas: usize,
+    /// Another server alive counted alone at its last round (it may admit by limits it has not
+    /// published).
+    pub others_alone: bool,
 }

@@ -22,10 +22,10 @@ pub async fn run(state: SharedState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// A round for a verify that needs one (this server's first rate-limited verify, or its first
-/// use of a limit shared with other servers): skipped while rounds are failing, and given at
-/// most half a second, so that a database that is away or slow delays such a verify that long
-/// at most, and once; the verify then counts as if this server were alone.
+/// A round for a verify that needs one (this server's first rate-limited verify, or a use of a
+/// shared limit this server holds no room for): skipped while rounds are failing, and given at
+/// most half a second (its turn included), so that a database that is away or slow delays such a
+/// verify that long at most. Without a round the verify is refused until one gives room.
 pub async fn sync_for_verify(state: &AppState) {
     if state.ratelimits.failing() {
         return;
@@ -34,17 +34,24 @@ pub async fn sync_for_verify(state: &AppState) {
         .await
         .is_err()
     {
-        state.ratelimits.abandoned();
-        tracing::warn!("a rate-limit round for a verify took over 0.5 s; counting alone");
+        tracing::warn!("a rate-limit round for a verify took over 0.5 s");
     }
 }
 
-/// Marks a round ended however it ends (committed, failed, or dropped at a verify's timeout).
-struct EndRound<'a>(&'a crate::server::ratelimit::RateLimiter, u64);
+/// Ends a round however it ends: committed (`done`), failed, or dropped at a verify's timeout;
+/// a round that did not commit drops its own plan, never another's.
+struct EndRound<'a> {
+    limiter: &'a crate::server::ratelimit::RateLimiter,
+    seq: u64,
+    done: bool,
+}
 
 impl Drop for EndRound<'_> {
     fn drop(&mut self) {
-        self.0.end_round(self.1);
+        if !self.done {
+            self.limiter.abandoned(self.seq);
+        }
+        self.limiter.end_round(self.seq);
     }
 }
 
@@ -60,25 +67,30 @@ pub async fn sync(state: &AppState) {
         return;
     }
     let seq = limiter.begin_round();
-    let _ended = EndRound(limiter, seq);
+    let mut ended = EndRound {
+        limiter,
+        seq,
+        done: false,
+    };
     // A server not heard from for three rounds is taken as gone.
     let every = state.timing.ratelimit_sync;
+    limiter.set_every(every);
     let alive_ms = i64::try_from(every.as_millis() * 3).unwrap_or(i64::MAX);
     let now = state.now();
+    let started = std::time::Instant::now();
     // The round plans with the time it reads at, once it has its turn.
-    let plan = |round: &crate::server::store::RateRound| limiter.plan_round(round, state.now());
+    let plan = |round: &crate::server::store::RateRound| {
+        limiter.plan_round(round, state.now(), seq, started)
+    };
     let round = state
         .store
         .rate_round(limiter.replica(), now, alive_ms, &plan);
     match tokio::time::timeout(Duration::from_secs(5), round).await {
-        Ok(Ok(())) => limiter.committed(every),
-        Ok(Err(e)) => {
-            limiter.abandoned();
-            tracing::warn!(error = %e, "could not share rate-limit counts");
+        Ok(Ok(())) => {
+            limiter.committed(every, seq);
+            ended.done = true;
         }
-        Err(_) => {
-            limiter.abandoned();
-            tracing::warn!("a rate-limit round took over 5 seconds; trying again");
-        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not share rate-limit counts"),
+        Err(_) => tracing::warn!("a rate-limit round took over 5 seconds; trying again"),
     }
 }
