@@ -215,6 +215,9 @@ pub enum Outcome {
     NeedsRound,
 }
 
+/// A counter's name: key id, limit name, window in milliseconds.
+type CounterId = (String, String, i64);
+
 /// What a round planned, applied once its transaction has committed.
 #[derive(Debug)]
 struct Plan {
@@ -229,9 +232,9 @@ struct Plan {
     replicas: usize,
     /// Per counter (key id, limit name, window): the reservation (`None`: given back, the next
     /// use asks for a round) and `admitted` when counted.
-    reserved: Vec<((String, String, i64), Option<u64>, u64)>,
+    reserved: Vec<(CounterId, Option<u64>, u64)>,
     /// The counts written, per counter window: so the next round writes only what changed.
-    written: Vec<((String, String, i64), i64, u64)>,
+    written: Vec<(CounterId, i64, u64)>,
 }
 
 /// The counters of every rate-limited key this server has seen lately.
@@ -458,7 +461,6 @@ impl RateLimiter {
     ) -> Vec<RateCount> {
         let at = now.as_millisecond();
         let every_ms = i64::try_from(locked(&self.every).as_millis()).unwrap_or(1000);
-        type Counter3 = (String, String, i64);
         let mut counts: HashMap<(&str, &str, i64, i64), Span> = HashMap::new();
         let mut latest: HashMap<(&str, &str, i64, &str), (i64, u64)> = HashMap::new();
         for r in &round.others {
@@ -510,7 +512,7 @@ impl RateLimiter {
                 if c.limit == 0 {
                     continue;
                 }
-                let id: Counter3 = (key_id.clone(), c.name.clone(), c.window_ms);
+                let id: CounterId = (key_id.clone(), c.name.clone(), c.window_ms);
                 // The room: the limit less every use counted, less what the others reserved;
                 // this server's share of it: the room over the servers alive, at least one.
                 let left = (c.limit as f64 - c.estimate_at(at)).max(0.0);
