@@ -16,6 +16,19 @@ def filter_path_parameters(context, path_parameters):
     return (path_parameters or {}).get("id") != ADMIN_ID
 
 
+CLIENT_KEY = os.environ.get("KEYWARD_FUZZ_CLIENT")
+
+
+@schemathesis.hook
+def map_headers(context, headers):
+    """Forward auth asks about a real client key (a random one only ever answers 401); the rest
+    of each request (what is needed, the client's address) stays generated."""
+    if CLIENT_KEY and context.operation.path == "/v1/authz":
+        headers = dict(headers or {})
+        headers["X-API-Key"] = CLIENT_KEY
+    return headers
+
+
 @schemathesis.check
 def every_error_is_a_problem(ctx, response, case):
     """Every 4xx and 5xx answer is RFC 9457 problem+json with a `code`, whatever provoked it
