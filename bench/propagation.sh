@@ -14,18 +14,7 @@ cargo build --release --quiet --bin keyward
 
 bench_work
 
-# Starts a server (its pid kept for the cleanup: not in a subshell) and sets URL to its address.
-start_server() {
-  local out=$1
-  target/release/keyward server --listen 127.0.0.1:0 --database "$DB_URL" \
-    --pepper-file "$work/pepper" >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 200); do
-    grep -q 'http://' "$out" 2>/dev/null && break
-    sleep 0.05
-  done
-  URL=$(grep -o 'http://[0-9.:]*' "$out" | head -1)
-}
+bin=target/release/keyward
 
 for backend in $backends; do
   rm -rf "${work:?}/$backend" "$work/pepper"

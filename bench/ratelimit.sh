@@ -66,14 +66,6 @@ mkdir -p "$work/db"
 db_start "$backend" "$work/db"
 admin=$("$bin" --output json server --bootstrap --database "$DB_URL" \
   --pepper-file "$work/pepper" 2>/dev/null)
-start_server() {
-  local out=$1
-  "$bin" server --listen 127.0.0.1:0 --database "$DB_URL" --pepper-file "$work/pepper" \
-    >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 200); do grep -q 'http://' "$out" 2>/dev/null && break; sleep 0.05; done
-  URL=$(grep -o 'http://[0-9.:]*' "$out" | head -1)
-}
 start_server "$work/a.out"
 a=$URL
 start_server "$work/b.out"

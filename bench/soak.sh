@@ -21,15 +21,6 @@ bin=target/release/keyward
 bench_work
 autogroup_off
 
-# Starts a server (its pid kept for the cleanup: not in a subshell) and sets URL to its address.
-start_server() {
-  local out=$1
-  "$bin" server --listen 127.0.0.1:0 --database "$DB_URL" --pepper-file "$work/pepper" \
-    >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 200); do grep -q 'http://' "$out" 2>/dev/null && break; sleep 0.05; done
-  URL=$(grep -o 'http://[0-9.:]*' "$out" | head -1)
-}
 
 mkdir -p "$work/pg"
 db_start postgres "$work/pg"

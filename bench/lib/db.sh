@@ -2,6 +2,7 @@
 #   db_start sqlite|postgres DIR   sets DB_URL: a SQLite file in DIR, or a new PostgreSQL cluster
 #                                 in a temp dir of its own (the postgres user must reach it)
 #   db_stop                       stops the cluster and removes it, if one was started
+#   start_server FILE             starts `$bin server` on DB_URL (see below); sets URL
 #   bench_work                    sets $work (a temp dir) and $pids (servers to kill); on exit
 #                                 kills them, stops the database and removes $work
 #   autogroup_off                 turns the kernel's autogroup scheduling off until exit (as
@@ -61,6 +62,17 @@ db_stop() {
     rm -rf "$DB_PG_DIR"
     DB_PG_DATA=""
   fi
+}
+
+# Starts `$bin server` on DB_URL with $work/pepper, its output in FILE (its pid kept for the
+# cleanup: not in a subshell), and sets URL to its address.
+start_server() {
+  local out=$1
+  "$bin" server --listen 127.0.0.1:0 --database "$DB_URL" --pepper-file "$work/pepper" \
+    >"$out" 2>"$out.err" &
+  pids+=($!)
+  for _ in $(seq 200); do grep -q 'http://' "$out" 2>/dev/null && break; sleep 0.05; done
+  URL=$(grep -o 'http://[0-9.:]*' "$out" | head -1)
 }
 
 bench_work() {

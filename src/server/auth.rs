@@ -95,7 +95,7 @@ impl FromRequestParts<SharedState> for Principal {
                 metered: false,
             });
         }
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthenticated(
             "send Authorization: Bearer <access token>; get one from POST /v1/oauth/token",
         ))?;
         let from = source_address(parts, state);
@@ -103,8 +103,10 @@ impl FromRequestParts<SharedState> for Principal {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The credential in `Authorization: Bearer …`: an access token for the API, a client's key at
+/// forward auth.
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -174,13 +174,7 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The client's key: `Authorization: Bearer KEY`, else `X-API-Key: KEY`.
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim());
-    bearer
+    crate::server::auth::bearer(headers)
         .or_else(|| {
             headers
                 .get("x-api-key")
